@@ -1,0 +1,77 @@
+/**
+ * npm run models:pull -- <name|owner/repo> [--revision <rev>] [--models-dir <dir>] [--force]
+ * npm run models:pull -- --list
+ *
+ * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, MODELS_DIR (default ./models).
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_HF_ENDPOINT, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
+
+const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--revision <rev>] [--models-dir <dir>] [--force]
+       npm run models:pull -- --list
+
+Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/.
+Environment: HF_ENDPOINT (default ${DEFAULT_HF_ENDPOINT}), HF_TOKEN, MODELS_DIR (default ./models).`;
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        revision: { type: 'string' },
+        'models-dir': { type: 'string' },
+        force: { type: 'boolean', default: false },
+        list: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    const width = Math.max(...Object.keys(KNOWN_MODELS).map((k) => k.length));
+    for (const [name, repo] of Object.entries(KNOWN_MODELS)) console.log(`${name.padEnd(width)}  ${repo}`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(USAGE);
+    return 2;
+  }
+
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    console.error('\nInterrupted, removing partial download...');
+    controller.abort();
+  });
+
+  try {
+    await pullModel({
+      name: positionals[0],
+      modelsDir: values['models-dir'] ?? (process.env.MODELS_DIR || './models'),
+      endpoint: process.env.HF_ENDPOINT || undefined,
+      revision: values.revision,
+      token: process.env.HF_TOKEN || undefined,
+      force: values.force,
+      log: (line) => console.log(line),
+      signal: controller.signal,
+    });
+    return 0;
+  } catch (err) {
+    if (controller.signal.aborted) return 130;
+    console.error(`models:pull failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,68 @@
+import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { ErrorBody } from '../../libs/contracts/process';
+import { EarshotError, type ErrorCode } from '../core/errors';
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_settings: 422,
+  unsupported_audio: 415,
+  audio_too_large: 413,
+  audio_too_long: 413,
+  model_not_found: 404,
+  task_not_available: 422,
+  not_ready: 503,
+  overloaded: 503,
+  internal: 500,
+};
+
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'audio_too_large',
+  415: 'unsupported_media_type',
+  422: 'invalid_settings',
+  429: 'rate_limited',
+  503: 'not_ready',
+};
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Status and body for anything thrown: Earshot errors, Nest HTTP errors, Fastify/plugin errors, the rest. */
+export function describeError(err: unknown): { status: number; body: ErrorBody } {
+  if (err instanceof EarshotError) return { status: STATUS_OF[err.code], body: errorBody(err.code, err.message) };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const response = err.getResponse();
+    const message =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? [(response as { message: unknown }).message].flat().join('; ')
+        : err.message;
+    return { status, body: errorBody(CODE_OF_STATUS[status] ?? 'error', message) };
+  }
+  // Fastify and its plugins (body limits, multipart) put an HTTP status on their errors.
+  const statusCode = (err as { statusCode?: number }).statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return { status: statusCode, body: errorBody(CODE_OF_STATUS[statusCode] ?? 'invalid_request', (err as Error).message) };
+  }
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: errorBody('internal', 'internal error') };
+}
+
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = describeError(err);
+    if (status >= 500) this.logger.error((err as Error)?.stack ?? String(err));
+    if (reply.sent) return;
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+}

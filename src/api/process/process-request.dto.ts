@@ -1,0 +1,89 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../libs/contracts/process';
+
+export class TranscribeSettingsDto {
+  @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL.' })
+  @IsOptional() @IsString()
+  model?: string;
+
+  @ApiPropertyOptional({ example: 'auto', description: 'ISO 639-1 code or English name; "auto" detects it.' })
+  @IsOptional() @IsString() @MaxLength(32)
+  language?: string;
+
+  @ApiPropertyOptional({ enum: ['transcribe', 'translate'] })
+  @IsOptional() @IsIn(['transcribe', 'translate'])
+  task?: 'transcribe' | 'translate';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 1 })
+  @IsOptional() @IsInt() @Min(1) @Max(10)
+  beam_size?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 0 })
+  @IsOptional() @IsNumber() @Min(0) @Max(1)
+  temperature?: number;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional() @IsBoolean()
+  word_timestamps?: boolean;
+
+  @ApiPropertyOptional({ nullable: true, description: 'Text that conditions the decoder (names, spelling, style).' })
+  @IsOptional() @IsString() @MaxLength(2000)
+  initial_prompt?: string | null;
+
+  @ApiPropertyOptional({ default: true, description: 'Skip silence with Silero VAD before transcribing.' })
+  @IsOptional() @IsBoolean()
+  vad_filter?: boolean;
+}
+
+export class ProcessSettingsDto {
+  @ApiProperty({ example: ['transcribe'], description: `Any non-empty subset of ${TASKS.join(', ')}.` })
+  @IsArray() @ArrayNotEmpty() @IsString({ each: true })
+  tasks!: string[];
+
+  @ApiPropertyOptional({ type: TranscribeSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => TranscribeSettingsDto)
+  tra?: TranscribeSettingsDto;
+
+  @ApiPropertyOptional({ description: 'Diarization settings (not available yet).' })
+  @IsOptional() @IsObject()
+  dia?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Emotion settings (not available yet).' })
+  @IsOptional() @IsObject()
+  emo?: Record<string, unknown>;
+}
+
+/** The `request_json` field of POST /v1/process. */
+export class ProcessRequestDto {
+  @ApiProperty({ type: ProcessSettingsDto })
+  @ValidateNested() @Type(() => ProcessSettingsDto)
+  settings!: ProcessSettingsDto;
+
+  @ApiPropertyOptional({ enum: OUTPUT_FORMATS, default: 'json' })
+  @IsOptional() @IsIn(OUTPUT_FORMATS as unknown as string[])
+  format_output?: OutputFormat;
+
+  @ApiPropertyOptional({ default: false, description: 'Background jobs are not available yet: true is refused with 422.' })
+  @IsOptional() @IsBoolean()
+  async_process?: boolean;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional() @IsString()
+  callback_url?: string | null;
+}

@@ -1,0 +1,82 @@
+import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ProcessRequest } from '../../../libs/contracts/process';
+import { EarshotError } from '../../core/errors';
+import { ProcessService } from '../../core/process-service';
+import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { receiveProcessUpload } from './multipart-upload';
+import { ProcessRequestDto } from './process-request.dto';
+
+const DEFAULT_REQUEST: ProcessRequest = { settings: { tasks: ['transcribe'] } };
+
+/** `request_json` → a validated ProcessRequest, or 400 saying what is wrong. */
+async function parseRequestJson(raw: string | undefined): Promise<ProcessRequest> {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_REQUEST;
+  let plain: unknown;
+  try {
+    plain = JSON.parse(raw);
+  } catch (err) {
+    throw new EarshotError('invalid_request', `request_json is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    throw new EarshotError('invalid_request', 'request_json must be a JSON object');
+  }
+  const dto = plainToInstance(ProcessRequestDto, plain);
+  const errors = await validate(dto, { forbidUnknownValues: true });
+  if (errors.length) {
+    const flat = (e: (typeof errors)[number], path: string): string[] => [
+      ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
+      ...(e.children ?? []).flatMap((c) => flat(c, `${path}${e.property}.`)),
+    ];
+    throw new EarshotError('invalid_request', `invalid request_json: ${errors.flatMap((e) => flat(e, '')).join('; ')}`);
+  }
+  return dto as ProcessRequest;
+}
+
+@ApiTags('process')
+@Controller('v1/process')
+export class ProcessController {
+  constructor(
+    private readonly service: ProcessService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Transcribe (and later diarize / recognise emotion in) one audio file' })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['audio'],
+      properties: {
+        audio: { type: 'string', format: 'binary', description: 'wav, mp3, ogg/opus, flac, m4a/aac, webm, …' },
+        request_json: { type: 'string', description: 'A JSON ProcessRequest; default {"settings":{"tasks":["transcribe"]}}' },
+      },
+    },
+  })
+  @ApiResponse({ status: 200, description: 'The result (JSON, or text/srt/vtt per format_output)' })
+  @ApiResponse({ status: 400, description: 'Malformed multipart or request_json' })
+  @ApiResponse({ status: 404, description: 'Unknown model' })
+  @ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' })
+  @ApiResponse({ status: 415, description: 'Audio that cannot be decoded' })
+  @ApiResponse({ status: 422, description: 'Unknown or unavailable task, impossible settings' })
+  async process(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+    const upload = await receiveProcessUpload(req, this.config.uploadDir, this.config.maxUploadBytes);
+    try {
+      const request = await parseRequestJson(upload.requestJson);
+      const response = await this.service.process(upload.audioPath, request);
+      const rendered = this.service.render(response, request.format_output ?? 'json');
+      if ('contentType' in rendered) {
+        void reply.header('content-type', rendered.contentType);
+        return rendered.body;
+      }
+      return rendered;
+    } finally {
+      await upload.discard();
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { SystemService } from '../../core/system-service';
+import { errorBody } from '../errors';
+
+@ApiTags('system')
+@Controller()
+export class SystemController {
+  constructor(private readonly system: SystemService) {}
+
+  @Get('health')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  health() {
+    return this.system.health();
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: 503 until the default model is loaded and warmed up' })
+  ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const report = this.system.readinessReport();
+    if (report.state !== 'ready') {
+      void reply.status(503);
+      const why = report.state === 'failed' ? `default model failed to load: ${report.error}` : 'default model is loading';
+      return { ...errorBody('not_ready', why), ...report };
+    }
+    return report;
+  }
+
+  @Get('v1/models')
+  @ApiOperation({ summary: 'Installed models and which are loaded' })
+  models() {
+    return this.system.models();
+  }
+
+  @Get('v1/cache/stats')
+  @ApiOperation({ summary: 'Model cache: entries, hits, misses, evictions, bytes' })
+  cacheStats() {
+    return this.system.cacheStats();
+  }
+}

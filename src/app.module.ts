@@ -1,0 +1,69 @@
+import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ProcessController } from './api/process/process.controller';
+import { SystemController } from './api/system/system.controller';
+import { ProcessService } from './core/process-service';
+import { SystemService } from './core/system-service';
+import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
+import { InferenceClient } from './infra/inference/inference-client';
+import { ModelRegistry } from './infra/models/model-registry';
+
+/** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
+class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Inference');
+
+  constructor(
+    @Inject(SystemService) private readonly system: SystemService,
+    @Inject(InferenceClient) private readonly client: InferenceClient,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const started = Date.now();
+    this.system.warmUp().then(
+      () => this.logger.log(`default model ready in ${Date.now() - started} ms`),
+      (err: Error) => this.logger.error(`default model failed to load: ${err.message}`),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [ProcessController, SystemController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
+        {
+          provide: InferenceClient,
+          useFactory: () =>
+            new InferenceClient({
+              modelsDir: config.modelsDir,
+              runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
+              cache: config.modelCache,
+              limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
+            }),
+        },
+        {
+          provide: ProcessService,
+          inject: [InferenceClient, ModelRegistry],
+          useFactory: (client: InferenceClient, registry: ModelRegistry) =>
+            new ProcessService(client, { has: (name) => registry.find(name) !== undefined }, {
+              sttModel: config.defaultSttModel,
+              batchSize: config.sttBatchSize,
+            }),
+        },
+        {
+          provide: SystemService,
+          inject: [InferenceClient, ModelRegistry],
+          useFactory: (client: InferenceClient, registry: ModelRegistry) => new SystemService(registry, client, config.defaultSttModel),
+        },
+        InferenceLifecycle,
+      ],
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import multipart from '@fastify/multipart';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { describeError, ErrorFilter } from './api/errors';
+import { type AppConfig, LOG_LEVELS } from './infra/config/app-config';
+
+/** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024 });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1),
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
+  });
+  // Errors raised by Fastify itself (unparseable bodies, unsupported content types) get the same JSON shape.
+  app.getHttpAdapter().getInstance().setErrorHandler((err, _req, reply) => {
+    const { status, body } = describeError(err);
+    void reply.status(status).send(body);
+  });
+  app.useGlobalFilters(new ErrorFilter());
+  app.enableShutdownHooks();
+
+  const openapi = new DocumentBuilder()
+    .setTitle('Earshot')
+    .setDescription('Self-hosted speech-to-text, speaker diarization and speech emotion recognition. Every error is {"error":{"code","message"}}.')
+    .setVersion('0.1.0')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi));
+  return app;
+}

@@ -1,0 +1,28 @@
+/**
+ * Errors that core raises for the caller to report. Each has a stable machine code; the API layer maps codes to
+ * HTTP statuses. Codes survive the trip from the inference worker, so they are the contract, not the classes.
+ */
+export const ERROR_CODES = {
+  invalid_request: 'malformed request or settings',
+  invalid_settings: 'valid JSON but impossible settings',
+  unsupported_audio: 'audio that cannot be decoded',
+  audio_too_large: 'upload over the size limit',
+  audio_too_long: 'audio over the duration limit',
+  model_not_found: 'unknown model',
+  task_not_available: 'task not available yet',
+  not_ready: 'service not ready',
+  overloaded: 'service overloaded',
+  internal: 'unexpected failure',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class EarshotError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EarshotError';
+  }
+}

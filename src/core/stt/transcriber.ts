@@ -1,0 +1,291 @@
+import { deflateSync } from 'node:zlib';
+import type { TranscriptionResult, TranscriptSegment, Word } from '../../../libs/contracts/process';
+import { WHISPER_CHUNK_SAMPLES, WHISPER_N_FRAMES, WHISPER_SAMPLE_RATE, whisperLogMel } from '../../../libs/features/mel';
+import type { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
+import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
+import { type DecodedSequence, TIMESTAMP_STEP_S, WhisperDecoder } from './decoding';
+import { seededRandom } from './logits';
+import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
+import type { EncodedAudio, WhisperModel } from './whisper-model';
+
+export interface TranscribeOptions {
+  /** ISO code, or "auto" to detect from the first windows. */
+  language: string;
+  task: 'transcribe' | 'translate';
+  beamSize: number;
+  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1. */
+  temperature: number;
+  wordTimestamps: boolean;
+  initialPrompt: string | null;
+  vadFilter: boolean;
+  /** Decoder rows per batch (windows × beams). */
+  batchSize: number;
+}
+
+/** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
+const COMPRESSION_RATIO_THRESHOLD = 2.4;
+const LOGPROB_THRESHOLD = -1;
+const NO_SPEECH_THRESHOLD = 0.6;
+const TEMPERATURE_STEP = 0.2;
+
+/** A word with the index of its first text token in the window, to place it in its segment. */
+interface AlignedWord extends TimedWord {
+  firstToken: number;
+}
+
+interface WindowResult {
+  chunk: AudioChunk;
+  decoded: DecodedSequence;
+  language: string;
+}
+
+export function compressionRatio(text: string): number {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length ? bytes.length / deflateSync(bytes).length : 0;
+}
+
+/**
+ * Speech to text over audio of any length: voice activity splits it into windows of at most 30 s, windows are
+ * encoded and decoded in batches, failed decodes fall back to higher temperatures, and segments come back with
+ * absolute timestamps. Memory stays bounded by the batch, whatever the audio length.
+ */
+export class WhisperTranscriber {
+  private readonly decoder: WhisperDecoder;
+
+  constructor(
+    private readonly model: WhisperModel,
+    private readonly tokenizer: WhisperTokenizer,
+    private readonly vad: SpeechProbabilityModel,
+  ) {
+    this.decoder = new WhisperDecoder(model, tokenizer);
+  }
+
+  async transcribe(
+    samples: Float32Array,
+    opts: TranscribeOptions,
+    onProgress: (fraction: number) => void = () => undefined,
+  ): Promise<TranscriptionResult> {
+    const chunks = await this.planWindows(samples, opts.vadFilter);
+    const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
+    let language = opts.language === 'auto' ? null : opts.language;
+    let languageProb = 1;
+    const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
+    const random = seededRandom(samples.length);
+    const windowsPerBatch = Math.max(1, Math.floor(opts.batchSize / Math.max(1, opts.beamSize)));
+    const segments: TranscriptSegment[] = [];
+    let done = 0;
+    onProgress(0);
+
+    for (let b = 0; b < chunks.length; b += windowsPerBatch) {
+      const batch = chunks.slice(b, b + windowsPerBatch);
+      const audio = await this.encode(samples, batch);
+      if (language === null) {
+        ({ language, languageProb } = await this.detectLanguage(audio, batch));
+      }
+      const results = await this.decodeWithFallback(audio, batch, language, opts, promptTokens, random);
+      const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
+      results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null, segments.length)));
+      done += batch.reduce((sum, c) => sum + c.end - c.start, 0);
+      onProgress(totalSamples ? done / totalSamples : 1);
+    }
+    onProgress(1);
+    return {
+      language: language ?? (opts.language === 'auto' ? 'en' : opts.language),
+      language_prob: languageProb,
+      text: segments.map((s) => s.text).join(this.joiner(language)).trim(),
+      segments,
+    };
+  }
+
+  private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<AudioChunk[]> {
+    if (!vadFilter) return fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES);
+    const probs = await this.vad.speechProbabilities(samples);
+    const regions = speechRegions(probs, samples.length);
+    return planChunks(regions, probs, { maxChunkSamples: WHISPER_CHUNK_SAMPLES, frameSamples: this.vad.frameSamples });
+  }
+
+  private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
+    const size = this.model.config.nMels * WHISPER_N_FRAMES;
+    const features = new Float32Array(batch.length * size);
+    batch.forEach((c, i) => whisperLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, features, i * size));
+    return this.model.encode(features, batch.length);
+  }
+
+  /** One language for the whole file, from the windows of the first batch weighted by their length. */
+  private async detectLanguage(audio: EncodedAudio, batch: AudioChunk[]): Promise<{ language: string; languageProb: number }> {
+    const { probs } = await this.decoder.detectLanguage(audio);
+    const total: Record<string, number> = {};
+    let weight = 0;
+    probs.forEach((p, i) => {
+      const w = batch[i].end - batch[i].start;
+      weight += w;
+      for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
+    });
+    const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
+    return { language, languageProb: score / weight };
+  }
+
+  private async decodeWithFallback(
+    audio: EncodedAudio,
+    batch: AudioChunk[],
+    language: string,
+    opts: TranscribeOptions,
+    promptTokens: number[],
+    random: () => number,
+  ): Promise<WindowResult[]> {
+    const results: WindowResult[] = new Array(batch.length);
+    let pending = batch.map((_, i) => i);
+    for (let temperature = opts.temperature; pending.length; temperature += TEMPERATURE_STEP) {
+      const last = temperature + TEMPERATURE_STEP > 1 + 1e-6;
+      const decoded = await this.decoder.decode(
+        this.model.selectAudio(audio, pending),
+        pending.map(() => language),
+        pending.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
+        { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
+      );
+      const retry: number[] = [];
+      decoded.forEach((d, k) => {
+        const i = pending[k];
+        results[i] = { chunk: batch[i], decoded: d, language };
+        if (!last && this.needsFallback(d)) retry.push(i);
+      });
+      pending = retry;
+    }
+    return results;
+  }
+
+  private needsFallback(d: DecodedSequence): boolean {
+    if (d.noSpeechProb > NO_SPEECH_THRESHOLD) return false;
+    const ratio = compressionRatio(this.tokenizer.decode(d.tokens));
+    return ratio > COMPRESSION_RATIO_THRESHOLD || d.avgLogprob < LOGPROB_THRESHOLD;
+  }
+
+  private isSilence(d: DecodedSequence): boolean {
+    return d.noSpeechProb > NO_SPEECH_THRESHOLD && d.avgLogprob < LOGPROB_THRESHOLD;
+  }
+
+  /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
+  private async alignWords(audio: EncodedAudio, results: WindowResult[], task: TranscribeOptions['task']): Promise<Array<AlignedWord[] | null>> {
+    const { special } = this.tokenizer;
+    const heads = this.alignmentHeads();
+    const texts = results.map((r) => r.decoded.tokens.filter((t) => !this.tokenizer.isTimestamp(t)));
+    const rows = results.map((_, i) => i).filter((i) => texts[i].length && !this.isSilence(results[i].decoded));
+    const out: Array<AlignedWord[] | null> = results.map(() => null);
+    if (!rows.length) return out;
+    const sotLength = 4; // sot, language, task, notimestamps
+    const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
+    const tokens = new Int32Array(rows.length * length).fill(special.eot);
+    rows.forEach((i, k) => {
+      tokens.set([special.sot, this.tokenizer.languageToken(results[i].language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps, ...texts[i]], k * length);
+    });
+    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length, heads);
+    const frames = this.model.config.audioFrames;
+    rows.forEach((i, k) => {
+      const text = texts[i];
+      const n = text.length + 1; // the notimestamps row, then one row per text token
+      const windowFrames = Math.min(
+        frames,
+        Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND),
+      );
+      const block = new Float32Array(heads.length * n * frames);
+      for (let h = 0; h < heads.length; h++) {
+        const from = ((k * heads.length + h) * length + sotLength - 1) * frames;
+        block.set(attention.subarray(from, from + n * frames), h * n * frames);
+      }
+      const starts = tokenBoundaries(block, heads.length, n, windowFrames);
+      const probs = results[i].decoded.tokens
+        .map((t, j) => (this.tokenizer.isTimestamp(t) ? NaN : Math.exp(results[i].decoded.tokenLogprobs[j])))
+        .filter((p) => !Number.isNaN(p));
+      const words: AlignedWord[] = [];
+      let at = 0;
+      for (const w of this.tokenizer.splitToWordTokens(text, results[i].language)) {
+        const end = at + w.tokens.length;
+        const p = probs.slice(at, end);
+        words.push({ word: w.word, start: starts[at], end: starts[end], prob: p.reduce((a, b) => a + b, 0) / p.length, firstToken: at });
+        at = end;
+      }
+      out[i] = words;
+    });
+    return out;
+  }
+
+  /** openai-whisper's fallback when a model names no alignment heads: every head of the upper half of layers. */
+  private alignmentHeads(): Array<[number, number]> {
+    const configured = this.tokenizer.alignmentHeads();
+    if (configured.length) return configured;
+    const { decoderLayers, decoderHeads } = this.model.config;
+    const heads: Array<[number, number]> = [];
+    for (let l = Math.floor(decoderLayers / 2); l < decoderLayers; l++) for (let h = 0; h < decoderHeads; h++) heads.push([l, h]);
+    return heads;
+  }
+
+  /** Splits a window's tokens at timestamp pairs into segments with absolute times. */
+  private toSegments(r: WindowResult, words: AlignedWord[] | null, firstId: number): TranscriptSegment[] {
+    const d = r.decoded;
+    if (this.isSilence(d)) return [];
+    const offset = r.chunk.start / WHISPER_SAMPLE_RATE;
+    const duration = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
+    const pieces: Array<{ start: number; end: number; tokens: number[]; firstText: number }> = [];
+    let current: { start: number; tokens: number[]; firstText: number } | null = null;
+    let lastTime = 0;
+    let textIndex = 0;
+    for (const t of d.tokens) {
+      if (this.tokenizer.isTimestamp(t)) {
+        const time = this.tokenizer.timestampSeconds(t);
+        if (current?.tokens.length) {
+          pieces.push({ ...current, end: time });
+          current = null;
+        } else {
+          current = { start: time, tokens: [], firstText: textIndex };
+        }
+        lastTime = time;
+      } else {
+        current ??= { start: lastTime, tokens: [], firstText: textIndex };
+        current.tokens.push(t);
+        textIndex++;
+      }
+    }
+    if (current?.tokens.length) pieces.push({ ...current, end: duration });
+
+    const ratio = compressionRatio(this.tokenizer.decode(d.tokens));
+    const segments: TranscriptSegment[] = [];
+    let wordIndex = 0;
+    for (const p of pieces) {
+      const text = this.tokenizer.decode(p.tokens).trim();
+      const start = round(offset + Math.min(p.start, duration));
+      const end = round(offset + Math.min(Math.max(p.end, p.start + TIMESTAMP_STEP_S), duration));
+      const segment: TranscriptSegment = {
+        id: firstId + segments.length,
+        start,
+        end: Math.max(end, start),
+        text,
+        avg_logprob: round(d.avgLogprob, 4),
+        no_speech_prob: round(d.noSpeechProb, 4),
+        compression_ratio: round(ratio, 3),
+        temperature: round(d.temperature, 2),
+      };
+      if (words) {
+        // Words whose first token lies in this piece belong to it; their times are clamped into it.
+        const pieceWords: Word[] = [];
+        while (wordIndex < words.length && words[wordIndex].firstToken < p.firstText + p.tokens.length) {
+          const w = words[wordIndex++];
+          const ws = Math.min(Math.max(offset + w.start, segment.start), segment.end);
+          const we = Math.min(Math.max(offset + w.end, ws), segment.end);
+          pieceWords.push({ word: w.word.trim(), start: round(ws), end: round(we), prob: round(w.prob, 4) });
+        }
+        segment.words = mergePunctuation(pieceWords).filter((w) => w.word.length);
+      }
+      if (text) segments.push(segment);
+    }
+    return segments;
+  }
+
+  private joiner(language: string | null): string {
+    return language === 'zh' || language === 'ja' || language === 'th' || language === 'yue' ? '' : ' ';
+  }
+}
+
+function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,127 @@
+import 'reflect-metadata';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { plainToInstance, Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** The environment as Earshot reads it; every variable optional, defaults below. */
+class Environment {
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  PORT = 8000;
+
+  @IsString() @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  @IsString() @IsNotEmpty()
+  MODELS_DIR = './models';
+
+  @IsString() @IsNotEmpty()
+  DEFAULT_STT_MODEL = 'whisper-tiny';
+
+  /** "cpu", "cuda:N", or "cuda" to take GPU (worker index mod GPU_COUNT) under PM2. */
+  @Matches(/^(cpu|cuda|cuda:\d+)$/, { message: 'DEVICE must be "cpu", "cuda" or "cuda:N"' })
+  DEVICE = 'cpu';
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  GPU_COUNT = 1;
+
+  /** 0: onnxruntime picks (all cores). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(256)
+  ORT_INTRA_OP_THREADS = 0;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(10240)
+  MAX_UPLOAD_MB = 200;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(86400)
+  MAX_AUDIO_SECONDS = 4 * 3600;
+
+  @IsIn(LOG_LEVELS as unknown as string[], { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevelName = 'log';
+
+  /** Decoder rows per batch (windows × beams): more is faster on many cores, costs memory. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  STT_BATCH_SIZE = 8;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  MODEL_CACHE_MAX_ENTRIES = 3;
+
+  @Type(() => Number) @IsInt() @Min(1)
+  MODEL_CACHE_MAX_MB = 8192;
+
+  /** 0 keeps loaded models until evicted. */
+  @Type(() => Number) @IsInt() @Min(0)
+  MODEL_CACHE_IDLE_TTL_S = 1800;
+
+  @IsString() @IsNotEmpty()
+  FFMPEG_PATH = 'ffmpeg';
+
+  @Type(() => Number) @IsInt() @Min(1)
+  FFMPEG_TIMEOUT_S = 600;
+
+  /** Where uploads are spooled while they are processed. */
+  @IsString() @IsNotEmpty()
+  UPLOAD_DIR = join(tmpdir(), 'earshot-uploads');
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  modelsDir: string;
+  defaultSttModel: string;
+  device: string;
+  intraOpThreads: number;
+  maxUploadBytes: number;
+  maxAudioSeconds: number;
+  logLevel: LogLevelName;
+  sttBatchSize: number;
+  modelCache: { maxEntries: number; maxBytes: number; idleTtlMs: number };
+  ffmpegPath: string;
+  ffmpegTimeoutMs: number;
+  uploadDir: string;
+}
+
+/** Nest injection token for the config. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {}
+
+/** PM2 numbers cluster workers in NODE_APP_INSTANCE: with DEVICE=cuda each worker takes its own GPU. */
+function resolveDevice(device: string, gpuCount: number, instance: string | undefined): string {
+  if (device !== 'cuda') return device;
+  return `cuda:${(Number(instance) || 0) % gpuCount}`;
+}
+
+/** Reads and validates the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new Environment());
+  const given = Object.fromEntries(known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const parsed = plainToInstance(Environment, given);
+  const errors = validateSync(parsed);
+  if (errors.length) {
+    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    modelsDir: resolve(parsed.MODELS_DIR),
+    defaultSttModel: parsed.DEFAULT_STT_MODEL,
+    device: resolveDevice(parsed.DEVICE, parsed.GPU_COUNT, env.NODE_APP_INSTANCE),
+    intraOpThreads: parsed.ORT_INTRA_OP_THREADS,
+    maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
+    maxAudioSeconds: parsed.MAX_AUDIO_SECONDS,
+    logLevel: parsed.LOG_LEVEL,
+    sttBatchSize: parsed.STT_BATCH_SIZE,
+    modelCache: {
+      maxEntries: parsed.MODEL_CACHE_MAX_ENTRIES,
+      maxBytes: parsed.MODEL_CACHE_MAX_MB * 1024 * 1024,
+      idleTtlMs: parsed.MODEL_CACHE_IDLE_TTL_S * 1000,
+    },
+    ffmpegPath: parsed.FFMPEG_PATH,
+    ffmpegTimeoutMs: parsed.FFMPEG_TIMEOUT_S * 1000,
+    uploadDir: resolve(parsed.UPLOAD_DIR),
+  };
+}

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { EarshotError } from '../../core/errors';
+import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
+import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStats } from './protocol';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+  onProgress?: (fraction: number) => void;
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/**
+ * The HTTP thread's handle on the inference worker. A worker that dies fails the requests it held (the caller
+ * sees a clear error) and is replaced, so one crash never takes the service down.
+ */
+export class InferenceClient {
+  private worker!: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closing = false;
+  /** Times the worker had to be replaced. */
+  restarts = 0;
+
+  constructor(private readonly settings: WorkerSettings) {
+    this.spawn();
+  }
+
+  process(audioPath: string, request: PipelineRequest, onProgress?: (fraction: number) => void): Promise<PipelineResult> {
+    return this.call({ type: 'process', audioPath, request }, onProgress) as Promise<PipelineResult>;
+  }
+
+  warmup(model: string): Promise<void> {
+    return this.call({ type: 'warmup', model }) as Promise<void>;
+  }
+
+  stats(): Promise<WorkerStats> {
+    return this.call({ type: 'stats' }) as Promise<WorkerStats>;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+
+  private call(msg: WithoutId<WorkerRequest>, onProgress?: (fraction: number) => void): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...msg, id } as WorkerRequest);
+    });
+  }
+
+  private spawn(): void {
+    // Under ts-node/jest the worker runs from source; in a build, from dist.
+    const compiled = join(__dirname, 'worker-main.js');
+    const worker = existsSync(compiled)
+      ? new Worker(compiled, { workerData: this.settings })
+      : new Worker(join(__dirname, 'worker-main.ts'), {
+          workerData: this.settings,
+          execArgv: ['--require', 'ts-node/register/transpile-only'],
+        });
+    worker.on('message', (msg: WorkerReply) => this.onReply(msg));
+    worker.on('error', (err) => this.onExit(`inference worker failed: ${err.message}`));
+    worker.on('exit', (code) => {
+      if (worker === this.worker) this.onExit(`inference worker exited with code ${code}`);
+    });
+    this.worker = worker;
+  }
+
+  private onReply(msg: WorkerReply): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') {
+      p.onProgress?.(msg.fraction);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.type === 'done') p.resolve(msg.value);
+    else p.reject(new EarshotError(msg.code, msg.message));
+  }
+
+  private onExit(reason: string): void {
+    for (const p of this.pending.values()) p.reject(new EarshotError('internal', reason));
+    this.pending.clear();
+    if (this.closing) return;
+    this.restarts++;
+    this.spawn();
+  }
+}
