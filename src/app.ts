@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { describeError, ErrorFilter } from './api/errors';
+import { ErrorFilter } from './api/errors';
 import { type AppConfig, LOG_LEVELS } from './infra/config/app-config';
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
@@ -15,11 +15,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
-  });
-  // Errors raised by Fastify itself (unparseable bodies, unsupported content types) get the same JSON shape.
-  app.getHttpAdapter().getInstance().setErrorHandler((err, _req, reply) => {
-    const { status, body } = describeError(err);
-    void reply.status(status).send(body);
   });
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();

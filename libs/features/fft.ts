@@ -58,7 +58,7 @@ export class ComplexFft {
     this.stages = [];
     let span = 1;
     let maxGeneric = 0;
-    for (const radix of n > 1 ? factorize(n) : []) {
+    for (const radix of factorize(n)) {
       const stride = n / (span * radix);
       const twRe = new Float64Array(span * (radix - 1));
       const twIm = new Float64Array(span * (radix - 1));

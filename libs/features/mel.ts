@@ -43,7 +43,6 @@ export function melFilterBank(nMels: number, nFft: number, sampleRate: number): 
   const melMax = hzToMel(nyquist);
   const edges = new Float64Array(nMels + 2);
   for (let i = 0; i < edges.length; i++) edges[i] = melToHz((melMax / (nMels + 1)) * i);
-  const binHz = Math.floor(nyquist) / (nBins - 1);
   const bank = new Float32Array(nMels * nBins);
   for (let m = 0; m < nMels; m++) {
     const lo = edges[m];
@@ -51,7 +50,7 @@ export function melFilterBank(nMels: number, nFft: number, sampleRate: number): 
     const hi = edges[m + 2];
     const enorm = 2 / (hi - lo);
     for (let k = 0; k < nBins; k++) {
-      const f = binHz * k;
+      const f = (k * sampleRate) / nFft;
       const rising = (f - lo) / (mid - lo);
       const falling = (hi - f) / (hi - mid);
       bank[m * nBins + k] = Math.max(0, Math.min(rising, falling)) * enorm;

@@ -54,14 +54,26 @@ export async function receiveProcessUpload(req: FastifyRequest, uploadDir: strin
     }
   } catch (err) {
     await discard();
-    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(maxBytes);
-    throw err;
+    throw uploadError(err, maxBytes);
   }
   if (!haveAudio) {
     await discard();
     throw new EarshotError('invalid_request', 'missing the "audio" file field');
   }
   return { audioPath, requestJson, discard };
+}
+
+/** What went wrong while reading the upload, as the client should hear it. */
+function uploadError(err: unknown, maxBytes: number): unknown {
+  if (err instanceof EarshotError) return err;
+  const e = err as { code?: string; syscall?: string; statusCode?: number; message?: string };
+  if (e.code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
+  if (e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.code === 'ECONNRESET') {
+    return new EarshotError('invalid_request', 'the upload was interrupted before it was complete');
+  }
+  // Disk errors (ENOSPC, EACCES…) are ours, not the client's; plugin errors carry their own status.
+  if (e.syscall || e.statusCode) return err;
+  return new EarshotError('invalid_request', `malformed multipart body: ${e.message ?? String(err)}`);
 }
 
 function tooLarge(maxBytes: number): EarshotError {

@@ -1,9 +1,8 @@
 import type { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import { argMax, logSumExp, sampleIndex, topK } from './logits';
+import { TIMESTAMP_STEP_S } from './segments';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
 
-/** Seconds per timestamp token. */
-export const TIMESTAMP_STEP_S = 0.02;
 /** The first timestamp may be at most 1 s into the window (openai-whisper's max_initial_timestamp). */
 const MAX_INITIAL_TIMESTAMP_INDEX = 50;
 
@@ -97,10 +96,14 @@ export class WhisperDecoder {
       const row = first.logits.subarray(r * vocab, (r + 1) * vocab);
       noSpeech[r] = Math.exp(row[special.noSpeech] - logSumExp(row));
     }
-    // The rest of the sot sequence is forced one token at a time through the cached branch.
-    const task = opts.task === 'translate' ? special.translate : special.transcribe;
-    let state = (await this.model.step(first.state, Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)))).state;
-    let out = await this.model.step(state, new Int32Array(rows).fill(task));
+    // The rest of the sot sequence (language, task) is forced one token at a time through the cached branch;
+    // English-only models have none.
+    let out = first;
+    if (this.tokenizer.languages.length) {
+      const task = opts.task === 'translate' ? special.translate : special.transcribe;
+      out = await this.model.step(out.state, Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)));
+      out = await this.model.step(out.state, new Int32Array(rows).fill(task));
+    }
 
     const width = opts.temperature > 0 ? 1 : Math.max(1, opts.beamSize);
     const groups: Group[] = [];
@@ -113,7 +116,7 @@ export class WhisperDecoder {
       });
     }
     // Rows of the decoder state: group-major, `width` hypotheses each.
-    state = this.model.selectRows(out.state, rowsRepeated(rows, width));
+    let state = this.model.selectRows(out.state, rowsRepeated(rows, width));
     let logits = repeatRows(out.logits, vocab, width);
 
     const maxNew = Math.min(

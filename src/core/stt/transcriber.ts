@@ -2,8 +2,10 @@ import { deflateSync } from 'node:zlib';
 import type { TranscriptionResult, TranscriptSegment, Word } from '../../../libs/contracts/process';
 import { WHISPER_CHUNK_SAMPLES, WHISPER_N_FRAMES, WHISPER_SAMPLE_RATE, whisperLogMel } from '../../../libs/features/mel';
 import type { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
+import { EarshotError } from '../errors';
 import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
-import { type DecodedSequence, TIMESTAMP_STEP_S, WhisperDecoder } from './decoding';
+import { type DecodedSequence, WhisperDecoder } from './decoding';
+import { splitAtTimestamps, TIMESTAMP_STEP_S } from './segments';
 import { seededRandom } from './logits';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
@@ -67,7 +69,7 @@ export class WhisperTranscriber {
   ): Promise<TranscriptionResult> {
     const chunks = await this.planWindows(samples, opts.vadFilter);
     const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
-    let language = opts.language === 'auto' ? null : opts.language;
+    let language = this.resolveLanguage(opts.language);
     let languageProb = 1;
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
     const random = seededRandom(samples.length);
@@ -90,11 +92,32 @@ export class WhisperTranscriber {
     }
     onProgress(1);
     return {
-      language: language ?? (opts.language === 'auto' ? 'en' : opts.language),
+      language: language ?? this.fallbackLanguage(),
       language_prob: languageProb,
       text: segments.map((s) => s.text).join(this.joiner(language)).trim(),
       segments,
     };
+  }
+
+  /** null for "auto" on a multilingual model; English-only models always speak English. */
+  private resolveLanguage(requested: string): string | null {
+    if (!this.tokenizer.languages.length) {
+      if (requested !== 'auto' && requested !== 'en' && requested !== 'english') {
+        throw new EarshotError('invalid_settings', `model ${this.model.config.name} is English-only; language "${requested}" is not possible`);
+      }
+      return 'en';
+    }
+    if (requested === 'auto') return null;
+    try {
+      return this.tokenizer.languageOf(this.tokenizer.languageToken(requested))!;
+    } catch {
+      throw new EarshotError('invalid_settings', `unknown language "${requested}"; use an ISO 639-1 code such as "en" or "auto"`);
+    }
+  }
+
+  /** Language reported when nothing was transcribed, so nothing was detected. */
+  private fallbackLanguage(): string {
+    return this.tokenizer.languages.includes('en') ? 'en' : (this.tokenizer.languages[0] ?? 'en');
   }
 
   private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<AudioChunk[]> {
@@ -172,12 +195,14 @@ export class WhisperTranscriber {
     const rows = results.map((_, i) => i).filter((i) => texts[i].length && !this.isSilence(results[i].decoded));
     const out: Array<AlignedWord[] | null> = results.map(() => null);
     if (!rows.length) return out;
-    const sotLength = 4; // sot, language, task, notimestamps
+    const prefix = (language: string): number[] =>
+      this.tokenizer.languages.length
+        ? [special.sot, this.tokenizer.languageToken(language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps]
+        : [special.sot, special.noTimestamps];
+    const sotLength = prefix('en').length;
     const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
     const tokens = new Int32Array(rows.length * length).fill(special.eot);
-    rows.forEach((i, k) => {
-      tokens.set([special.sot, this.tokenizer.languageToken(results[i].language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps, ...texts[i]], k * length);
-    });
+    rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
     const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length, heads);
     const frames = this.model.config.audioFrames;
     rows.forEach((i, k) => {
@@ -225,34 +250,14 @@ export class WhisperTranscriber {
     if (this.isSilence(d)) return [];
     const offset = r.chunk.start / WHISPER_SAMPLE_RATE;
     const duration = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
-    const pieces: Array<{ start: number; end: number; tokens: number[]; firstText: number }> = [];
-    let current: { start: number; tokens: number[]; firstText: number } | null = null;
-    let lastTime = 0;
-    let textIndex = 0;
-    for (const t of d.tokens) {
-      if (this.tokenizer.isTimestamp(t)) {
-        const time = this.tokenizer.timestampSeconds(t);
-        if (current?.tokens.length) {
-          pieces.push({ ...current, end: time });
-          current = null;
-        } else {
-          current = { start: time, tokens: [], firstText: textIndex };
-        }
-        lastTime = time;
-      } else {
-        current ??= { start: lastTime, tokens: [], firstText: textIndex };
-        current.tokens.push(t);
-        textIndex++;
-      }
-    }
-    if (current?.tokens.length) pieces.push({ ...current, end: duration });
+    const pieces = splitAtTimestamps(d.tokens, this.tokenizer.special.timestampBegin, duration);
 
     const ratio = compressionRatio(this.tokenizer.decode(d.tokens));
     const segments: TranscriptSegment[] = [];
     let wordIndex = 0;
     for (const p of pieces) {
       const text = this.tokenizer.decode(p.tokens).trim();
-      const start = round(offset + Math.min(p.start, duration));
+      const start = round(offset + p.start);
       const end = round(offset + Math.min(Math.max(p.end, p.start + TIMESTAMP_STEP_S), duration));
       const segment: TranscriptSegment = {
         id: firstId + segments.length,

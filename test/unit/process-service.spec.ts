@@ -1,0 +1,51 @@
+/** Settings → pipeline request (defaults, refusals), with a stand-in engine: orchestration only. */
+import { EarshotError } from '../../src/core/errors';
+import type { PipelineRequest } from '../../src/core/pipeline';
+import { ProcessService } from '../../src/core/process-service';
+
+const calls: PipelineRequest[] = [];
+const service = new ProcessService(
+  {
+    process: async (_path, request) => {
+      calls.push(request);
+      return { audio: { duration_s: 1, sample_rate: 16000, channels: 1 }, timings_ms: { total: 1 }, result: {} };
+    },
+  },
+  { has: (name) => name === 'whisper-tiny' || name === 'whisper-base' },
+  { sttModel: 'whisper-tiny', batchSize: 8 },
+);
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof EarshotError ? err.code : 'other';
+  }
+  return undefined;
+}
+
+test('defaults are filled in', () => {
+  expect(service.toPipelineRequest({ settings: { tasks: ['transcribe', 'transcribe'] } })).toEqual({
+    tasks: ['transcribe'],
+    transcribe: {
+      model: 'whisper-tiny', language: 'auto', task: 'transcribe', beamSize: 1, temperature: 0,
+      wordTimestamps: false, initialPrompt: null, vadFilter: true, batchSize: 8,
+    },
+  });
+  expect(service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base', language: 'DE', beam_size: 5 } } }).transcribe)
+    .toMatchObject({ model: 'whisper-base', language: 'de', beamSize: 5 });
+});
+
+test('unknown tasks, unavailable tasks, unknown models and async jobs are refused with their codes', () => {
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['dance' as never] } }))).toBe('invalid_settings');
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['diarization'] } }))).toBe('task_not_available');
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'nope' } } }))).toBe('model_not_found');
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'] }, async_process: true }))).toBe('task_not_available');
+});
+
+test('process returns the api.md envelope and renders text formats', async () => {
+  const response = await service.process('/tmp/x', { settings: { tasks: ['transcribe'] } });
+  expect(response).toMatchObject({ status: 'completed', request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  expect(calls).toHaveLength(1);
+  expect(service.render(response, 'json')).toBe(response);
+});
