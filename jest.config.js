@@ -1,6 +1,6 @@
 /** Unit tests live in test/unit, end-to-end tests (real models, real audio) in test/e2e. */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/node-realm-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   transform: {

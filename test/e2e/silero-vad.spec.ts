@@ -1,34 +1,12 @@
 import { execFileSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
-import { runInThisContext } from 'vm';
 import { SpeechRegion, planChunks, speechRegions } from '../../src/core/audio/vad';
-import type { SileroVad } from '../../src/infra/models/silero-vad';
-
-// onnxruntime-node returns typed arrays made in Node's own realm, which fail the instanceof checks
-// onnxruntime-common runs inside jest's sandbox; give the sandbox Node's constructors before ORT loads.
-const TYPED_ARRAYS = ['Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array', 'Uint16Array', 'Uint32Array'];
-for (const name of [...TYPED_ARRAYS, 'BigInt64Array', 'BigUint64Array']) {
-  Object.assign(globalThis, { [name]: runInThisContext(name) });
-}
+import { SileroVad } from '../../src/infra/models/silero-vad';
+import { manifest as readManifest, TESTDATA } from '../support/server';
 
 const SR = 16000;
-const TESTDATA = [
-  process.env.EARSHOT_TESTDATA,
-  path.resolve(__dirname, '../../shared/testdata'),
-  path.resolve(__dirname, '../../../shared/testdata'),
-].find((d): d is string => !!d && fs.existsSync(path.join(d, 'manifest.json')));
-if (!TESTDATA) throw new Error('shared/testdata not found (set EARSHOT_TESTDATA)');
 
-interface Segment {
-  id: string;
-  start_s: number;
-  end_s: number;
-}
 const LONG = 'stt/long/ljspeech_LJ001-0003_to_0012_concat.wav';
-const manifest = JSON.parse(fs.readFileSync(path.join(TESTDATA, 'manifest.json'), 'utf8')) as {
-  files: { path: string; segments?: Segment[] }[];
-};
 
 function decode(file: string): Float32Array {
   const pcm = execFileSync(
@@ -52,10 +30,9 @@ describe('SileroVad (real model)', () => {
   let vad: SileroVad;
   let long: Float32Array;
   let longProbs: Float32Array;
-  const segments = manifest.files.find((f) => f.path === LONG)!.segments!;
+  const segments = readManifest().find((f) => f.path === LONG)!.segments!;
 
   beforeAll(async () => {
-    const { SileroVad } = await import('../../src/infra/models/silero-vad');
     vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath() });
     long = decode(LONG);
     longProbs = await vad.speechProbabilities(long);

@@ -16,6 +16,8 @@ export interface ManifestEntry {
   duration_s: number;
   format?: string;
   same_content_as?: string;
+  /** Long-form clips: the utterances with their times. */
+  segments?: Array<{ id: string; start_s: number; end_s: number; text: string }>;
 }
 
 export function manifest(): ManifestEntry[] {

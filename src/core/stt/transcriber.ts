@@ -29,16 +29,68 @@ const COMPRESSION_RATIO_THRESHOLD = 2.4;
 const LOGPROB_THRESHOLD = -1;
 const NO_SPEECH_THRESHOLD = 0.6;
 const TEMPERATURE_STEP = 0.2;
+const SAMPLES_PER_FALLBACK = 5;
+/** Windows quieter than this (RMS, about -60 dBFS) hold no speech: Whisper would only hallucinate on them. */
+const SILENCE_RMS = 0.001;
+/** A window that stops this many seconds before its end, over speech, gets its tail transcribed again. */
+const MIN_TAIL_S = 2;
+/** Only after real progress: a tail is always shorter than its window, so re-queuing ends. */
+const MIN_COVERED_S = 1;
+const MIN_TAIL_SPEECH_FRACTION = 0.3;
+/** Silence kept around each window: VAD reacts late to soft onsets, and Whisper needs the first syllable whole. */
+const WINDOW_CONTEXT_SAMPLES = 0.5 * WHISPER_SAMPLE_RATE;
 
 /** A word with the index of its first text token in the window, to place it in its segment. */
 interface AlignedWord extends TimedWord {
   firstToken: number;
 }
 
+interface Attempt {
+  decoded: DecodedSequence;
+  repetitive: boolean;
+  /** Needs another try at a higher temperature. */
+  failed: boolean;
+}
+
+/** The last attempt if it passed; else the likeliest non-repetitive one; else the likeliest. */
+function bestAttempt(tries: Attempt[]): Attempt {
+  const final = tries[tries.length - 1];
+  if (!final.failed) return final;
+  const pool = tries.some((t) => !t.repetitive) ? tries.filter((t) => !t.repetitive) : tries;
+  return pool.reduce((a, b) => (b.decoded.avgLogprob > a.decoded.avgLogprob ? b : a));
+}
+
 interface WindowResult {
   chunk: AudioChunk;
   decoded: DecodedSequence;
   language: string;
+}
+
+function rms(samples: Float32Array, range: AudioChunk): number {
+  let sum = 0;
+  for (let i = range.start; i < range.end; i++) sum += samples[i] * samples[i];
+  return range.end > range.start ? Math.sqrt(sum / (range.end - range.start)) : 0;
+}
+
+/** Share of VAD frames in the range that are speech. */
+function speechFraction(probs: Float32Array, frameSamples: number, range: AudioChunk): number {
+  const from = Math.floor(range.start / frameSamples);
+  const to = Math.min(probs.length, Math.ceil(range.end / frameSamples));
+  let speech = 0;
+  for (let f = from; f < to; f++) if (probs[f] >= 0.5) speech++;
+  return to > from ? speech / (to - from) : 0;
+}
+
+/** Extends each window into the silence around it (half of each gap, at most WINDOW_CONTEXT_SAMPLES, ≤ 30 s). */
+export function widenIntoSilence(chunks: AudioChunk[], totalSamples: number): AudioChunk[] {
+  return chunks.map((c, i) => {
+    const before = Math.min(WINDOW_CONTEXT_SAMPLES, i ? (c.start - chunks[i - 1].end) / 2 : c.start);
+    const after = Math.min(WINDOW_CONTEXT_SAMPLES, i + 1 < chunks.length ? (chunks[i + 1].start - c.end) / 2 : totalSamples - c.end);
+    const room = WHISPER_CHUNK_SAMPLES - (c.end - c.start);
+    const start = c.start - Math.floor(Math.max(0, Math.min(before, room)));
+    const end = c.end + Math.floor(Math.max(0, Math.min(after, WHISPER_CHUNK_SAMPLES - (c.end - start))));
+    return { start, end };
+  });
 }
 
 export function compressionRatio(text: string): number {
@@ -67,7 +119,7 @@ export class WhisperTranscriber {
     opts: TranscribeOptions,
     onProgress: (fraction: number) => void = () => undefined,
   ): Promise<TranscriptionResult> {
-    const chunks = await this.planWindows(samples, opts.vadFilter);
+    const { chunks, probs } = await this.planWindows(samples, opts.vadFilter);
     const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
     let language = this.resolveLanguage(opts.language);
     let languageProb = 1;
@@ -75,21 +127,26 @@ export class WhisperTranscriber {
     const random = seededRandom(samples.length);
     const windowsPerBatch = Math.max(1, Math.floor(opts.batchSize / Math.max(1, opts.beamSize)));
     const segments: TranscriptSegment[] = [];
+    const queue = [...chunks];
     let done = 0;
     onProgress(0);
 
-    for (let b = 0; b < chunks.length; b += windowsPerBatch) {
-      const batch = chunks.slice(b, b + windowsPerBatch);
+    while (queue.length) {
+      const batch = queue.splice(0, windowsPerBatch);
       const audio = await this.encode(samples, batch);
       if (language === null) {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
       const results = await this.decodeWithFallback(audio, batch, language, opts, promptTokens, random);
       const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
-      results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null, segments.length)));
-      done += batch.reduce((sum, c) => sum + c.end - c.start, 0);
+      results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
+      const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
+      queue.unshift(...tails);
+      done += batch.reduce((sum, c) => sum + c.end - c.start, 0) - tails.reduce((sum, c) => sum + c.end - c.start, 0);
       onProgress(totalSamples ? done / totalSamples : 1);
     }
+    segments.sort((a, b) => a.start - b.start);
+    segments.forEach((segment, id) => (segment.id = id));
     onProgress(1);
     return {
       language: language ?? this.fallbackLanguage(),
@@ -120,11 +177,31 @@ export class WhisperTranscriber {
     return this.tokenizer.languages.includes('en') ? 'en' : (this.tokenizer.languages[0] ?? 'en');
   }
 
-  private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<AudioChunk[]> {
-    if (!vadFilter) return fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES);
+  private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<{ chunks: AudioChunk[]; probs: Float32Array | null }> {
+    if (!vadFilter) {
+      return { chunks: fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES).filter((c) => rms(samples, c) >= SILENCE_RMS), probs: null };
+    }
     const probs = await this.vad.speechProbabilities(samples);
     const regions = speechRegions(probs, samples.length);
-    return planChunks(regions, probs, { maxChunkSamples: WHISPER_CHUNK_SAMPLES, frameSamples: this.vad.frameSamples });
+    const chunks = planChunks(regions, probs, { maxChunkSamples: WHISPER_CHUNK_SAMPLES, frameSamples: this.vad.frameSamples });
+    return { chunks: widenIntoSilence(chunks, samples.length), probs };
+  }
+
+  /**
+   * Whisper often ends a window at its last complete sentence and skips the speech after it. When that leaves
+   * seconds of speech untranscribed, the rest of the window is queued as a window of its own.
+   */
+  private unfinishedTail(r: WindowResult, probs: Float32Array | null): AudioChunk | null {
+    if (this.isSilence(r.decoded)) return null;
+    const tokens = r.decoded.tokens;
+    const last = tokens[tokens.length - 1];
+    if (last === undefined || !this.tokenizer.isTimestamp(last)) return null; // text ran to the end of the window
+    const covered = this.tokenizer.timestampSeconds(last);
+    const windowS = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
+    if (covered < MIN_COVERED_S || windowS - covered < MIN_TAIL_S) return null;
+    const tail = { start: r.chunk.start + Math.round(covered * WHISPER_SAMPLE_RATE), end: r.chunk.end };
+    if (probs && speechFraction(probs, this.vad.frameSamples, tail) < MIN_TAIL_SPEECH_FRACTION) return null;
+    return tail;
   }
 
   private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
@@ -148,6 +225,10 @@ export class WhisperTranscriber {
     return { language, languageProb: score / weight };
   }
 
+  /**
+   * Decodes every window, re-decoding hotter the ones whose text is repetitive or unlikely. When no temperature
+   * gives an acceptable decode, the best attempt is kept (not the hottest one, as openai-whisper does).
+   */
   private async decodeWithFallback(
     audio: EncodedAudio,
     batch: AudioChunk[],
@@ -156,31 +237,42 @@ export class WhisperTranscriber {
     promptTokens: number[],
     random: () => number,
   ): Promise<WindowResult[]> {
-    const results: WindowResult[] = new Array(batch.length);
+    const attempts: Attempt[][] = batch.map(() => []);
     let pending = batch.map((_, i) => i);
     for (let temperature = opts.temperature; pending.length; temperature += TEMPERATURE_STEP) {
       const last = temperature + TEMPERATURE_STEP > 1 + 1e-6;
-      const decoded = await this.decoder.decode(
-        this.model.selectAudio(audio, pending),
-        pending.map(() => language),
-        pending.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
-        { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
-      );
+      // Sampling draws several candidates per window and keeps the likeliest (openai-whisper's best_of).
+      const copies = temperature > 0 ? SAMPLES_PER_FALLBACK : 1;
+      const rows = pending.flatMap((i) => Array<number>(copies).fill(i));
+      const decoded: DecodedSequence[] = [];
+      const rowsPerRun = Math.max(copies, opts.batchSize - (opts.batchSize % copies));
+      for (let from = 0; from < rows.length; from += rowsPerRun) {
+        const part = rows.slice(from, from + rowsPerRun);
+        decoded.push(
+          ...(await this.decoder.decode(
+            this.model.selectAudio(audio, part),
+            part.map(() => language),
+            part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
+            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
+          )),
+        );
+      }
       const retry: number[] = [];
-      decoded.forEach((d, k) => {
-        const i = pending[k];
-        results[i] = { chunk: batch[i], decoded: d, language };
-        if (!last && this.needsFallback(d)) retry.push(i);
+      pending.forEach((i, k) => {
+        const candidates = decoded.slice(k * copies, (k + 1) * copies);
+        const attempt = this.assess(candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)));
+        attempts[i].push(attempt);
+        if (!last && attempt.failed) retry.push(i);
       });
       pending = retry;
     }
-    return results;
+    return attempts.map((tries, i) => ({ chunk: batch[i], decoded: bestAttempt(tries).decoded, language }));
   }
 
-  private needsFallback(d: DecodedSequence): boolean {
-    if (d.noSpeechProb > NO_SPEECH_THRESHOLD) return false;
-    const ratio = compressionRatio(this.tokenizer.decode(d.tokens));
-    return ratio > COMPRESSION_RATIO_THRESHOLD || d.avgLogprob < LOGPROB_THRESHOLD;
+  private assess(decoded: DecodedSequence): Attempt {
+    const repetitive = compressionRatio(this.tokenizer.decode(decoded.tokens)) > COMPRESSION_RATIO_THRESHOLD;
+    const failed = decoded.noSpeechProb <= NO_SPEECH_THRESHOLD && (repetitive || decoded.avgLogprob < LOGPROB_THRESHOLD);
+    return { decoded, repetitive, failed };
   }
 
   private isSilence(d: DecodedSequence): boolean {
@@ -244,8 +336,8 @@ export class WhisperTranscriber {
     return heads;
   }
 
-  /** Splits a window's tokens at timestamp pairs into segments with absolute times. */
-  private toSegments(r: WindowResult, words: AlignedWord[] | null, firstId: number): TranscriptSegment[] {
+  /** A window's segments with absolute times; ids are assigned once all windows are done. */
+  private toSegments(r: WindowResult, words: AlignedWord[] | null): TranscriptSegment[] {
     const d = r.decoded;
     if (this.isSilence(d)) return [];
     const offset = r.chunk.start / WHISPER_SAMPLE_RATE;
@@ -260,7 +352,7 @@ export class WhisperTranscriber {
       const start = round(offset + p.start);
       const end = round(offset + Math.min(Math.max(p.end, p.start + TIMESTAMP_STEP_S), duration));
       const segment: TranscriptSegment = {
-        id: firstId + segments.length,
+        id: 0,
         start,
         end: Math.max(end, start),
         text,
