@@ -37,6 +37,8 @@ const MIN_TAIL_S = 2;
 /** Only after real progress: a tail is always shorter than its window, so re-queuing ends. */
 const MIN_COVERED_S = 1;
 const MIN_TAIL_SPEECH_FRACTION = 0.3;
+const TAIL_LOOKBACK_SAMPLES = 1 * WHISPER_SAMPLE_RATE;
+const TAIL_LOOKAHEAD_SAMPLES = 0.2 * WHISPER_SAMPLE_RATE;
 /** Silence kept around each window: VAD reacts late to soft onsets, and Whisper needs the first syllable whole. */
 const WINDOW_CONTEXT_SAMPLES = 0.5 * WHISPER_SAMPLE_RATE;
 
@@ -70,6 +72,15 @@ function rms(samples: Float32Array, range: AudioChunk): number {
   let sum = 0;
   for (let i = range.start; i < range.end; i++) sum += samples[i] * samples[i];
   return range.end > range.start ? Math.sqrt(sum / (range.end - range.start)) : 0;
+}
+
+/** Start (in samples) of the least speech-like VAD frame in [from, to); the later one on ties. */
+function quietestFrame(probs: Float32Array, frameSamples: number, from: number, to: number): number {
+  const first = Math.max(0, Math.floor(from / frameSamples));
+  const last = Math.min(probs.length - 1, Math.floor(to / frameSamples));
+  let best = last;
+  for (let f = last; f >= first; f--) if (probs[f] < probs[best]) best = f;
+  return best * frameSamples;
 }
 
 /** Share of VAD frames in the range that are speech. */
@@ -199,9 +210,12 @@ export class WhisperTranscriber {
     const covered = this.tokenizer.timestampSeconds(last);
     const windowS = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
     if (covered < MIN_COVERED_S || windowS - covered < MIN_TAIL_S) return null;
-    const tail = { start: r.chunk.start + Math.round(covered * WHISPER_SAMPLE_RATE), end: r.chunk.end };
-    if (probs && speechFraction(probs, this.vad.frameSamples, tail) < MIN_TAIL_SPEECH_FRACTION) return null;
-    return tail;
+    const coveredAt = r.chunk.start + Math.round(covered * WHISPER_SAMPLE_RATE);
+    if (!probs) return { start: coveredAt, end: r.chunk.end };
+    // Whisper's last timestamp is approximate: start the tail in the pause nearest before it, not mid-word.
+    const start = quietestFrame(probs, this.vad.frameSamples, coveredAt - TAIL_LOOKBACK_SAMPLES, coveredAt + TAIL_LOOKAHEAD_SAMPLES);
+    const tail = { start: Math.max(r.chunk.start, start), end: r.chunk.end };
+    return speechFraction(probs, this.vad.frameSamples, tail) < MIN_TAIL_SPEECH_FRACTION ? null : tail;
   }
 
   private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
