@@ -138,15 +138,7 @@ export class WhisperOnnxModel implements WhisperModel {
   }
 
   async start(audio: EncodedAudio, tokens: Int32Array, promptLength: number): Promise<DecoderOutput> {
-    const hidden = (audio as OnnxEncodedAudio).hidden;
-    const rows = hidden.dims[0];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: this.tokenTensor(tokens, rows, promptLength),
-      encoder_hidden_states: hidden,
-      use_cache_branch: new ort.Tensor('bool', [false], [1]),
-    };
-    const emptyPast = new ort.Tensor('float32', new Float32Array(0), [rows, this.config.decoderHeads, 0, this.headDim]);
-    for (const n of [...this.selfKvNames, ...this.crossKvNames]) feeds[`past_key_values.${n}`] = emptyPast;
+    const feeds = this.firstPassFeeds(audio, tokens, promptLength);
     const fetches = ['logits', ...this.selfKvNames.map((n) => `present.${n}`), ...this.crossKvNames.map((n) => `present.${n}`)];
     const out = await this.decoder.run(feeds, fetches);
     const state = new OnnxDecoderState(
@@ -197,15 +189,8 @@ export class WhisperOnnxModel implements WhisperModel {
     length: number,
     heads: ReadonlyArray<readonly [number, number]>,
   ): Promise<Float32Array> {
-    const hidden = (audio as OnnxEncodedAudio).hidden;
-    const rows = hidden.dims[0];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: this.tokenTensor(tokens, rows, length),
-      encoder_hidden_states: hidden,
-      use_cache_branch: new ort.Tensor('bool', [false], [1]),
-    };
-    const emptyPast = new ort.Tensor('float32', new Float32Array(0), [rows, this.config.decoderHeads, 0, this.headDim]);
-    for (const n of [...this.selfKvNames, ...this.crossKvNames]) feeds[`past_key_values.${n}`] = emptyPast;
+    const feeds = this.firstPassFeeds(audio, tokens, length);
+    const rows = audio.batch;
     const layers = [...new Set(heads.map(([layer]) => layer))];
     const out = await this.decoder.run(feeds, layers.map((l) => `cross_attentions.${l}`));
     const frames = this.config.audioFrames;
@@ -220,6 +205,20 @@ export class WhisperOnnxModel implements WhisperModel {
       });
     }
     return result;
+  }
+
+  /** Inputs of the no-cache branch: the whole token sequence against the encoder output, no past. */
+  private firstPassFeeds(audio: EncodedAudio, tokens: Int32Array, length: number): Record<string, ort.Tensor> {
+    const hidden = (audio as OnnxEncodedAudio).hidden;
+    const rows = hidden.dims[0];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: this.tokenTensor(tokens, rows, length),
+      encoder_hidden_states: hidden,
+      use_cache_branch: new ort.Tensor('bool', [false], [1]),
+    };
+    const emptyPast = new ort.Tensor('float32', new Float32Array(0), [rows, this.config.decoderHeads, 0, this.headDim]);
+    for (const n of [...this.selfKvNames, ...this.crossKvNames]) feeds[`past_key_values.${n}`] = emptyPast;
+    return feeds;
   }
 
   private tokenTensor(tokens: Int32Array, rows: number, length: number): ort.Tensor {
