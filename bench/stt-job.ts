@@ -1,6 +1,6 @@
+/** What bench/stt.ts hands to one bench/stt-child.ts process, and what comes back. */
 import { join, resolve } from 'node:path';
 
-/** What bench/stt.ts hands to one bench/stt-child.ts process, and what comes back. */
 export type Engine = 'earshot' | 'transformers.js';
 
 export interface ChildJob {

@@ -191,7 +191,7 @@ function table(results: Result[]): string {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const threads = cpus().length;
-  const machine = { cores: threads, cpu: cpus()[0]?.model.trim() ?? 'unknown' };
+  const machine = { cores: threads, cpu_model: cpus()[0]?.model.trim() ?? 'unknown' };
   const work = mkdtempSync(join(tmpdir(), 'earshot-bench-stt-'));
   try {
     const clips = englishClips();

@@ -123,29 +123,29 @@ export class WhisperDecoder {
       Math.floor(this.model.config.maxTargetPositions / 2),
       this.model.config.maxTargetPositions - state.length - 1,
     );
-    let live = groups;
-    for (let step = 0; step < maxNew && live.length; step++) {
-      const parents: number[] = [];
-      const nextTokens: number[] = [];
-      const stillLive: Group[] = [];
-      let rowBase = 0;
-      for (const g of live) {
+    // Slot s of the decoder state holds hypothesis (s % width) of slotGroup[s]. Rows of finished windows stay in
+    // the batch (fed eot) until half of it is finished: dropping a row copies the whole cross-attention cache.
+    let slotGroup = groups.flatMap((g) => Array<Group>(width).fill(g));
+    const finished = new Set<Group>();
+    for (let step = 0; step < maxNew && finished.size < groups.length; step++) {
+      const slots = slotGroup.length;
+      const parents = Int32Array.from({ length: slots }, (_, i) => i);
+      const nextTokens = new Int32Array(slots).fill(special.eot);
+      for (let base = 0; base < slots; base += width) {
+        const g = slotGroup[base];
+        if (finished.has(g)) continue;
         const candidates: Array<{ parent: number; token: number; logprob: number; hyp: Hypothesis }> = [];
         g.alive.forEach((hyp, h) => {
-          const row = logits.subarray((rowBase + h) * vocab, (rowBase + h + 1) * vocab);
-          this.applyRules(row, hyp.tokens, g.maxTimestamp);
-          const norm = logSumExp(row);
+          const row = logits.subarray((base + h) * vocab, (base + h + 1) * vocab);
+          const norm = this.applyRules(row, hyp.tokens, g.maxTimestamp);
           if (opts.temperature > 0 || width === 1) {
             const token = opts.temperature > 0 ? sampleIndex(row, opts.temperature, opts.random) : argMax(row);
-            candidates.push({ parent: rowBase + h, token, logprob: row[token] - norm, hyp });
+            candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });
           } else {
-            for (const token of topK(row, width + 1)) {
-              candidates.push({ parent: rowBase + h, token, logprob: row[token] - norm, hyp });
-            }
+            for (const token of topK(row, width + 1)) candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });
           }
         });
-        rowBase += g.alive.length;
-        candidates.sort((a, b) => b.hyp.sum + b.logprob - (a.hyp.sum + a.logprob));
+        candidates.sort((x, y) => y.hyp.sum + y.logprob - (x.hyp.sum + x.logprob));
         const nextAlive: Hypothesis[] = [];
         const nextParents: number[] = [];
         for (const c of candidates) {
@@ -158,20 +158,30 @@ export class WhisperDecoder {
           }
           if (nextAlive.length === width) break;
         }
-        if (g.finished.length >= width || nextAlive.length === 0) continue;
+        if (g.finished.length >= width || nextAlive.length === 0) {
+          finished.add(g);
+          continue;
+        }
         g.alive = nextAlive;
-        stillLive.push(g);
-        parents.push(...nextParents);
-        for (const hyp of nextAlive) nextTokens.push(hyp.tokens[hyp.tokens.length - 1]);
+        nextAlive.forEach((hyp, j) => {
+          parents[base + j] = nextParents[j];
+          nextTokens[base + j] = hyp.tokens[hyp.tokens.length - 1];
+        });
       }
-      live = stillLive;
-      if (!live.length) break;
-      state = this.model.selectRows(state, parents);
-      out = await this.model.step(state, Int32Array.from(nextTokens));
+      if (finished.size === groups.length) break;
+      const liveSlots = parents.length - slotGroup.filter((g) => finished.has(g)).length;
+      if (liveSlots * 2 <= slots) {
+        const keep = [...parents.keys()].filter((i) => !finished.has(slotGroup[i]));
+        state = this.model.selectRows(state, keep.map((i) => parents[i]));
+        out = await this.model.step(state, Int32Array.from(keep, (i) => nextTokens[i]));
+        slotGroup = keep.map((i) => slotGroup[i]);
+      } else {
+        out = await this.model.step(this.model.reorderRows(state, parents), nextTokens);
+      }
       state = out.state;
       logits = out.logits;
     }
-    for (const g of live) g.finished.push(...g.alive);
+    for (const g of groups) if (!finished.has(g)) g.finished.push(...g.alive);
 
     return groups.map((g) => {
       // openai-whisper ranks finished beams by mean log-probability (no length penalty).
@@ -188,8 +198,11 @@ export class WhisperDecoder {
     });
   }
 
-  /** Suppressed tokens and openai-whisper's timestamp rules, applied in place to one row of logits. */
-  private applyRules(row: Float32Array, generated: number[], maxTimestamp: number): void {
+  /**
+   * Suppressed tokens and openai-whisper's timestamp rules, applied in place to one row of logits; returns the
+   * row's log-normaliser (logsumexp) after them.
+   */
+  private applyRules(row: Float32Array, generated: number[], maxTimestamp: number): number {
     const { special } = this.tokenizer;
     const tsBegin = special.timestampBegin;
     for (let i = 0; i < this.suppress.length; i++) row[this.suppress[i]] = -Infinity;
@@ -200,7 +213,7 @@ export class WhisperDecoder {
       // The first token is a timestamp, early in the window.
       row.fill(-Infinity, 0, tsBegin);
       row.fill(-Infinity, tsBegin + Math.min(MAX_INITIAL_TIMESTAMP_INDEX, maxTimestamp) + 1);
-      return;
+      return logSumExp(row);
     }
     const last = generated[n - 1];
     const lastIsTs = last >= tsBegin;
@@ -223,10 +236,14 @@ export class WhisperDecoder {
     }
     row.fill(-Infinity, Math.min(row.length, tsBegin + maxTimestamp + 1));
     // When timestamps together are likelier than any text token, a timestamp it is.
-    const norm = logSumExp(row);
-    const tsLogprob = logSumExp(row, tsBegin) - norm;
-    const bestText = row[argMax(row, 0, tsBegin)] - norm;
-    if (tsLogprob > bestText) row.fill(-Infinity, 0, tsBegin);
+    const textNorm = logSumExp(row, 0, tsBegin);
+    const tsNorm = logSumExp(row, tsBegin);
+    const norm = Math.max(textNorm, tsNorm) + Math.log1p(Math.exp(-Math.abs(textNorm - tsNorm)));
+    if (tsNorm > row[argMax(row, 0, tsBegin)]) {
+      row.fill(-Infinity, 0, tsBegin);
+      return tsNorm;
+    }
+    return norm;
   }
 
   private languageProbs(logits: Float32Array, rows: number): Array<Record<string, number>> {

@@ -37,7 +37,7 @@ const MIN_TAIL_S = 2;
 /** Only after real progress: a tail is always shorter than its window, so re-queuing ends. */
 const MIN_COVERED_S = 1;
 const MIN_TAIL_SPEECH_FRACTION = 0.3;
-const TAIL_LOOKBACK_SAMPLES = 1 * WHISPER_SAMPLE_RATE;
+const TAIL_LOOKBACK_SAMPLES = 0.4 * WHISPER_SAMPLE_RATE;
 const TAIL_LOOKAHEAD_SAMPLES = 0.2 * WHISPER_SAMPLE_RATE;
 /** Silence kept around each window: VAD reacts late to soft onsets, and Whisper needs the first syllable whole. */
 const WINDOW_CONTEXT_SAMPLES = 0.5 * WHISPER_SAMPLE_RATE;
@@ -158,6 +158,7 @@ export class WhisperTranscriber {
     }
     segments.sort((a, b) => a.start - b.start);
     segments.forEach((segment, id) => (segment.id = id));
+    endBeforeNext(segments);
     onProgress(1);
     return {
       language: language ?? this.fallbackLanguage(),
@@ -296,7 +297,7 @@ export class WhisperTranscriber {
   /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
   private async alignWords(audio: EncodedAudio, results: WindowResult[], task: TranscribeOptions['task']): Promise<Array<AlignedWord[] | null>> {
     const { special } = this.tokenizer;
-    const heads = this.alignmentHeads();
+    const heads = this.model.config.alignmentHeads;
     const texts = results.map((r) => r.decoded.tokens.filter((t) => !this.tokenizer.isTimestamp(t)));
     const rows = results.map((_, i) => i).filter((i) => texts[i].length && !this.isSilence(results[i].decoded));
     const out: Array<AlignedWord[] | null> = results.map(() => null);
@@ -309,7 +310,7 @@ export class WhisperTranscriber {
     const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
     const tokens = new Int32Array(rows.length * length).fill(special.eot);
     rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
-    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length, heads);
+    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
     const frames = this.model.config.audioFrames;
     rows.forEach((i, k) => {
       const text = texts[i];
@@ -338,16 +339,6 @@ export class WhisperTranscriber {
       out[i] = words;
     });
     return out;
-  }
-
-  /** openai-whisper's fallback when a model names no alignment heads: every head of the upper half of layers. */
-  private alignmentHeads(): Array<[number, number]> {
-    const configured = this.tokenizer.alignmentHeads();
-    if (configured.length) return configured;
-    const { decoderLayers, decoderHeads } = this.model.config;
-    const heads: Array<[number, number]> = [];
-    for (let l = Math.floor(decoderLayers / 2); l < decoderLayers; l++) for (let h = 0; h < decoderHeads; h++) heads.push([l, h]);
-    return heads;
   }
 
   /** A window's segments with absolute times; ids are assigned once all windows are done. */
@@ -393,6 +384,23 @@ export class WhisperTranscriber {
 
   private joiner(language: string | null): string {
     return language === 'zh' || language === 'ja' || language === 'th' || language === 'yue' ? '' : ' ';
+  }
+}
+
+/**
+ * A re-queued tail starts at a pause that can lie just before the (approximate) end Whisper gave the segment
+ * before it: such a segment, and its words, end where the next one starts.
+ */
+function endBeforeNext(segments: TranscriptSegment[]): void {
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const s = segments[i];
+    const limit = Math.max(s.start, segments[i + 1].start);
+    if (s.end <= limit) continue;
+    s.end = limit;
+    for (const w of s.words ?? []) {
+      w.end = Math.min(w.end, limit);
+      w.start = Math.min(w.start, w.end);
+    }
   }
 }
 

@@ -13,6 +13,8 @@ export interface WhisperModelConfig {
   maxTargetPositions: number;
   /** Encoder frames per 30 s window (1500). */
   audioFrames: number;
+  /** Cross-attention (layer, head) pairs that follow the audio in time: word timing reads these. */
+  alignmentHeads: Array<[number, number]>;
 }
 
 /** Encoder output of a batch; opaque to core. */
@@ -43,17 +45,14 @@ export interface WhisperModel {
   start(audio: EncodedAudio, tokens: Int32Array, promptLength: number): Promise<DecoderOutput>;
   /** One cached step: one new token per row. */
   step(state: DecoderState, tokens: Int32Array): Promise<DecoderOutput>;
-  /** Keep or reorder rows of a decoder state (beam search, finished rows leaving the batch). */
+  /** Keep or reorder rows of a decoder state, their audio included (windows leaving the batch). */
   selectRows(state: DecoderState, rows: ArrayLike<number>): DecoderState;
+  /** Row i continues the hypothesis of row rows[i], which decodes the same window (beam search): cheaper than selectRows. */
+  reorderRows(state: DecoderState, rows: ArrayLike<number>): DecoderState;
   /**
-   * Teacher-forced pass for word alignment: cross-attention weights of the given (layer, head) pairs for
-   * tokens [rows * length] → [rows * heads.length * length * audioFrames].
+   * Teacher-forced pass for word alignment: cross-attention weights of the alignment heads for tokens
+   * [rows * length] → [rows * alignmentHeads.length * length * audioFrames].
    */
-  crossAttentions(
-    audio: EncodedAudio,
-    tokens: Int32Array,
-    length: number,
-    heads: ReadonlyArray<readonly [number, number]>,
-  ): Promise<Float32Array>;
+  crossAttentions(audio: EncodedAudio, tokens: Int32Array, length: number): Promise<Float32Array>;
   release(): Promise<void>;
 }

@@ -1,12 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import { EarshotError } from '../../core/errors';
 import { AudioPipeline, type TranscriberProvider } from '../../core/pipeline';
-import { WhisperTranscriber } from '../../core/stt/transcriber';
 import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
-import { WhisperOnnxModel } from '../models/whisper-onnx';
+import { type LoadedWhisper, loadWhisper } from '../models/whisper-loader';
 import type { WorkerReply, WorkerRequest, WorkerSettings } from './protocol';
 
 /**
@@ -17,16 +15,6 @@ const settings = workerData as WorkerSettings;
 const port = parentPort!;
 const registry = new ModelRegistry(settings.modelsDir);
 
-class LoadedWhisper {
-  constructor(
-    readonly model: WhisperOnnxModel,
-    readonly transcriber: WhisperTranscriber,
-  ) {}
-  release(): Promise<void> {
-    return this.model.release();
-  }
-}
-
 const vadReady = SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
 
 const cache = new ModelCache<LoadedWhisper>({
@@ -34,9 +22,8 @@ const cache = new ModelCache<LoadedWhisper>({
   load: async (name) => {
     const installed = registry.find(name);
     if (!installed) throw new EarshotError('model_not_found', `model "${name}" is not installed`);
-    const [model, vad] = await Promise.all([WhisperOnnxModel.load(name, installed.dir, settings.runtime), vadReady]);
-    const tokenizer = WhisperTokenizer.fromModelDir(installed.dir);
-    return { value: new LoadedWhisper(model, new WhisperTranscriber(model, tokenizer, vad)), sizeBytes: model.sizeBytes };
+    const loaded = await loadWhisper(name, installed.dir, settings.runtime, await vadReady);
+    return { value: loaded, sizeBytes: loaded.model.sizeBytes };
   },
 });
 

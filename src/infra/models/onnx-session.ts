@@ -15,18 +15,27 @@ export function executionProviders(device: string): ort.InferenceSession.Executi
   return ['cpu'];
 }
 
-/** One place that turns Earshot's runtime settings into an onnxruntime session. */
-export async function createSession(modelPath: string, runtime: OnnxRuntimeOptions): Promise<ort.InferenceSession> {
+/**
+ * One place that turns Earshot's runtime settings into an onnxruntime session (from a file or from bytes).
+ * `memoryArena: false` suits graphs
+ * that make a few huge allocations per run (the arena would keep their peak for the life of the session).
+ */
+export async function createSession(
+  model: string | Uint8Array,
+  runtime: OnnxRuntimeOptions,
+  { memoryArena = true }: { memoryArena?: boolean } = {},
+): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: executionProviders(runtime.device),
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    enableCpuMemArena: true,
+    enableCpuMemArena: memoryArena,
   };
   if (runtime.intraOpThreads > 0) options.intraOpNumThreads = runtime.intraOpThreads;
   try {
-    return await ort.InferenceSession.create(modelPath, options);
+    return await (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options));
   } catch (err) {
-    throw new Error(`cannot load ONNX model ${modelPath} on ${runtime.device}: ${(err as Error).message}`);
+    const name = typeof model === 'string' ? model : 'from memory';
+    throw new Error(`cannot load ONNX model ${name} on ${runtime.device}: ${(err as Error).message}`);
   }
 }

@@ -8,6 +8,7 @@ import type {
   WhisperModel,
   WhisperModelConfig,
 } from '../../core/stt/whisper-model';
+import { withOutputs } from './onnx-graph';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 
 /** File names of the transformers.js / optimum int8 export. */
@@ -15,6 +16,11 @@ export const WHISPER_ONNX_FILES = {
   encoder: 'onnx/encoder_model_quantized.onnx',
   decoder: 'onnx/decoder_model_merged_quantized.onnx',
 } as const;
+
+/** Rows per run of the full-sequence decoder passes (see start, crossAttentions). */
+const PREFILL_ROWS = 2;
+/** GPUs gain from encoding several windows per run; CPUs lose (see encode). */
+const GPU_ENCODER_BATCH = 8;
 
 interface HfWhisperConfig {
   num_mel_bins: number;
@@ -56,6 +62,12 @@ function gatherRows(tensor: ort.Tensor, rows: ArrayLike<number>): ort.Tensor {
   return new ort.Tensor('float32', out, [rows.length, ...dims.slice(1)]);
 }
 
+function upperHalfHeads(layers: number, heads: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let l = Math.floor(layers / 2); l < layers; l++) for (let h = 0; h < heads; h++) out.push([l, h]);
+  return out;
+}
+
 function isIdentity(rows: ArrayLike<number>, count: number): boolean {
   if (rows.length !== count) return false;
   for (let i = 0; i < count; i++) if (rows[i] !== i) return false;
@@ -92,6 +104,7 @@ export class WhisperOnnxModel implements WhisperModel {
     dModel: number,
     /** Bytes of the ONNX files, for the model cache's size accounting. */
     readonly sizeBytes: number,
+    private readonly encoderBatch: number,
   ) {
     this.headDim = dModel / config.decoderHeads;
     this.selfKvNames = [];
@@ -102,16 +115,29 @@ export class WhisperOnnxModel implements WhisperModel {
     }
   }
 
-  static async load(name: string, dir: string, runtime: OnnxRuntimeOptions): Promise<WhisperOnnxModel> {
+  /**
+   * `alignmentHeads` (generation_config.json's, via the tokenizer) pick the cross-attention layers the first pass
+   * keeps for word timing; without them, every head of the upper half of the decoder (openai-whisper's fallback).
+   */
+  static async load(
+    name: string,
+    dir: string,
+    runtime: OnnxRuntimeOptions,
+    alignmentHeads: Array<[number, number]>,
+  ): Promise<WhisperOnnxModel> {
     const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfWhisperConfig;
     if (hf.num_mel_bins !== 80 && hf.num_mel_bins !== 128) {
       throw new Error(`${name}: unsupported num_mel_bins ${hf.num_mel_bins}`);
     }
+    const heads: Array<[number, number]> = alignmentHeads.length ? alignmentHeads : upperHalfHeads(hf.decoder_layers, hf.decoder_attention_heads);
+    const alignmentOutputs = new Set(heads.map(([layer]) => `cross_attentions.${layer}`));
     const encoderPath = join(dir, WHISPER_ONNX_FILES.encoder);
     const decoderPath = join(dir, WHISPER_ONNX_FILES.decoder);
+    // The encoder allocates hundreds of MB per window: without an arena it gives them back after each run. The
+    // decoder allocates the same small buffers step after step, which the arena serves best.
     const [encoder, decoder] = await Promise.all([
-      createSession(encoderPath, runtime),
-      createSession(decoderPath, runtime),
+      createSession(withOutputs(encoderPath, (o) => o === 'last_hidden_state'), runtime, { memoryArena: false }),
+      createSession(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o)), runtime),
     ]);
     const config: WhisperModelConfig = {
       name,
@@ -121,15 +147,34 @@ export class WhisperOnnxModel implements WhisperModel {
       vocabSize: hf.vocab_size,
       maxTargetPositions: hf.max_target_positions,
       audioFrames: hf.max_source_positions,
+      alignmentHeads: heads,
     };
     const sizeBytes = statSync(encoderPath).size + statSync(decoderPath).size;
-    return new WhisperOnnxModel(config, encoder, decoder, hf.d_model, sizeBytes);
+    const encoderBatch = runtime.device === 'cpu' ? 1 : GPU_ENCODER_BATCH;
+    return new WhisperOnnxModel(config, encoder, decoder, hf.d_model, sizeBytes, encoderBatch);
   }
 
+  /**
+   * Runs the encoder `encoderBatch` windows at a time and returns one batch. On CPU one window per run is both
+   * faster per window and far smaller: the self-attention of each window costs hundreds of MB while it runs.
+   */
   async encode(features: Float32Array, batch: number): Promise<EncodedAudio> {
-    const input = new ort.Tensor('float32', features, [batch, this.config.nMels, features.length / batch / this.config.nMels]);
-    const out = await this.encoder.run({ input_features: input }, ['last_hidden_state']);
-    return new OnnxEncodedAudio(out.last_hidden_state);
+    const perWindow = features.length / batch;
+    const frames = perWindow / this.config.nMels;
+    let hidden: Float32Array | null = null;
+    let dims: readonly number[] = [];
+    for (let from = 0; from < batch; from += this.encoderBatch) {
+      const n = Math.min(this.encoderBatch, batch - from);
+      const input = new ort.Tensor('float32', features.subarray(from * perWindow, (from + n) * perWindow), [n, this.config.nMels, frames]);
+      const out = (await this.encoder.run({ input_features: input }, ['last_hidden_state'])).last_hidden_state;
+      if (n === batch) return new OnnxEncodedAudio(out);
+      const data = out.data as Float32Array;
+      const rowSize = data.length / n;
+      hidden ??= new Float32Array(rowSize * batch);
+      dims = out.dims;
+      hidden.set(data, from * rowSize);
+    }
+    return new OnnxEncodedAudio(new ort.Tensor('float32', hidden!, [batch, ...dims.slice(1)]));
   }
 
   selectAudio(audio: EncodedAudio, rows: ArrayLike<number>): EncodedAudio {
@@ -137,16 +182,33 @@ export class WhisperOnnxModel implements WhisperModel {
     return isIdentity(rows, hidden.dims[0]) ? audio : new OnnxEncodedAudio(gatherRows(hidden, rows));
   }
 
+  /**
+   * The first pass, PREFILL_ROWS rows per run: its outputs (the cross-attention cache above all) are copied out of
+   * onnxruntime, so running the whole batch at once would hold that cache twice, plus its intermediates, and the
+   * decoder's arena would keep that peak.
+   */
   async start(audio: EncodedAudio, tokens: Int32Array, promptLength: number): Promise<DecoderOutput> {
-    const feeds = this.firstPassFeeds(audio, tokens, promptLength);
-    const fetches = ['logits', ...this.selfKvNames.map((n) => `present.${n}`), ...this.crossKvNames.map((n) => `present.${n}`)];
-    const out = await this.decoder.run(feeds, fetches);
-    const state = new OnnxDecoderState(
-      this.selfKvNames.map((n) => out[`present.${n}`]),
-      this.crossKvNames.map((n) => out[`present.${n}`]),
-      promptLength,
-    );
-    return { logits: lastPositionLogits(out.logits), state };
+    const rows = audio.batch;
+    const names = [...this.selfKvNames, ...this.crossKvNames].map((n) => `present.${n}`);
+    const vocab = this.config.vocabSize;
+    const logits = new Float32Array(rows * vocab);
+    let merged: ort.Tensor[] = [];
+    for (let from = 0; from < rows; from += PREFILL_ROWS) {
+      const part = Array.from({ length: Math.min(PREFILL_ROWS, rows - from) }, (_, i) => from + i);
+      const feeds = this.firstPassFeeds(this.selectAudio(audio, part), tokens.subarray(from * promptLength, (from + part.length) * promptLength), promptLength);
+      const out = await this.decoder.run(feeds, ['logits', ...names]);
+      logits.set(lastPositionLogits(out.logits), from * vocab);
+      if (part.length === rows) {
+        merged = names.map((n) => out[n]);
+        break;
+      }
+      if (!merged.length) {
+        merged = names.map((n) => new ort.Tensor('float32', new Float32Array((out[n].data.length / part.length) * rows), [rows, ...out[n].dims.slice(1)]));
+      }
+      names.forEach((n, i) => (merged[i].data as Float32Array).set(out[n].data as Float32Array, (from * out[n].data.length) / part.length));
+    }
+    const selfCount = this.selfKvNames.length;
+    return { logits, state: new OnnxDecoderState(merged.slice(0, selfCount), merged.slice(selfCount), promptLength) };
   }
 
   async step(state: DecoderState, tokens: Int32Array): Promise<DecoderOutput> {
@@ -183,25 +245,31 @@ export class WhisperOnnxModel implements WhisperModel {
     );
   }
 
-  async crossAttentions(
-    audio: EncodedAudio,
-    tokens: Int32Array,
-    length: number,
-    heads: ReadonlyArray<readonly [number, number]>,
-  ): Promise<Float32Array> {
-    const feeds = this.firstPassFeeds(audio, tokens, length);
+  reorderRows(state: DecoderState, rows: ArrayLike<number>): DecoderState {
+    const s = state as OnnxDecoderState;
+    if (isIdentity(rows, s.rows)) return s;
+    return new OnnxDecoderState(s.selfKv.map((t) => gatherRows(t, rows)), s.crossKv, s.length);
+  }
+
+  /** PREFILL_ROWS rows per run: the pass also yields logits for every position, 200 KB per token and row. */
+  async crossAttentions(audio: EncodedAudio, tokens: Int32Array, length: number): Promise<Float32Array> {
+    const heads = this.config.alignmentHeads;
     const rows = audio.batch;
     const layers = [...new Set(heads.map(([layer]) => layer))];
-    const out = await this.decoder.run(feeds, layers.map((l) => `cross_attentions.${l}`));
     const frames = this.config.audioFrames;
     const perHead = length * frames;
     const result = new Float32Array(rows * heads.length * perHead);
-    for (let r = 0; r < rows; r++) {
-      heads.forEach(([layer, head], h) => {
-        // cross_attentions.{layer}: [rows, decoderHeads, length, frames]
-        const data = out[`cross_attentions.${layer}`].data as Float32Array;
-        const from = (r * this.config.decoderHeads + head) * perHead;
-        result.set(data.subarray(from, from + perHead), (r * heads.length + h) * perHead);
+    for (let from = 0; from < rows; from += PREFILL_ROWS) {
+      const part = Array.from({ length: Math.min(PREFILL_ROWS, rows - from) }, (_, i) => from + i);
+      const feeds = this.firstPassFeeds(this.selectAudio(audio, part), tokens.subarray(from * length, (from + part.length) * length), length);
+      const out = await this.decoder.run(feeds, layers.map((l) => `cross_attentions.${l}`));
+      part.forEach((row, r) => {
+        heads.forEach(([layer, head], h) => {
+          // cross_attentions.{layer}: [rows, decoderHeads, length, frames]
+          const data = out[`cross_attentions.${layer}`].data as Float32Array;
+          const at = (r * this.config.decoderHeads + head) * perHead;
+          result.set(data.subarray(at, at + perHead), (row * heads.length + h) * perHead);
+        });
       });
     }
     return result;

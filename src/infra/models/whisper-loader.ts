@@ -1,0 +1,18 @@
+import { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
+import type { SpeechProbabilityModel } from '../../core/audio/vad';
+import { WhisperTranscriber } from '../../core/stt/transcriber';
+import type { OnnxRuntimeOptions } from './onnx-session';
+import { WhisperOnnxModel } from './whisper-onnx';
+
+export interface LoadedWhisper {
+  model: WhisperOnnxModel;
+  transcriber: WhisperTranscriber;
+  release(): Promise<void>;
+}
+
+/** A ready transcriber for the Whisper export in `dir` (model, tokenizer, the shared VAD). */
+export async function loadWhisper(name: string, dir: string, runtime: OnnxRuntimeOptions, vad: SpeechProbabilityModel): Promise<LoadedWhisper> {
+  const tokenizer = WhisperTokenizer.fromModelDir(dir);
+  const model = await WhisperOnnxModel.load(name, dir, runtime, tokenizer.alignmentHeads());
+  return { model, transcriber: new WhisperTranscriber(model, tokenizer, vad), release: () => model.release() };
+}
