@@ -6,6 +6,7 @@ import { EarshotError } from '../errors';
 import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
 import { type DecodedSequence, WhisperDecoder } from './decoding';
 import { splitAtTimestamps, TIMESTAMP_STEP_S } from './segments';
+import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
 import { seededRandom } from './logits';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
@@ -30,17 +31,6 @@ const LOGPROB_THRESHOLD = -1;
 const NO_SPEECH_THRESHOLD = 0.6;
 const TEMPERATURE_STEP = 0.2;
 const SAMPLES_PER_FALLBACK = 5;
-/** Windows quieter than this (RMS, about -60 dBFS) hold no speech: Whisper would only hallucinate on them. */
-const SILENCE_RMS = 0.001;
-/** A window that stops this many seconds before its end, over speech, gets its tail transcribed again. */
-const MIN_TAIL_S = 2;
-/** Only after real progress: a tail is always shorter than its window, so re-queuing ends. */
-const MIN_COVERED_S = 1;
-const MIN_TAIL_SPEECH_FRACTION = 0.3;
-const TAIL_LOOKBACK_SAMPLES = 0.4 * WHISPER_SAMPLE_RATE;
-const TAIL_LOOKAHEAD_SAMPLES = 0.2 * WHISPER_SAMPLE_RATE;
-/** Silence kept around each window: VAD reacts late to soft onsets, and Whisper needs the first syllable whole. */
-const WINDOW_CONTEXT_SAMPLES = 0.5 * WHISPER_SAMPLE_RATE;
 
 /** A word with the index of its first text token in the window, to place it in its segment. */
 interface AlignedWord extends TimedWord {
@@ -66,42 +56,6 @@ interface WindowResult {
   chunk: AudioChunk;
   decoded: DecodedSequence;
   language: string;
-}
-
-function rms(samples: Float32Array, range: AudioChunk): number {
-  let sum = 0;
-  for (let i = range.start; i < range.end; i++) sum += samples[i] * samples[i];
-  return range.end > range.start ? Math.sqrt(sum / (range.end - range.start)) : 0;
-}
-
-/** Start (in samples) of the least speech-like VAD frame in [from, to); the later one on ties. */
-function quietestFrame(probs: Float32Array, frameSamples: number, from: number, to: number): number {
-  const first = Math.max(0, Math.floor(from / frameSamples));
-  const last = Math.min(probs.length - 1, Math.floor(to / frameSamples));
-  let best = last;
-  for (let f = last; f >= first; f--) if (probs[f] < probs[best]) best = f;
-  return best * frameSamples;
-}
-
-/** Share of VAD frames in the range that are speech. */
-function speechFraction(probs: Float32Array, frameSamples: number, range: AudioChunk): number {
-  const from = Math.floor(range.start / frameSamples);
-  const to = Math.min(probs.length, Math.ceil(range.end / frameSamples));
-  let speech = 0;
-  for (let f = from; f < to; f++) if (probs[f] >= 0.5) speech++;
-  return to > from ? speech / (to - from) : 0;
-}
-
-/** Extends each window into the silence around it (half of each gap, at most WINDOW_CONTEXT_SAMPLES, ≤ 30 s). */
-export function widenIntoSilence(chunks: AudioChunk[], totalSamples: number): AudioChunk[] {
-  return chunks.map((c, i) => {
-    const before = Math.min(WINDOW_CONTEXT_SAMPLES, i ? (c.start - chunks[i - 1].end) / 2 : c.start);
-    const after = Math.min(WINDOW_CONTEXT_SAMPLES, i + 1 < chunks.length ? (chunks[i + 1].start - c.end) / 2 : totalSamples - c.end);
-    const room = WHISPER_CHUNK_SAMPLES - (c.end - c.start);
-    const start = c.start - Math.floor(Math.max(0, Math.min(before, room)));
-    const end = c.end + Math.floor(Math.max(0, Math.min(after, WHISPER_CHUNK_SAMPLES - (c.end - start))));
-    return { start, end };
-  });
 }
 
 export function compressionRatio(text: string): number {
@@ -190,33 +144,20 @@ export class WhisperTranscriber {
   }
 
   private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<{ chunks: AudioChunk[]; probs: Float32Array | null }> {
-    if (!vadFilter) {
-      return { chunks: fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES).filter((c) => rms(samples, c) >= SILENCE_RMS), probs: null };
-    }
+    if (!vadFilter) return { chunks: fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES).filter((c) => !isDigitalSilence(samples, c)), probs: null };
     const probs = await this.vad.speechProbabilities(samples);
     const regions = speechRegions(probs, samples.length);
     const chunks = planChunks(regions, probs, { maxChunkSamples: WHISPER_CHUNK_SAMPLES, frameSamples: this.vad.frameSamples });
     return { chunks: widenIntoSilence(chunks, samples.length), probs };
   }
 
-  /**
-   * Whisper often ends a window at its last complete sentence and skips the speech after it. When that leaves
-   * seconds of speech untranscribed, the rest of the window is queued as a window of its own.
-   */
+  /** Whisper often ends a window at its last complete sentence: the rest is queued as a window of its own. */
   private unfinishedTail(r: WindowResult, probs: Float32Array | null): AudioChunk | null {
     if (this.isSilence(r.decoded)) return null;
-    const tokens = r.decoded.tokens;
-    const last = tokens[tokens.length - 1];
-    if (last === undefined || !this.tokenizer.isTimestamp(last)) return null; // text ran to the end of the window
-    const covered = this.tokenizer.timestampSeconds(last);
-    const windowS = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
-    if (covered < MIN_COVERED_S || windowS - covered < MIN_TAIL_S) return null;
-    const coveredAt = r.chunk.start + Math.round(covered * WHISPER_SAMPLE_RATE);
-    if (!probs) return { start: coveredAt, end: r.chunk.end };
-    // Whisper's last timestamp is approximate: start the tail in the pause nearest before it, not mid-word.
-    const start = quietestFrame(probs, this.vad.frameSamples, coveredAt - TAIL_LOOKBACK_SAMPLES, coveredAt + TAIL_LOOKAHEAD_SAMPLES);
-    const tail = { start: Math.max(r.chunk.start, start), end: r.chunk.end };
-    return speechFraction(probs, this.vad.frameSamples, tail) < MIN_TAIL_SPEECH_FRACTION ? null : tail;
+    const last = r.decoded.tokens[r.decoded.tokens.length - 1];
+    // Text running to the end of the window (no closing timestamp) covered it all.
+    if (last === undefined || !this.tokenizer.isTimestamp(last)) return null;
+    return unfinishedTail(r.chunk, this.tokenizer.timestampSeconds(last), probs, this.vad.frameSamples);
   }
 
   private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
