@@ -209,6 +209,16 @@ test('silence and empty audio give an empty transcript', async () => {
   expect(body.result.tra.text).toBe('');
 });
 
+test('concurrent requests with different audio each get their own transcript', async () => {
+  const clips = englishWavs.filter((c) => c.duration_s < 12).slice(0, 4);
+  const bodies = await Promise.all(clips.map((c) => transcribe(join(TESTDATA, c.path), { language: 'en', word_timestamps: true })));
+  bodies.forEach((body, i) => {
+    const e = wordErrors(clips[i].reference, body.result.tra.text);
+    expect(e.edits / e.words).toBeLessThan(0.3);
+    expect(body.audio.duration_s).toBeCloseTo(clips[i].duration_s, 1);
+  });
+});
+
 test('/health answers within 100 ms while a long file is transcribed', async () => {
   const work = postProcess(server.url, join(TESTDATA, LONG_CLIP.path), { settings: { tasks: ['transcribe'], tra: { word_timestamps: true } } });
   let done = false;
