@@ -123,8 +123,7 @@ export class WhisperDecoder {
       Math.floor(this.model.config.maxTargetPositions / 2),
       this.model.config.maxTargetPositions - state.length - 1,
     );
-    // Slot s of the decoder state holds hypothesis (s % width) of slotGroup[s]. Rows of finished windows stay in
-    // the batch (fed eot) until half of it is finished: dropping a row copies the whole cross-attention cache.
+    // Slot s of the decoder state holds hypothesis (s % width) of slotGroup[s].
     let slotGroup = groups.flatMap((g) => Array<Group>(width).fill(g));
     const finished = new Set<Group>();
     for (let step = 0; step < maxNew && finished.size < groups.length; step++) {
@@ -169,10 +168,10 @@ export class WhisperDecoder {
         });
       }
       if (finished.size === groups.length) break;
-      const liveSlots = parents.length - slotGroup.filter((g) => finished.has(g)).length;
-      if (liveSlots * 2 <= slots) {
-        const keep = [...parents.keys()].filter((i) => !finished.has(slotGroup[i]));
-        state = this.model.selectRows(state, keep.map((i) => parents[i]));
+      const keep = compactedSlots(slotGroup.map((g) => !finished.has(g)), width);
+      if (keep.length < slots) {
+        // Windows that finished leave the batch: the last live windows move into their rows.
+        state = this.model.selectRows(this.model.reorderRows(state, parents), keep);
         out = await this.model.step(state, Int32Array.from(keep, (i) => nextTokens[i]));
         slotGroup = keep.map((i) => slotGroup[i]);
       } else {
@@ -260,6 +259,19 @@ export class WhisperDecoder {
     }
     return result;
   }
+}
+
+/**
+ * Slots to keep when whole groups of `width` slots die: live groups already in front stay put, live groups behind
+ * fill the dead groups' places, so the model moves as few rows as possible.
+ */
+export function compactedSlots(alive: boolean[], width: number): number[] {
+  const groups = alive.length / width;
+  const live = Array.from({ length: groups }, (_, g) => g).filter((g) => alive[g * width]);
+  const front = live.length;
+  const movers = live.filter((g) => g >= front);
+  const order = Array.from({ length: front }, (_, g) => (alive[g * width] ? g : movers.shift()!));
+  return order.flatMap((g) => Array.from({ length: width }, (_, h) => g * width + h));
 }
 
 function rowsRepeated(rows: number, times: number): number[] {

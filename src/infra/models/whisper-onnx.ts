@@ -68,6 +68,26 @@ function upperHalfHeads(layers: number, heads: number): Array<[number, number]> 
   return out;
 }
 
+/** Every row either stays where it is or moves down from beyond the new end: no source is overwritten early. */
+function isInPlaceCompaction(rows: ArrayLike<number>): boolean {
+  const seen = new Set<number>();
+  for (let i = 0; i < rows.length; i++) {
+    if ((rows[i] !== i && rows[i] < rows.length) || seen.has(rows[i])) return false;
+    seen.add(rows[i]);
+  }
+  return true;
+}
+
+/** Moves only the rows that change place; the result views the front of the same buffer. */
+function compactRows(tensor: ort.Tensor, rows: ArrayLike<number>): ort.Tensor {
+  const data = tensor.data as Float32Array;
+  const stride = data.length / tensor.dims[0];
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i] !== i) data.copyWithin(i * stride, rows[i] * stride, (rows[i] + 1) * stride);
+  }
+  return new ort.Tensor('float32', data.subarray(0, rows.length * stride), [rows.length, ...tensor.dims.slice(1)]);
+}
+
 function isIdentity(rows: ArrayLike<number>, count: number): boolean {
   if (rows.length !== count) return false;
   for (let i = 0; i < count; i++) if (rows[i] !== i) return false;
@@ -235,14 +255,12 @@ export class WhisperOnnxModel implements WhisperModel {
     return { logits: lastPositionLogits(out.logits), state: next };
   }
 
+  /** Consumes `state`: when rows only drop or fill freed slots from the end, it is compacted in place. */
   selectRows(state: DecoderState, rows: ArrayLike<number>): DecoderState {
     const s = state as OnnxDecoderState;
     if (isIdentity(rows, s.rows)) return s;
-    return new OnnxDecoderState(
-      s.selfKv.map((t) => gatherRows(t, rows)),
-      s.crossKv.map((t) => gatherRows(t, rows)),
-      s.length,
-    );
+    const select = isInPlaceCompaction(rows) ? compactRows : gatherRows;
+    return new OnnxDecoderState(s.selfKv.map((t) => select(t, rows)), s.crossKv.map((t) => select(t, rows)), s.length);
   }
 
   reorderRows(state: DecoderState, rows: ArrayLike<number>): DecoderState {
