@@ -7,8 +7,6 @@ export interface OnnxRuntimeOptions {
   intraOpThreads: number;
 }
 
-export const DEFAULT_RUNTIME: OnnxRuntimeOptions = { device: 'cpu', intraOpThreads: 0 };
-
 export function executionProviders(device: string): ort.InferenceSession.ExecutionProviderConfig[] {
   const cuda = /^cuda:(\d+)$/.exec(device);
   if (cuda) return [{ name: 'cuda', deviceId: Number(cuda[1]) }, 'cpu'];
