@@ -18,11 +18,29 @@ export interface TranscribeSettings {
   vad_filter?: boolean;
 }
 
+export interface DiarizationSettings {
+  /** Exact speaker count when known; otherwise the clustering decides within min/max. */
+  num_speakers?: number | null;
+  min_speakers?: number | null;
+  max_speakers?: number | null;
+  /** Each channel of a stereo file is one speaker (call-centre recordings). */
+  stereo_mode?: boolean;
+}
+
+export const EMOTION_LEVELS = ['file', 'segment', 'word'] as const;
+export type EmotionLevel = (typeof EMOTION_LEVELS)[number];
+
+export interface EmotionSettings {
+  analysis_level?: EmotionLevel;
+  /** An installed emotion model; default the built-in head. */
+  model?: string;
+}
+
 export interface ProcessSettings {
   tasks: TaskName[];
   tra?: TranscribeSettings;
-  dia?: Record<string, unknown>;
-  emo?: Record<string, unknown>;
+  dia?: DiarizationSettings;
+  emo?: EmotionSettings;
 }
 
 export interface ProcessRequest {
@@ -61,13 +79,103 @@ export interface TranscriptionResult {
   segments: TranscriptSegment[];
 }
 
+export interface SpeakerTurn {
+  start: number;
+  end: number;
+  speaker: string;
+}
+
+export interface DiarizationResult {
+  num_speakers: number;
+  turns: SpeakerTurn[];
+  speakers: { id: string; total_s: number }[];
+  /** Which speaker embedder produced the clustering features (a model name, or the built-in fallback). */
+  embedder: string;
+}
+
+export interface EmotionScores {
+  label: string;
+  scores: Record<string, number>;
+}
+
+export interface EmotionItem extends EmotionScores {
+  start: number;
+  end: number;
+}
+
+export interface EmotionResult {
+  level: EmotionLevel;
+  model: string;
+  file: EmotionScores;
+  items: EmotionItem[];
+}
+
+export interface MergedWord {
+  word: string;
+  start: number;
+  end: number;
+  speaker?: string;
+  emotion?: string;
+}
+
+/** One entry of the merged view: a transcript segment (split where the speaker changes) with speaker and emotion. */
+export interface MergedSegment {
+  start: number;
+  end: number;
+  text: string;
+  speaker?: string;
+  emotion?: string;
+  words?: MergedWord[];
+}
+
+export interface ProcessResult {
+  tra?: TranscriptionResult;
+  dia?: DiarizationResult;
+  emo?: EmotionResult;
+  /** Present whenever more than one task ran. */
+  segments?: MergedSegment[];
+}
+
 export interface ProcessResponse {
   status: 'completed';
   request_id: string;
   audio: { duration_s: number; sample_rate: number; channels: number };
   timings_ms: Record<string, number>;
-  result: { tra?: TranscriptionResult };
+  result: ProcessResult;
 }
+
+export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface JobAccepted {
+  status: 'queued';
+  job_id: string;
+}
+
+export interface Job {
+  job_id: string;
+  status: JobStatus;
+  progress: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  attempts: number;
+  result?: ProcessResponse;
+  error?: ErrorBody['error'];
+}
+
+export interface JobList {
+  jobs: Job[];
+  next_cursor: string | null;
+}
+
+/** Text frames of /v1/ws, server to client. */
+export type StreamServerMessage =
+  | { type: 'ready' }
+  | { type: 'partial'; text: string; start: number; end: number }
+  | { type: 'final'; segment: TranscriptSegment & { speaker?: string } }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'done' };
 
 export interface ErrorBody {
   error: { code: string; message: string };

@@ -1,4 +1,4 @@
-import type { TaskName, TranscriptionResult } from '../../libs/contracts/process';
+import type { ProcessResult, TaskName } from '../../libs/contracts/process';
 import { decodeAudioFile, type DecodeLimits } from './audio/decode';
 import type { TranscribeOptions, WhisperTranscriber } from './stt/transcriber';
 
@@ -11,7 +11,7 @@ export interface PipelineRequest {
 export interface PipelineResult {
   audio: { duration_s: number; sample_rate: number; channels: number };
   timings_ms: Record<string, number>;
-  result: { tra?: TranscriptionResult };
+  result: ProcessResult;
 }
 
 /** Where the pipeline gets a ready transcriber for a model name. */
