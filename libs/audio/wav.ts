@@ -1,13 +1,13 @@
 /**
  * In-process WAV (RIFF/WAVE and RF64/BW64) decoder to mono float32. Handles integer PCM of
  * 8 (unsigned) to 32 bits, IEEE float 32/64, G.711 A-law/µ-law and WAVE_FORMAT_EXTENSIBLE
- * wrapping any of these; multichannel audio is averaged to mono.
+ * wrapping any of these; multichannel audio is averaged to mono, or one channel is picked.
  */
 
 export interface DecodedPcm {
   sampleRate: number;
   channels: number;
-  /** mono mix, float32 in [-1,1] */
+  /** mono mix (or the picked channel), float32 in [-1,1] */
   samples: Float32Array;
 }
 
@@ -75,8 +75,11 @@ function parseFmt(view: DataView, offset: number, size: number): Format {
   return { codec, channels, sampleRate, blockAlign, bitsPerSample };
 }
 
-/** Decodes a whole WAV file held in memory. Truncated or streaming-style (size 0xFFFFFFFF) data chunks use the bytes present. */
-export function parseWav(buf: Uint8Array): DecodedPcm {
+/**
+ * Decodes a whole WAV file held in memory. Truncated or streaming-style (size 0xFFFFFFFF) data chunks use the bytes
+ * present. `channel` (0-based) picks one channel instead of the mono mix.
+ */
+export function parseWav(buf: Uint8Array, channel?: number): DecodedPcm {
   if (!isWav(buf)) throw new WavFormatError('not a RIFF/WAVE file');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const rf64 = fourcc(buf, 0) !== 'RIFF';
@@ -108,10 +111,13 @@ export function parseWav(buf: Uint8Array): DecodedPcm {
   if (!fmt) throw new WavFormatError('missing fmt chunk');
   if (dataOffset < 0) throw new WavFormatError('missing data chunk');
   const frames = Math.floor(dataSize / fmt.blockAlign);
+  if (channel !== undefined && !(Number.isInteger(channel) && channel >= 0 && channel < fmt.channels)) {
+    throw new WavFormatError(`no channel ${channel} in a ${fmt.channels}-channel file`);
+  }
   return {
     sampleRate: fmt.sampleRate,
     channels: fmt.channels,
-    samples: decodeMono(view, dataOffset, frames, fmt),
+    samples: channel === undefined ? decodeMono(view, dataOffset, frames, fmt) : decodeMono(view, dataOffset, frames, pickChannel(fmt), channel * (fmt.blockAlign / fmt.channels)),
   };
 }
 
@@ -138,23 +144,32 @@ function byteTable(codec: number): Float32Array {
   return table;
 }
 
-function decodeMono(view: DataView, offset: number, frames: number, fmt: Format): Float32Array {
+/** The format seen as mono with one sample per frame and the rest of the frame skipped as padding. */
+function pickChannel(fmt: Format): Format & { skip: number } {
+  const bytes = fmt.blockAlign / fmt.channels;
+  return { ...fmt, channels: 1, blockAlign: bytes, skip: fmt.blockAlign - bytes };
+}
+
+function decodeMono(view: DataView, offset: number, frames: number, fmt: Format & { skip?: number }, start = 0): Float32Array {
   const out = new Float32Array(frames);
   const ch = fmt.channels;
   const bytes = fmt.blockAlign / ch;
   const mix = 1 / ch;
-  let p = offset;
+  const skip = fmt.skip ?? 0;
+  let p = offset + start;
   if (fmt.codec === FORMAT_FLOAT && bytes === 4) {
     for (let f = 0; f < frames; f++) {
       let s = 0;
       for (let c = 0; c < ch; c++, p += 4) s += view.getFloat32(p, true);
       out[f] = s * mix;
+      p += skip;
     }
   } else if (fmt.codec === FORMAT_FLOAT) {
     for (let f = 0; f < frames; f++) {
       let s = 0;
       for (let c = 0; c < ch; c++, p += 8) s += view.getFloat64(p, true);
       out[f] = s * mix;
+      p += skip;
     }
   } else if (bytes === 1) {
     const table = byteTable(fmt.codec);
@@ -162,6 +177,7 @@ function decodeMono(view: DataView, offset: number, frames: number, fmt: Format)
       let s = 0;
       for (let c = 0; c < ch; c++, p++) s += table[view.getUint8(p)];
       out[f] = s * mix;
+      p += skip;
     }
   } else if (bytes === 2) {
     const scale = mix / 32768;
@@ -169,6 +185,7 @@ function decodeMono(view: DataView, offset: number, frames: number, fmt: Format)
       let s = 0;
       for (let c = 0; c < ch; c++, p += 2) s += view.getInt16(p, true);
       out[f] = s * scale;
+      p += skip;
     }
   } else if (bytes === 3) {
     const scale = mix / 8388608;
@@ -177,6 +194,7 @@ function decodeMono(view: DataView, offset: number, frames: number, fmt: Format)
       // Low byte plus the sign-extended upper 16 bits.
       for (let c = 0; c < ch; c++, p += 3) s += view.getUint8(p) + view.getInt16(p + 1, true) * 256;
       out[f] = s * scale;
+      p += skip;
     }
   } else {
     const scale = mix / 2147483648;
@@ -184,6 +202,7 @@ function decodeMono(view: DataView, offset: number, frames: number, fmt: Format)
       let s = 0;
       for (let c = 0; c < ch; c++, p += 4) s += view.getInt32(p, true);
       out[f] = s * scale;
+      p += skip;
     }
   }
   return out;

@@ -3,7 +3,8 @@
 export const TASKS = ['transcribe', 'diarization', 'emotion'] as const;
 export type TaskName = (typeof TASKS)[number];
 
-export const OUTPUT_FORMATS = ['json', 'text', 'srt', 'vtt'] as const;
+/** `rttm` (speaker turns as NIST RTTM) is for diarization without transcription. */
+export const OUTPUT_FORMATS = ['json', 'text', 'srt', 'vtt', 'rttm'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface TranscribeSettings {

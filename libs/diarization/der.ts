@@ -1,4 +1,4 @@
-import { linearSumAssignment } from 'linear-sum-assignment';
+import { munkres } from 'munkres';
 
 export interface Turn {
   start: number;
@@ -55,13 +55,13 @@ export function diarizationErrorRate(reference: Turn[], hypothesis: Turn[], uem?
   const mapping: Record<string, string> = {};
   let matched = 0;
   if (refIds.length > 0 && hypIds.length > 0) {
-    const { rowAssignments } = linearSumAssignment(overlapTime.map((row) => Array.from(row)), { maximaze: true });
-    rowAssignments.forEach((h, r) => {
-      if (h >= 0 && overlapTime[r][h] > 0) {
+    // Minimum-cost assignment on negated times = the mapping with the most matched time.
+    for (const [r, h] of munkres(overlapTime.map((row) => Array.from(row, (t) => -t)))) {
+      if (overlapTime[r][h] > 0) {
         mapping[hypIds[h]] = refIds[r];
         matched += overlapTime[r][h];
       }
-    });
+    }
   }
   const confusion = paired - matched;
   const errors = miss + falseAlarm + confusion;

@@ -6,7 +6,9 @@ import {
   TASKS,
   type TaskName,
 } from '../../libs/contracts/process';
+import { diarizationOptions } from './diarization/settings';
 import { EarshotError } from './errors';
+import { renderRttm } from './formats/rttm';
 import { type RenderedOutput, renderTranscript } from './formats/transcript-formats';
 import type { PipelineRequest, PipelineResult } from './pipeline';
 
@@ -25,7 +27,7 @@ export interface ProcessDefaults {
 }
 
 /** Tasks whose implementation has landed; the others are refused with task_not_available. */
-const AVAILABLE_TASKS: ReadonlySet<TaskName> = new Set(['transcribe']);
+const AVAILABLE_TASKS: ReadonlySet<TaskName> = new Set(['transcribe', 'diarization']);
 
 /** POST /v1/process without HTTP: settings → pipeline request, pipeline result → response body or text format. */
 export class ProcessService {
@@ -48,12 +50,15 @@ export class ProcessService {
       if (!AVAILABLE_TASKS.has(task)) throw new EarshotError('task_not_available', `task "${task}" is not available yet`);
     }
     const format = request.format_output ?? 'json';
-    if (format !== 'json' && !tasks.includes('transcribe')) {
+    if (format === 'rttm' && (!tasks.includes('diarization') || tasks.includes('transcribe'))) {
+      throw new EarshotError('invalid_settings', 'format_output "rttm" is for the diarization task without transcribe');
+    }
+    if (format !== 'json' && format !== 'rttm' && !tasks.includes('transcribe')) {
       throw new EarshotError('invalid_settings', `format_output "${format}" needs the transcribe task`);
     }
     const tra = request.settings.tra ?? {};
     const model = tra.model ?? this.defaults.sttModel;
-    if (!this.models.has(model)) {
+    if (tasks.includes('transcribe') && !this.models.has(model)) {
       throw new EarshotError('model_not_found', `model "${model}" is not installed (GET /v1/models lists the installed ones)`);
     }
     return {
@@ -64,11 +69,13 @@ export class ProcessService {
         task: tra.task ?? 'transcribe',
         beamSize: tra.beam_size ?? 1,
         temperature: tra.temperature ?? 0,
-        wordTimestamps: tra.word_timestamps ?? false,
+        // Speakers are assigned per word, so a diarized transcript needs word times.
+        wordTimestamps: (tra.word_timestamps ?? false) || tasks.includes('diarization'),
         initialPrompt: tra.initial_prompt ?? null,
         vadFilter: tra.vad_filter ?? true,
         batchSize: this.defaults.batchSize,
       },
+      ...(tasks.includes('diarization') ? { diarization: diarizationOptions(request.settings.dia ?? {}) } : {}),
     };
   }
 
@@ -78,8 +85,10 @@ export class ProcessService {
     return { status: 'completed', request_id: randomUUID(), ...result };
   }
 
-  /** The body to send for `format_output`: the JSON response, or text/subtitles of the transcript. */
+  /** The body to send for `format_output`: the JSON response, text/subtitles of the transcript, or RTTM turns. */
   render(response: ProcessResponse, format: OutputFormat): RenderedOutput | ProcessResponse {
-    return format === 'json' || !response.result.tra ? response : renderTranscript(response.result.tra, format);
+    const { tra, dia, segments } = response.result;
+    if (format === 'rttm' && dia) return { contentType: 'text/plain; charset=utf-8', body: renderRttm(dia, response.request_id) };
+    return format === 'json' || format === 'rttm' || !tra ? response : renderTranscript(tra, format, segments);
   }
 }

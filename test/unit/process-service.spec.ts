@@ -38,7 +38,7 @@ test('defaults are filled in', () => {
 
 test('unknown tasks, unavailable tasks, unknown models and async jobs are refused with their codes', () => {
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['dance' as never] } }))).toBe('invalid_settings');
-  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['diarization'] } }))).toBe('task_not_available');
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['emotion'] } }))).toBe('task_not_available');
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'nope' } } }))).toBe('model_not_found');
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'] }, async_process: true }))).toBe('task_not_available');
 });

@@ -51,6 +51,25 @@ export class TranscribeSettingsDto {
   vad_filter?: boolean;
 }
 
+/** Shapes only: impossible counts (0, over 20, min above max) are refused by the service with 422. */
+export class DiarizationSettingsDto {
+  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20, description: 'Exact speaker count when known.' })
+  @IsOptional() @IsInt()
+  num_speakers?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20 })
+  @IsOptional() @IsInt()
+  min_speakers?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20 })
+  @IsOptional() @IsInt()
+  max_speakers?: number | null;
+
+  @ApiPropertyOptional({ default: false, description: 'Each channel of a stereo file is one speaker (call-centre recordings).' })
+  @IsOptional() @IsBoolean()
+  stereo_mode?: boolean;
+}
+
 export class ProcessSettingsDto {
   @ApiProperty({ example: ['transcribe'], description: `Any non-empty subset of ${TASKS.join(', ')}.` })
   @IsArray() @ArrayNotEmpty() @IsString({ each: true })
@@ -60,9 +79,9 @@ export class ProcessSettingsDto {
   @IsOptional() @ValidateNested() @Type(() => TranscribeSettingsDto)
   tra?: TranscribeSettingsDto;
 
-  @ApiPropertyOptional({ description: 'Diarization settings (not available yet).' })
-  @IsOptional() @IsObject()
-  dia?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: DiarizationSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => DiarizationSettingsDto)
+  dia?: DiarizationSettingsDto;
 
   @ApiPropertyOptional({ description: 'Emotion settings (not available yet).' })
   @IsOptional() @IsObject()

@@ -25,12 +25,13 @@ export interface DecodeLimits {
 /**
  * Any audio file on disk → 16 kHz mono float32. WAV is parsed in-process; everything else goes through ffmpeg,
  * restricted to reading the local file, and stopped as soon as it produces more audio than the limit allows.
+ * `channel` (0-based) takes that channel alone instead of the mix of all.
  */
-export async function decodeAudioFile(path: string, limits: DecodeLimits): Promise<DecodedAudio> {
+export async function decodeAudioFile(path: string, limits: DecodeLimits, channel?: number): Promise<DecodedAudio> {
   const head = await readHead(path, 12);
   if (head.length === 0) throw new EarshotError('unsupported_audio', 'the audio file is empty');
-  if (isWav(head)) return decodeWav(await readFile(path), limits);
-  return decodeWithFfmpeg(path, limits);
+  if (isWav(head)) return decodeWav(await readFile(path), limits, channel);
+  return decodeWithFfmpeg(path, limits, channel);
 }
 
 async function readHead(path: string, bytes: number): Promise<Uint8Array> {
@@ -44,10 +45,10 @@ async function readHead(path: string, bytes: number): Promise<Uint8Array> {
   }
 }
 
-function decodeWav(buf: Uint8Array, limits: DecodeLimits): DecodedAudio {
+function decodeWav(buf: Uint8Array, limits: DecodeLimits, channel?: number): DecodedAudio {
   let pcm;
   try {
-    pcm = parseWav(buf);
+    pcm = parseWav(buf, channel);
   } catch (err) {
     if (err instanceof WavFormatError) throw new EarshotError('unsupported_audio', `invalid WAV file: ${err.message}`);
     throw err;
@@ -80,14 +81,14 @@ function channelCount(layout: string): number {
   return n ? Number(n[1]) + Number(n[2] ?? 0) : 1;
 }
 
-function decodeWithFfmpeg(path: string, limits: DecodeLimits): Promise<DecodedAudio> {
+function decodeWithFfmpeg(path: string, limits: DecodeLimits, channel?: number): Promise<DecodedAudio> {
   const maxBytes = Math.ceil(limits.maxSeconds * TARGET_SAMPLE_RATE) * 4 + 4;
   const args = [
     '-nostdin', '-hide_banner', '-loglevel', 'info',
     '-protocol_whitelist', 'file,pipe',
     '-i', path,
     '-map', '0:a:0', '-vn', '-sn', '-dn',
-    '-ac', '1', '-ar', String(TARGET_SAMPLE_RATE), '-f', 'f32le', 'pipe:1',
+    ...(channel === undefined ? ['-ac', '1'] : ['-af', `pan=mono|c0=c${channel}`]), '-ar', String(TARGET_SAMPLE_RATE), '-f', 'f32le', 'pipe:1',
   ];
   return new Promise((resolve, reject) => {
     const proc = spawn(limits.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EarshotError } from '../../core/errors';
-import { AudioPipeline, type TranscriberProvider } from '../../core/pipeline';
+import type { Diarizer } from '../../core/diarization/diarizer';
+import { AudioPipeline, type DiarizerProvider, type TranscriberProvider } from '../../core/pipeline';
+import { loadDiarizer } from '../models/diarization-models';
 import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
@@ -30,7 +32,19 @@ const cache = new ModelCache<LoadedWhisper>({
 const transcribers: TranscriberProvider = {
   withTranscriber: (model, fn) => cache.use(model, (loaded) => fn(loaded.transcriber)),
 };
-const pipeline = new AudioPipeline(transcribers, settings.limits);
+// Loaded on the first diarization request; a failed load is retried by the next one.
+let diarizerReady: Promise<Diarizer> | null = null;
+const diarizers: DiarizerProvider = {
+  diarizer: () => {
+    diarizerReady ??= loadDiarizer(settings.modelsDir, settings.runtime).catch((err) => {
+      diarizerReady = null;
+      throw err;
+    });
+    return diarizerReady;
+  },
+  vad: () => vadReady,
+};
+const pipeline = new AudioPipeline(transcribers, settings.limits, diarizers);
 
 function reply(message: WorkerReply): void {
   port.postMessage(message);
