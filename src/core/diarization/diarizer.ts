@@ -22,8 +22,6 @@ export interface DiarizerTuning {
   pieceS: number;
   /** Shorter leftovers of a track are embedded only if the track has no other piece. */
   minPieceS: number;
-  /** Cosine distance at which clustering stops merging. */
-  threshold: number;
   /** Clusters with less than this share of the embedded speech join their nearest neighbour. */
   minClusterShare: number;
   /** Extra distance between tracks heard at the same time in one window. */
@@ -38,12 +36,42 @@ export const DEFAULT_TUNING: DiarizerTuning = {
   linkIou: 0.5,
   pieceS: 3,
   minPieceS: 0.5,
-  threshold: 0.5,
   minClusterShare: 0.05,
   cannotLinkPenalty: 1,
   minDurationOnS: 0,
-  minDurationOffS: 0,
+  minDurationOffS: 0.2,
 };
+
+/** A few seconds of one track's non-overlapped speech. */
+interface Piece {
+  track: number;
+  ranges: SampleRange[];
+  samples: number;
+}
+
+/**
+ * The cluster of a track at a frame: that of the track's piece whose middle is nearest (−1 for a track without
+ * pieces). A track's pieces come in time order.
+ */
+function piecewiseClusters(pieces: Piece[], labels: number[], trackCount: number, frameStep: number): (track: number, frame: number) => number {
+  const byTrack = Array.from({ length: trackCount }, () => ({ middles: [] as number[], clusters: [] as number[] }));
+  pieces.forEach((p, i) => {
+    byTrack[p.track].middles.push((p.ranges[0][0] + p.ranges[p.ranges.length - 1][1]) / 2 / frameStep);
+    byTrack[p.track].clusters.push(labels[i]);
+  });
+  return (track, frame) => {
+    const { middles, clusters } = byTrack[track];
+    if (middles.length === 0) return -1;
+    let lo = 0;
+    let hi = middles.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (middles[mid] < frame) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && frame - middles[lo - 1] < middles[lo] - frame ? clusters[lo - 1] : clusters[lo];
+  };
+}
 
 /** Start sample of each 10 s window: every step, plus one flush with the end so the tail is covered. */
 export function windowStarts(totalSamples: number, windowSamples: number, stepSamples: number): number[] {
@@ -101,42 +129,48 @@ export class Diarizer {
     const embeddings = await this.embedder.embed(audio, pieces.map((p) => p.ranges));
     onProgress?.(0.95);
 
-    // One vector per track that has pieces: the mean direction of its pieces.
-    const trackVectors = new Map<number, { sum: Float32Array; seconds: number }>();
+    // The units clustered are tracks (each the mean direction of its pieces). When there are fewer tracks than the
+    // request demands speakers, the segmentation has missed changes of voice, and each piece is a unit of its own.
+    const tracksWithPieces = new Set(pieces.map((p) => p.track)).size;
+    const required = Math.max(limits.numSpeakers ?? 0, limits.minSpeakers ?? 0);
+    const unitOfPiece = tracksWithPieces >= required ? pieces.map((p) => p.track) : pieces.map((_, i) => i);
+    const units = new Map<number, { sum: Float32Array; seconds: number; tracks: Set<number> }>();
     pieces.forEach((p, i) => {
       const e = embeddings[i];
-      const entry = trackVectors.get(p.track) ?? { sum: new Float32Array(e.length), seconds: 0 };
+      const unit = units.get(unitOfPiece[i]) ?? { sum: new Float32Array(e.length), seconds: 0, tracks: new Set<number>() };
       const norm = Math.hypot(...e) || 1;
-      for (let d = 0; d < e.length; d++) entry.sum[d] += e[d] / norm;
-      entry.seconds += p.samples / sr;
-      trackVectors.set(p.track, entry);
+      for (let d = 0; d < e.length; d++) unit.sum[d] += e[d] / norm;
+      unit.seconds += p.samples / sr;
+      unit.tracks.add(p.track);
+      units.set(unitOfPiece[i], unit);
     });
-    const embedded = [...trackVectors.keys()];
-    const index = new Map(embedded.map((track, i) => [track, i]));
+    const unitIds = [...units.keys()];
+    const unitIndex = new Map(unitIds.map((u, i) => [u, i]));
+    const unitsOfTrack = new Map<number, number[]>();
+    unitIds.forEach((u, i) => {
+      for (const track of units.get(u)!.tracks) unitsOfTrack.set(track, [...(unitsOfTrack.get(track) ?? []), i]);
+    });
     const cannotLink: Array<[number, number]> = [];
     for (const [a, b] of tracks.concurrent) {
-      const ia = index.get(a);
-      const ib = index.get(b);
-      if (ia !== undefined && ib !== undefined) cannotLink.push([ia, ib]);
+      for (const i of unitsOfTrack.get(a) ?? []) for (const j of unitsOfTrack.get(b) ?? []) cannotLink.push([i, j]);
     }
     const labels = agglomerativeCluster(
-      embedded.map((k) => trackVectors.get(k)!.sum),
+      unitIds.map((u) => units.get(u)!.sum),
       {
-        threshold: t.threshold,
+        threshold: this.embedder.clusterThreshold,
         numClusters: limits.numSpeakers ?? undefined,
         minClusters: limits.minSpeakers ?? undefined,
         maxClusters: limits.maxSpeakers ?? undefined,
-        weights: embedded.map((k) => trackVectors.get(k)!.seconds),
+        weights: unitIds.map((u) => units.get(u)!.seconds),
         minClusterShare: limits.numSpeakers ? 0 : t.minClusterShare,
         cannotLink,
         cannotLinkPenalty: t.cannotLinkPenalty,
       },
     );
     const clusters = labels.length > 0 ? Math.max(...labels) + 1 : 0;
-    const clusterOfTrack = new Int32Array(tracks.count).fill(-1);
-    embedded.forEach((track, i) => (clusterOfTrack[track] = labels[i]));
+    const clusterAt = piecewiseClusters(pieces, pieces.map((_, i) => labels[unitIndex.get(unitOfPiece[i])!]), tracks.count, seg.frameStep);
 
-    const frameTurns = this.reconstruct(activity, offsets, tracks.ofNode, clusterOfTrack, clusters, audioFrames);
+    const frameTurns = this.reconstruct(activity, offsets, tracks.ofNode, clusterAt, clusters, audioFrames);
     onProgress?.(1);
     return this.result(frameTurns, audio.length / sr);
   }
@@ -176,7 +210,7 @@ export class Diarizer {
     trackOfNode: Int32Array,
     totalSamples: number,
     audioFrames: number,
-  ): Array<{ track: number; ranges: SampleRange[]; samples: number }> {
+  ): Piece[] {
     const seg = this.segmentation;
     const F = seg.framesPerWindow;
     const L = seg.localSpeakers;
@@ -184,7 +218,7 @@ export class Diarizer {
     const pieceSamples = this.tuning.pieceS * seg.sampleRate;
     const minPieceSamples = this.tuning.minPieceS * seg.sampleRate;
     const open = new Map<number, { ranges: Array<[number, number]>; samples: number }>();
-    const done: Array<{ track: number; ranges: SampleRange[]; samples: number }> = [];
+    const done: Piece[] = [];
     const hasPiece = new Set<number>();
     const centre = (w: number): number => offsets[w] + F / 2;
     for (let w = 0; w < offsets.length; w++) {
@@ -224,7 +258,7 @@ export class Diarizer {
     activity: Uint8Array,
     offsets: number[],
     trackOfNode: Int32Array,
-    clusterOfTrack: Int32Array,
+    clusterAt: (track: number, frame: number) => number,
     K: number,
     audioFrames: number,
   ): FrameTurn[] {
@@ -235,12 +269,7 @@ export class Diarizer {
     const score = new Float32Array(G * K);
     const speakers = new Float32Array(G);
     const cover = new Float32Array(G);
-    const clusterOfLocal = new Int32Array(L);
     for (let w = 0; w < offsets.length; w++) {
-      for (let k = 0; k < L; k++) {
-        const track = trackOfNode[w * L + k];
-        clusterOfLocal[k] = track >= 0 ? clusterOfTrack[track] : -1;
-      }
       for (let j = 0; j < F; j++) {
         const g = offsets[w] + j;
         if (g >= G) break;
@@ -249,8 +278,10 @@ export class Diarizer {
         speakers[g] += POPCOUNT[bits];
         let seen = 0;
         for (let k = 0; k < L; k++) {
-          const c = clusterOfLocal[k];
-          if (bits & (1 << k) && c >= 0 && !(seen & (1 << c))) {
+          if (!(bits & (1 << k))) continue;
+          const track = trackOfNode[w * L + k];
+          const c = track >= 0 ? clusterAt(track, g) : -1;
+          if (c >= 0 && !(seen & (1 << c))) {
             seen |= 1 << c;
             score[g * K + c] += 1;
           }

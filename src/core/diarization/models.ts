@@ -25,5 +25,7 @@ export type SampleRange = readonly [number, number];
 export interface SpeakerEmbedder {
   /** Reported as result.dia.embedder. */
   readonly name: string;
+  /** Cosine distance below which two voices count as one when clustering (the embedder's own scale). */
+  readonly clusterThreshold: number;
   embed(audio: Float32Array, pieces: readonly (readonly SampleRange[])[]): Promise<Float32Array[]>;
 }

@@ -6,6 +6,7 @@ import type { SpeakerEmbedder } from '../../core/diarization/models';
 import { EarshotError } from '../../core/errors';
 import type { OnnxRuntimeOptions } from './onnx-session';
 import { PyannoteSegmentation } from './pyannote-segmentation';
+import { findSpeakerEmbedder } from './speaker-embedding-onnx';
 
 /** The first `.onnx` file of a folder, by name. */
 function firstOnnx(dir: string): string | null {
@@ -21,7 +22,7 @@ function firstOnnx(dir: string): string | null {
 export async function loadDiarizer(
   modelsDir: string,
   runtime: OnnxRuntimeOptions,
-  embedderFor: (dir: string, runtime: OnnxRuntimeOptions) => Promise<SpeakerEmbedder | null> = async () => null,
+  embedderFor: (dir: string, runtime: OnnxRuntimeOptions) => Promise<SpeakerEmbedder | null> = findSpeakerEmbedder,
 ): Promise<Diarizer> {
   const segmentationPath = firstOnnx(join(modelsDir, 'segmentation'));
   if (!segmentationPath) {

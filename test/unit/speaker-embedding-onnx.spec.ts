@@ -1,0 +1,108 @@
+/**
+ * The ONNX speaker-embedding loaders on small graphs built here with the input/output names and shapes of the real
+ * exports (WeSpeaker, 3D-Speaker, NeMo): each graph takes the max over time of 4 fbank bins, so the output shows
+ * exactly which features the loader fed it.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
+import { kaldiFbank } from '../../libs/features/filterbank';
+import { describeEmbeddingModel, findSpeakerEmbedder, OnnxSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
+
+const BINS = [5, 20, 40, 70];
+const runtime = { device: 'cpu', intraOpThreads: 1 };
+
+function dim(d: number | string): onnx.TensorShapeProto.IDimension {
+  return typeof d === 'number' ? { dimValue: d } : { dimParam: d };
+}
+
+function valueInfo(name: string, elemType: number, dims: Array<number | string>): onnx.IValueInfoProto {
+  return { name, type: { tensorType: { elemType, shape: { dim: dims.map(dim) } } } };
+}
+
+/** features → ReduceMax over time → MatMul with a 80×4 selector of BINS → output. */
+function embeddingGraph(kind: 'time-major' | 'nemo', names: { input: string; output: string }, meta: Record<string, string> = {}): Uint8Array {
+  const selector = new Float32Array(80 * 4);
+  BINS.forEach((b, j) => (selector[b * 4 + j] = 1));
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const inputs = [valueInfo(names.input, FLOAT, kind === 'nemo' ? ['N', 80, 'T'] : ['N', 'T', 80])];
+  if (kind === 'nemo') inputs.push(valueInfo('length', onnx.TensorProto.DataType.INT64, ['N']));
+  const outputs = [valueInfo(names.output, FLOAT, ['N', 4])];
+  const nodes: onnx.INodeProto[] = [
+    { opType: 'ReduceMax', input: [names.input], output: ['pooled'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [kind === 'nemo' ? 2 : 1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+    { opType: 'MatMul', input: ['pooled', 'selector'], output: [names.output] },
+  ];
+  if (kind === 'nemo') {
+    nodes.push({ opType: 'Identity', input: [names.output], output: ['logits'] });
+    outputs.push(valueInfo('logits', FLOAT, ['N', 4]));
+  }
+  const model: onnx.IModelProto = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: 'speaker-embedding-test',
+      node: nodes,
+      input: inputs,
+      output: outputs,
+      initializer: [{ name: 'selector', dataType: FLOAT, dims: [80, 4], rawData: new Uint8Array(selector.buffer) }],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Half a second of two tones, then a quarter second of digital silence (where the log floor shows the scale). */
+const audio = new Float32Array(12000);
+for (let i = 0; i < 8000; i++) audio[i] = 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.1 * Math.sin((2 * Math.PI * 2500 * i) / 16000);
+
+function expected(scale: number, divideByStd: boolean): number[] {
+  const fb = kaldiFbank(audio, { numMelBins: 80, scale });
+  const T = fb.length / 80;
+  return BINS.map((b) => {
+    const col = Array.from({ length: T }, (_, t) => fb[t * 80 + b]);
+    const mean = col.reduce((a, x) => a + x, 0) / T;
+    const std = divideByStd ? Math.sqrt(col.reduce((a, x) => a + (x - mean) ** 2, 0) / T) + 1e-5 : 1;
+    return Math.max(...col.map((x) => (x - mean) / std));
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'earshot-embedding-'));
+
+test.each([
+  { file: 'wespeaker_resnet34.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: {}, family: 'wespeaker', scale: 32768, std: false },
+  { file: 'pyannote-wespeaker.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: { framework: 'wespeaker', normalize_samples: '0' }, family: 'wespeaker', scale: 32768, std: false },
+  { file: '3dspeaker_campplus_sv_en.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: {}, family: '3d-speaker', scale: 1, std: false },
+  { file: 'eres2net.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: { framework: '3d-speaker', normalize_samples: '1' }, family: '3d-speaker', scale: 1, std: false },
+  { file: 'titanet_large.onnx', kind: 'nemo' as const, names: { input: 'audio_signal', output: 'embs' }, meta: {}, family: 'nemo', scale: 1, std: true },
+])('$file is read as $family and fed its features', async ({ file, kind, names, meta, family, scale, std }) => {
+  const path = join(dir, file);
+  writeFileSync(path, embeddingGraph(kind, names, meta));
+  const embedder = await OnnxSpeakerEmbedder.load(path, runtime);
+  expect(embedder.layout.family).toBe(family);
+  expect(embedder.name).toBe(file.replace(/\.onnx$/, ''));
+  const [whole, split] = await embedder.embed(audio, [[[0, audio.length]], [[0, 6000], [6000, audio.length]]]);
+  const want = expected(scale, std);
+  Array.from(whole).forEach((v, j) => expect(v).toBeCloseTo(want[j], 3));
+  expect(Array.from(split)).toEqual(Array.from(whole));
+});
+
+test('scale shows: WeSpeaker and 3D-Speaker features differ where the audio is silent', () => {
+  expect(expected(32768, false)).not.toEqual(expected(1, false));
+});
+
+test('graphs that are not embedding models are refused with the reason', () => {
+  const model = onnx.ModelProto.decode(embeddingGraph('time-major', { input: 'feats', output: 'embs' }));
+  model.graph!.input!.push(valueInfo('extra', onnx.TensorProto.DataType.FLOAT, [1]));
+  expect(() => describeEmbeddingModel(model, 'odd.onnx')).toThrow(/one features input/);
+});
+
+test('MODELS_DIR/embedding: a model in a folder (as models:pull stores it) is found and named by the folder; none → null', async () => {
+  const models = mkdtempSync(join(tmpdir(), 'earshot-models-'));
+  expect(await findSpeakerEmbedder(join(models, 'embedding'), runtime)).toBeNull();
+  mkdirSync(join(models, 'embedding/wespeaker-resnet34/onnx'), { recursive: true });
+  writeFileSync(join(models, 'embedding/wespeaker-resnet34/onnx/model.onnx'), embeddingGraph('time-major', { input: 'feats', output: 'embs' }));
+  const found = await findSpeakerEmbedder(join(models, 'embedding'), runtime);
+  expect(found?.name).toBe('wespeaker-resnet34');
+  expect(found?.layout.family).toBe('wespeaker');
+});
