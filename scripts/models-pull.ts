@@ -5,12 +5,13 @@
  * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, MODELS_DIR (default ./models).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HF_ENDPOINT, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
+import { DEFAULT_HF_ENDPOINT, EMBEDDING_MODELS, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
 
 const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--revision <rev>] [--models-dir <dir>] [--force]
        npm run models:pull -- --list
 
-Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/.
+Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/, or a speaker-embedding
+model (${Object.keys(EMBEDDING_MODELS).join(', ')}) into <models-dir>/embedding/<name>/.
 Environment: HF_ENDPOINT (default ${DEFAULT_HF_ENDPOINT}), HF_TOKEN, MODELS_DIR (default ./models).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -38,8 +39,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.list) {
-    const width = Math.max(...Object.keys(KNOWN_MODELS).map((k) => k.length));
-    for (const [name, repo] of Object.entries(KNOWN_MODELS)) console.log(`${name.padEnd(width)}  ${repo}`);
+    const all = { ...KNOWN_MODELS, ...EMBEDDING_MODELS };
+    const width = Math.max(...Object.keys(all).map((k) => k.length));
+    for (const [name, repo] of Object.entries(all)) console.log(`${name.padEnd(width)}  ${repo}`);
     return 0;
   }
   if (positionals.length !== 1) {

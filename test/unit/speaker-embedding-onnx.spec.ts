@@ -7,50 +7,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { BINS, embeddingGraph, valueInfo } from '../support/embedding-graph';
 import { kaldiFbank } from '../../libs/features/filterbank';
 import { describeEmbeddingModel, findSpeakerEmbedder, OnnxSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
 
-const BINS = [5, 20, 40, 70];
 const runtime = { device: 'cpu', intraOpThreads: 1 };
-
-function dim(d: number | string): onnx.TensorShapeProto.IDimension {
-  return typeof d === 'number' ? { dimValue: d } : { dimParam: d };
-}
-
-function valueInfo(name: string, elemType: number, dims: Array<number | string>): onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims.map(dim) } } } };
-}
-
-/** features → ReduceMax over time → MatMul with a 80×4 selector of BINS → output. */
-function embeddingGraph(kind: 'time-major' | 'nemo', names: { input: string; output: string }, meta: Record<string, string> = {}): Uint8Array {
-  const selector = new Float32Array(80 * 4);
-  BINS.forEach((b, j) => (selector[b * 4 + j] = 1));
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const inputs = [valueInfo(names.input, FLOAT, kind === 'nemo' ? ['N', 80, 'T'] : ['N', 'T', 80])];
-  if (kind === 'nemo') inputs.push(valueInfo('length', onnx.TensorProto.DataType.INT64, ['N']));
-  const outputs = [valueInfo(names.output, FLOAT, ['N', 4])];
-  const nodes: onnx.INodeProto[] = [
-    { opType: 'ReduceMax', input: [names.input], output: ['pooled'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [kind === 'nemo' ? 2 : 1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
-    { opType: 'MatMul', input: ['pooled', 'selector'], output: [names.output] },
-  ];
-  if (kind === 'nemo') {
-    nodes.push({ opType: 'Identity', input: [names.output], output: ['logits'] });
-    outputs.push(valueInfo('logits', FLOAT, ['N', 4]));
-  }
-  const model: onnx.IModelProto = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
-    graph: {
-      name: 'speaker-embedding-test',
-      node: nodes,
-      input: inputs,
-      output: outputs,
-      initializer: [{ name: 'selector', dataType: FLOAT, dims: [80, 4], rawData: new Uint8Array(selector.buffer) }],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
-}
 
 /** Half a second of two tones, then a quarter second of digital silence (where the log floor shows the scale). */
 const audio = new Float32Array(12000);
@@ -70,7 +31,7 @@ function expected(scale: number, divideByStd: boolean): number[] {
 const dir = mkdtempSync(join(tmpdir(), 'earshot-embedding-'));
 
 test.each([
-  { file: 'wespeaker_resnet34.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: {}, family: 'wespeaker', scale: 32768, std: false },
+  { file: 'wespeaker_resnet34.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: {} as Record<string, string>, family: 'wespeaker', scale: 32768, std: false },
   { file: 'pyannote-wespeaker.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: { framework: 'wespeaker', normalize_samples: '0' }, family: 'wespeaker', scale: 32768, std: false },
   { file: '3dspeaker_campplus_sv_en.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: {}, family: '3d-speaker', scale: 1, std: false },
   { file: 'eres2net.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: { framework: '3d-speaker', normalize_samples: '1' }, family: '3d-speaker', scale: 1, std: false },

@@ -1,6 +1,6 @@
 /**
- * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into
- * `<modelsDir>/<name>/`, the layout the server loads models from.
+ * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into `<modelsDir>/<name>/`, or a
+ * speaker-embedding ONNX export into `<modelsDir>/embedding/<name>/`: the layouts the server loads models from.
  *
  * Every file is streamed to disk, checked against the size and hash the Hub API reports,
  * and the model folder only appears once all files are verified.
@@ -26,9 +26,24 @@ export const KNOWN_MODELS: Readonly<Record<string, string>> = {
   'distil-whisper-large-v3': 'distil-whisper/distil-large-v3',
 };
 
+/**
+ * Speaker-embedding models for diarization (ONNX exports), stored in `<modelsDir>/embedding/<name>/` where the
+ * diarizer looks for one.
+ */
+export const EMBEDDING_MODELS: Readonly<Record<string, string>> = {
+  'wespeaker-resnet34': 'onnx-community/wespeaker-voxceleb-resnet34-LM',
+};
+
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
-const REQUIRED_FILES = [
+interface FileSet {
+  /** What the repo must be, for the error when files are missing. */
+  kind: string;
+  required: string[];
+  optional: string[];
+}
+
+const WHISPER_REQUIRED_FILES = [
   'config.json',
   'generation_config.json',
   'preprocessor_config.json',
@@ -36,7 +51,7 @@ const REQUIRED_FILES = [
   'onnx/encoder_model_quantized.onnx',
   'onnx/decoder_model_merged_quantized.onnx',
 ];
-const OPTIONAL_FILES = [
+const WHISPER_OPTIONAL_FILES = [
   'tokenizer_config.json',
   'vocab.json',
   'merges.txt',
@@ -44,6 +59,17 @@ const OPTIONAL_FILES = [
   'special_tokens_map.json',
   'normalizer.json',
 ];
+
+const WHISPER_FILES: FileSet = {
+  kind: 'a transformers.js Whisper export with q8 weights',
+  required: WHISPER_REQUIRED_FILES,
+  optional: WHISPER_OPTIONAL_FILES,
+};
+const EMBEDDING_FILES: FileSet = {
+  kind: 'an ONNX speaker-embedding export',
+  required: ['onnx/model.onnx'],
+  optional: ['config.json', 'preprocessor_config.json'],
+};
 
 const MAX_ATTEMPTS = 4;
 const RETRY_BASE_DELAY_MS = 1000;
@@ -108,15 +134,17 @@ interface Context {
 /** Maps a pull name to its Hub repo and the folder it is stored in. */
 export function resolveModelName(name: string): { repo: string; folder: string } {
   if (Object.hasOwn(KNOWN_MODELS, name)) return { repo: KNOWN_MODELS[name], folder: name };
+  if (Object.hasOwn(EMBEDDING_MODELS, name)) return { repo: EMBEDDING_MODELS[name], folder: `embedding/${name}` };
   const match = /^[A-Za-z0-9][\w.-]*\/([A-Za-z0-9][\w.-]*)$/.exec(name);
   if (match) return { repo: name, folder: match[1].toLowerCase() };
   throw new ModelPullError(
-    `Unknown model "${name}": use one of ${Object.keys(KNOWN_MODELS).join(', ')}, or a Hugging Face repo as owner/repo`,
+    `Unknown model "${name}": use one of ${[...Object.keys(KNOWN_MODELS), ...Object.keys(EMBEDDING_MODELS)].join(', ')}, or a Hugging Face repo as owner/repo`,
   );
 }
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const { repo, folder } = resolveModelName(opts.name);
+  const fileSet = Object.hasOwn(EMBEDDING_MODELS, opts.name) ? EMBEDDING_FILES : WHISPER_FILES;
   const ctx: Context = {
     repo,
     revision: opts.revision ?? 'main',
@@ -129,7 +157,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const modelsDir = path.resolve(opts.modelsDir);
   const target = path.join(modelsDir, folder);
 
-  if (await hasRequiredFiles(target)) {
+  if (await hasRequiredFiles(target, fileSet)) {
     if (!opts.force) {
       ctx.log(`${folder} is already present in ${target} (use --force to download it again)`);
       return { dir: target, files: [] };
@@ -141,15 +169,15 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const listing = await fetchListing(ctx);
   // Download by commit so a push to the branch mid-pull cannot mix two versions.
   const fileRevision = listing.commit ?? ctx.revision;
-  const wanted = selectFiles(listing.files, ctx);
+  const wanted = selectFiles(listing.files, ctx, fileSet);
   const total = wanted.reduce((sum, f) => sum + f.size, 0);
   ctx.log(
     `Pulling ${repo}@${ctx.revision}${listing.commit ? ` (${listing.commit.slice(0, 7)})` : ''} into ${target}: ` +
       `${wanted.length} files, ${formatBytes(total)}`,
   );
 
-  await mkdir(modelsDir, { recursive: true });
-  const staging = path.join(modelsDir, `.${folder}.partial-${randomBytes(4).toString('hex')}`);
+  await mkdir(path.dirname(target), { recursive: true });
+  const staging = path.join(path.dirname(target), `.${path.basename(folder)}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(staging);
   try {
     const files: PulledFile[] = [];
@@ -205,17 +233,17 @@ function parseListing(body: unknown, url: string): { commit?: string; files: Rem
   return { commit, files };
 }
 
-function selectFiles(available: RemoteFile[], ctx: Context): RemoteFile[] {
+function selectFiles(available: RemoteFile[], ctx: Context, files: FileSet): RemoteFile[] {
   const byPath = new Map(available.map((f) => [f.path, f]));
-  const missing = REQUIRED_FILES.filter((p) => !byPath.has(p));
+  const missing = files.required.filter((p) => !byPath.has(p));
   if (missing.length > 0) {
     throw new ModelPullError(
-      `${ctx.repo}@${ctx.revision} is not a transformers.js Whisper export with q8 weights: ` +
+      `${ctx.repo}@${ctx.revision} is not ${files.kind}: ` +
         `missing ${missing.join(', ')}`,
     );
   }
   // Smallest first, so access or integrity problems show up before the big downloads.
-  return [...REQUIRED_FILES, ...OPTIONAL_FILES]
+  return [...files.required, ...files.optional]
     .map((p) => byPath.get(p))
     .filter((f): f is RemoteFile => f !== undefined)
     .sort((a, b) => a.size - b.size);
@@ -363,9 +391,9 @@ async function moveIntoPlace(staging: string, target: string): Promise<void> {
   await rm(previous, { recursive: true, force: true });
 }
 
-async function hasRequiredFiles(dir: string): Promise<boolean> {
+async function hasRequiredFiles(dir: string, files: FileSet): Promise<boolean> {
   const sizes = await Promise.all(
-    REQUIRED_FILES.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
+    files.required.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
   );
   return sizes.every((size) => size > 0);
 }
