@@ -1,5 +1,5 @@
 /**
- * npm run bench:diarization [-- --long-minutes 30] [--threads N]
+ * npm run bench:diarization [-- --long-minutes 30] [--threads N] [--step 1]
  *
  * The diarizer (pyannote segmentation-3.0 + the speaker embedder found in MODELS_DIR/embedding, else the built-in
  * MFCC features) on the DEV diarization clips of shared/testdata, scored against their RTTMs (DER without collar,
@@ -48,7 +48,7 @@ interface LongRow {
   peak_rss_mb: number;
 }
 
-type Job = { kind: 'clips'; threads: number } | { kind: 'long'; threads: number; minutes: number };
+type Job = { kind: 'clips'; threads: number; stepS: number } | { kind: 'long'; threads: number; stepS: number; minutes: number };
 
 function devClips(): ManifestEntry[] {
   const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: ManifestEntry[] };
@@ -58,8 +58,8 @@ function devClips(): ManifestEntry[] {
 const pct = (x: number) => Math.round(x * 1000) / 10;
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-async function runClips(threads: number): Promise<{ embedder: string; rows: ClipRow[] }> {
-  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads });
+async function runClips(threads: number, stepS: number): Promise<{ embedder: string; rows: ClipRow[] }> {
+  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads }, { stepS });
   const rows: ClipRow[] = [];
   for (const clip of devClips()) {
     const audio = parseWav(readFileSync(join(TESTDATA, clip.path))).samples;
@@ -102,8 +102,8 @@ function longAudio(minutes: number): Float32Array {
   return out;
 }
 
-async function runLong(threads: number, minutes: number): Promise<LongRow> {
-  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads });
+async function runLong(threads: number, stepS: number, minutes: number): Promise<LongRow> {
+  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads }, { stepS });
   const audio = longAudio(minutes);
   let lastReport = 0;
   const t0 = performance.now();
@@ -127,24 +127,30 @@ function child<T>(job: Job): Promise<T> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'long-minutes': { type: 'string', default: '30' }, threads: { type: 'string', default: '0' }, child: { type: 'string' } },
+    options: {
+      'long-minutes': { type: 'string', default: '30' },
+      threads: { type: 'string', default: '0' },
+      step: { type: 'string', default: '1' },
+      child: { type: 'string' },
+    },
   });
   if (values.child) {
     const job = JSON.parse(values.child) as Job;
-    process.send!(job.kind === 'clips' ? await runClips(job.threads) : await runLong(job.threads, job.minutes));
+    process.send!(job.kind === 'clips' ? await runClips(job.threads, job.stepS) : await runLong(job.threads, job.stepS, job.minutes));
     return;
   }
   const threads = Number(values.threads);
-  const clips = await child<{ embedder: string; rows: ClipRow[] }>({ kind: 'clips', threads });
-  const long = await child<LongRow>({ kind: 'long', threads, minutes: Number(values['long-minutes']) });
-  console.log(`embedder: ${clips.embedder}; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs (shared: timings are noisy)`);
+  const stepS = Number(values.step);
+  const clips = await child<{ embedder: string; rows: ClipRow[] }>({ kind: 'clips', threads, stepS });
+  const long = await child<LongRow>({ kind: 'long', threads, stepS, minutes: Number(values['long-minutes']) });
+  console.log(`embedder: ${clips.embedder}; window step ${stepS} s; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs`);
   console.log('| clip | dur s | DER % | DER % (true count) | miss % | FA % | conf % | spk found/true | RTF | peak RSS MB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of clips.rows) {
     console.log(`| ${r.clip} | ${r.duration_s} | ${r.der} | ${r.der_known_count} | ${r.miss} | ${r.false_alarm} | ${r.confusion} | ${r.speakers_found}/${r.speakers_true} | ${r.rtf} | ${r.peak_rss_mb} |`);
   }
   console.log(`| long (concatenated) | ${long.duration_s} | – | – | – | – | – | ${long.speakers_found} | ${long.rtf} | ${long.peak_rss_mb} |`);
-  console.log(JSON.stringify({ embedder: clips.embedder, threads, clips: clips.rows, long }));
+  console.log(JSON.stringify({ embedder: clips.embedder, step_s: stepS, threads, clips: clips.rows, long }));
 }
 
 main().catch((err) => {

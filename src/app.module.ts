@@ -46,6 +46,7 @@ export class AppModule {
               runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
               cache: config.modelCache,
               limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
+              diarization: { stepS: config.diarizationStepS },
             }),
         },
         {

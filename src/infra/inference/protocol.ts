@@ -9,6 +9,8 @@ export interface WorkerSettings {
   runtime: OnnxRuntimeOptions;
   cache: { maxEntries: number; maxBytes: number; idleTtlMs: number };
   limits: { maxSeconds: number; ffmpegTimeoutMs: number; ffmpegPath: string };
+  /** Hop between segmentation windows (DIARIZATION_STEP_S); the diarizer's default when absent. */
+  diarization?: { stepS: number };
 }
 
 export type WorkerRequest =

@@ -36,7 +36,7 @@ const transcribers: TranscriberProvider = {
 let diarizerReady: Promise<Diarizer> | null = null;
 const diarizers: DiarizerProvider = {
   diarizer: () => {
-    diarizerReady ??= loadDiarizer(settings.modelsDir, settings.runtime).catch((err) => {
+    diarizerReady ??= loadDiarizer(settings.modelsDir, settings.runtime, settings.diarization).catch((err) => {
       diarizerReady = null;
       throw err;
     });

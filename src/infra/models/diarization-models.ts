@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Diarizer } from '../../core/diarization/diarizer';
+import { DEFAULT_TUNING, Diarizer, type DiarizerTuning } from '../../core/diarization/diarizer';
 import { MfccStatsEmbedder } from '../../core/diarization/mfcc-embedder';
 import type { SpeakerEmbedder } from '../../core/diarization/models';
 import { EarshotError } from '../../core/errors';
@@ -22,6 +22,7 @@ function firstOnnx(dir: string): string | null {
 export async function loadDiarizer(
   modelsDir: string,
   runtime: OnnxRuntimeOptions,
+  tuning: Partial<DiarizerTuning> = {},
   embedderFor: (dir: string, runtime: OnnxRuntimeOptions) => Promise<SpeakerEmbedder | null> = findSpeakerEmbedder,
 ): Promise<Diarizer> {
   const segmentationPath = firstOnnx(join(modelsDir, 'segmentation'));
@@ -30,5 +31,5 @@ export async function loadDiarizer(
   }
   const segmentation = await PyannoteSegmentation.load({ modelPath: segmentationPath, runtime });
   const embedder = (await embedderFor(join(modelsDir, 'embedding'), runtime)) ?? new MfccStatsEmbedder();
-  return new Diarizer(segmentation, embedder);
+  return new Diarizer(segmentation, embedder, { ...DEFAULT_TUNING, ...tuning });
 }
