@@ -99,7 +99,7 @@ function stereoWav(left: Float32Array, right: Float32Array): Uint8Array {
   return mono;
 }
 
-test('stereo mode: one speaker per channel, with the times of each channel\'s speech', async () => {
+test('stereo mode: one speaker per channel, with the times of each channel\'s speech; each channel transcribed on its own', async () => {
   const jfk = parseWav(readFileSync(join(TESTDATA, 'stt/en/jfk.wav'))).samples; // 11 s
   const libri = parseWav(readFileSync(join(TESTDATA, 'stt/en/librispeech_1089-134686-0001.wav'))).samples; // 6.6 s
   const right = new Float32Array(12 * 16000 + libri.length);
@@ -116,6 +116,17 @@ test('stereo mode: one speaker per channel, with the times of each channel\'s sp
   const first = dia.turns.find((t: { speaker: string }) => t.speaker === 'SPEAKER_01');
   expect(first.start).toBeLessThan(12.6);
   expect(dia.speakers.find((s: { id: string }) => s.id === 'SPEAKER_00').total_s).toBeGreaterThan(7);
+
+  const both = await postProcess(server.url, wav, { settings: { tasks: ['transcribe', 'diarization'], tra: { language: 'en' }, dia: { stereo_mode: true } } }, 'call.wav');
+  expect(both.status).toBe(200);
+  const segments: Array<{ start: number; text: string; speaker: string; words: Array<{ speaker: string }> }> = both.json.result.segments;
+  const textOf = (speaker: string) => segments.filter((s) => s.speaker === speaker).map((s) => s.text).join(' ');
+  expect(textOf('SPEAKER_00')).toMatch(/fellow Americans/i);
+  expect(textOf('SPEAKER_00')).not.toMatch(/nightfall/i);
+  expect(textOf('SPEAKER_01')).toMatch(/nightfall/i);
+  expect(segments.map((s) => s.start)).toEqual([...segments.map((s) => s.start)].sort((a, b) => a - b));
+  for (const s of segments) for (const w of s.words) expect(w.speaker).toBe(s.speaker);
+  expect(both.json.result.tra.text).toMatch(/fellow Americans.*nightfall/is);
 
   const mono = await postProcess(server.url, clip('pyannote_sample'), { settings: { tasks: ['diarization'], dia: { stereo_mode: true } } });
   expect({ status: mono.status, code: mono.json.error.code }).toEqual({ status: 422, code: 'invalid_settings' });
