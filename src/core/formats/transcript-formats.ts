@@ -1,14 +1,19 @@
 import { type NodeList, stringifySync } from 'subtitle';
-import type { OutputFormat, TranscriptionResult } from '../../../libs/contracts/process';
+import type { MergedSegment, OutputFormat, TranscriptionResult } from '../../../libs/contracts/process';
 
 export interface RenderedOutput {
   contentType: string;
   body: string;
 }
 
-/** Subtitle cues of a transcript; times in ms, each cue ends no later than the next one starts. */
-function cues(result: TranscriptionResult): NodeList {
-  const segments = result.segments;
+/** "[SPEAKER_00] (angry) " in front of a merged segment's text, for whichever tags it has. */
+function tagged(s: { text: string; speaker?: string; emotion?: string }): string {
+  const tags = [s.speaker && `[${s.speaker}]`, s.emotion && `(${s.emotion})`].filter(Boolean);
+  return tags.length > 0 ? `${tags.join(' ')} ${s.text.trim()}` : s.text;
+}
+
+/** Subtitle cues of segments; times in ms, each cue ends no later than the next one starts. */
+function cues(segments: Array<{ start: number; end: number; text: string }>): NodeList {
   return segments.map((s, i) => {
     const start = Math.round(s.start * 1000);
     const next = i + 1 < segments.length ? Math.round(segments[i + 1].start * 1000) : Infinity;
@@ -17,14 +22,18 @@ function cues(result: TranscriptionResult): NodeList {
   });
 }
 
-/** A transcript in one of the text formats of `format_output` (json is the response body itself). */
-export function renderTranscript(result: TranscriptionResult, format: Exclude<OutputFormat, 'json'>): RenderedOutput {
+/**
+ * A transcript in one of the text formats of `format_output` (json is the response body itself). With `merged`
+ * (the merged view, when more than one task ran), lines and cues follow it and carry its speaker/emotion tags.
+ */
+export function renderTranscript(result: TranscriptionResult, format: Exclude<OutputFormat, 'json'>, merged?: MergedSegment[]): RenderedOutput {
+  const segments = merged ? merged.map((s) => ({ ...s, text: tagged(s) })) : result.segments;
   switch (format) {
     case 'text':
-      return { contentType: 'text/plain; charset=utf-8', body: result.text + '\n' };
+      return { contentType: 'text/plain; charset=utf-8', body: (merged ? segments.map((s) => s.text).join('\n') : result.text) + '\n' };
     case 'srt':
-      return { contentType: 'application/x-subrip; charset=utf-8', body: stringifySync(cues(result), { format: 'SRT' }) };
+      return { contentType: 'application/x-subrip; charset=utf-8', body: stringifySync(cues(segments), { format: 'SRT' }) };
     case 'vtt':
-      return { contentType: 'text/vtt; charset=utf-8', body: stringifySync(cues(result), { format: 'WebVTT' }) };
+      return { contentType: 'text/vtt; charset=utf-8', body: stringifySync(cues(segments), { format: 'WebVTT' }) };
   }
 }

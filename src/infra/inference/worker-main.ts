@@ -1,6 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EarshotError } from '../../core/errors';
-import { AudioPipeline, type TranscriberProvider } from '../../core/pipeline';
+import { EmotionAnalyzer } from '../../core/emotion/emotion-analyzer';
+import type { EmotionModel } from '../../core/emotion/emotion-model';
+import { AudioPipeline, type EmotionModelProvider, type TranscriberProvider } from '../../core/pipeline';
+import { loadEmotionModel } from '../models/emotion-models';
+import { EmotionRegistry } from '../models/emotion-registry';
 import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
@@ -30,7 +34,28 @@ const cache = new ModelCache<LoadedWhisper>({
 const transcribers: TranscriberProvider = {
   withTranscriber: (model, fn) => cache.use(model, (loaded) => fn(loaded.transcriber)),
 };
-const pipeline = new AudioPipeline(transcribers, settings.limits);
+const emotionRegistry = new EmotionRegistry(settings.modelsDir);
+const emotionCache = new ModelCache<EmotionModel>({
+  ...settings.cache,
+  load: async (name) => {
+    const installed = emotionRegistry.find(name);
+    if (!installed) throw new EarshotError('model_not_found', `emotion model "${name}" is not installed`);
+    const model = await loadEmotionModel(installed, settings.runtime, (encoder) => {
+      const whisper = registry.find(encoder);
+      if (!whisper) throw new EarshotError('model_not_found', `emotion model "${name}" needs speech-to-text model "${encoder}", which is not installed`);
+      return whisper.dir;
+    });
+    return { value: model, sizeBytes: installed.bytes };
+  },
+});
+const emotionModels: EmotionModelProvider = {
+  withEmotionModel: (model, fn) => emotionCache.use(model, fn),
+};
+
+const pipeline = new AudioPipeline(transcribers, settings.limits, {
+  models: emotionModels,
+  analyzer: new EmotionAnalyzer(vadReady),
+});
 
 function reply(message: WorkerReply): void {
   port.postMessage(message);
@@ -63,7 +88,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         break;
       }
       case 'stats':
-        reply({ id: msg.id, type: 'done', value: { cache: cache.stats(), loaded: cache.keys() } });
+        reply({ id: msg.id, type: 'done', value: { cache: cache.stats(), loaded: [...cache.keys(), ...emotionCache.keys()] } });
         break;
     }
   } catch (err) {
