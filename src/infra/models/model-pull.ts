@@ -1,6 +1,7 @@
 /**
  * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into
- * `<modelsDir>/<name>/`, the layout the server loads models from.
+ * `<modelsDir>/<name>/`, or an audio-classification export (an emotion model) into `<modelsDir>/emotion/<name>/`:
+ * the layouts the server loads models from.
  *
  * Every file is streamed to disk, checked against the size and hash the Hub API reports,
  * and the model folder only appears once all files are verified.
@@ -26,9 +27,24 @@ export const KNOWN_MODELS: Readonly<Record<string, string>> = {
   'distil-whisper-large-v3': 'distil-whisper/distil-large-v3',
 };
 
+/** Short names of emotion models (transformers.js audio-classification exports with q8 weights). */
+export const KNOWN_EMOTION_MODELS: Readonly<Record<string, string>> = {
+  // wav2vec2-base-960h fine-tuned on emotional speech; 8 labels, ~95 MB in q8.
+  'wav2vec2-ser': 'onnx-community/Speech-Emotion-Classification-ONNX',
+};
+
+export type PullKind = 'stt' | 'emotion';
+
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
-const REQUIRED_FILES = [
+interface Layout {
+  required: string[];
+  optional: string[];
+  /** What a repo without the required files is not. */
+  description: string;
+}
+
+const WHISPER_REQUIRED_FILES = [
   'config.json',
   'generation_config.json',
   'preprocessor_config.json',
@@ -36,22 +52,28 @@ const REQUIRED_FILES = [
   'onnx/encoder_model_quantized.onnx',
   'onnx/decoder_model_merged_quantized.onnx',
 ];
-const OPTIONAL_FILES = [
-  'tokenizer_config.json',
-  'vocab.json',
-  'merges.txt',
-  'added_tokens.json',
-  'special_tokens_map.json',
-  'normalizer.json',
-];
+const LAYOUTS: Record<PullKind, Layout> = {
+  stt: {
+    required: WHISPER_REQUIRED_FILES,
+    optional: ['tokenizer_config.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'special_tokens_map.json', 'normalizer.json'],
+    description: 'a transformers.js Whisper export with q8 weights',
+  },
+  emotion: {
+    required: ['config.json', 'preprocessor_config.json', 'onnx/model_quantized.onnx'],
+    optional: [],
+    description: 'a transformers.js audio-classification export with q8 weights',
+  },
+};
 
 const MAX_ATTEMPTS = 4;
 const RETRY_BASE_DELAY_MS = 1000;
 const PROGRESS_INTERVAL_MS = 2000;
 
 export interface PullOptions {
-  /** A key of KNOWN_MODELS, or any `owner/repo` (stored as the lower-cased repo name). */
+  /** A key of KNOWN_MODELS or KNOWN_EMOTION_MODELS, or any `owner/repo` (stored as the lower-cased repo name). */
   name: string;
+  /** What an `owner/repo` holds; known names bring their own. Default stt. */
+  kind?: PullKind;
   modelsDir: string;
   endpoint?: string;
   revision?: string;
@@ -105,18 +127,27 @@ interface Context {
   signal?: AbortSignal;
 }
 
-/** Maps a pull name to its Hub repo and the folder it is stored in. */
-export function resolveModelName(name: string): { repo: string; folder: string } {
-  if (Object.hasOwn(KNOWN_MODELS, name)) return { repo: KNOWN_MODELS[name], folder: name };
+/** What a pull name holds: known emotion names are emotion models, anything else is `requested` (default stt). */
+export function pullKind(name: string, requested?: PullKind): PullKind {
+  return Object.hasOwn(KNOWN_EMOTION_MODELS, name) ? 'emotion' : (requested ?? 'stt');
+}
+
+/** Maps a pull name to its Hub repo and the folder (relative to MODELS_DIR) it is stored in. */
+export function resolveModelName(name: string, kind: PullKind = 'stt'): { repo: string; folder: string } {
+  const known = kind === 'emotion' ? KNOWN_EMOTION_MODELS : KNOWN_MODELS;
+  const prefix = kind === 'emotion' ? 'emotion/' : '';
+  if (Object.hasOwn(known, name)) return { repo: known[name], folder: prefix + name };
   const match = /^[A-Za-z0-9][\w.-]*\/([A-Za-z0-9][\w.-]*)$/.exec(name);
-  if (match) return { repo: name, folder: match[1].toLowerCase() };
+  if (match) return { repo: name, folder: prefix + match[1].toLowerCase() };
   throw new ModelPullError(
-    `Unknown model "${name}": use one of ${Object.keys(KNOWN_MODELS).join(', ')}, or a Hugging Face repo as owner/repo`,
+    `Unknown model "${name}": use one of ${Object.keys(known).join(', ')}, or a Hugging Face repo as owner/repo`,
   );
 }
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
-  const { repo, folder } = resolveModelName(opts.name);
+  const kind = pullKind(opts.name, opts.kind);
+  const layout = LAYOUTS[kind];
+  const { repo, folder } = resolveModelName(opts.name, kind);
   const ctx: Context = {
     repo,
     revision: opts.revision ?? 'main',
@@ -129,7 +160,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const modelsDir = path.resolve(opts.modelsDir);
   const target = path.join(modelsDir, folder);
 
-  if (await hasRequiredFiles(target)) {
+  if (await hasRequiredFiles(target, layout)) {
     if (!opts.force) {
       ctx.log(`${folder} is already present in ${target} (use --force to download it again)`);
       return { dir: target, files: [] };
@@ -141,15 +172,15 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const listing = await fetchListing(ctx);
   // Download by commit so a push to the branch mid-pull cannot mix two versions.
   const fileRevision = listing.commit ?? ctx.revision;
-  const wanted = selectFiles(listing.files, ctx);
+  const wanted = selectFiles(listing.files, ctx, layout);
   const total = wanted.reduce((sum, f) => sum + f.size, 0);
   ctx.log(
     `Pulling ${repo}@${ctx.revision}${listing.commit ? ` (${listing.commit.slice(0, 7)})` : ''} into ${target}: ` +
       `${wanted.length} files, ${formatBytes(total)}`,
   );
 
-  await mkdir(modelsDir, { recursive: true });
-  const staging = path.join(modelsDir, `.${folder}.partial-${randomBytes(4).toString('hex')}`);
+  await mkdir(path.dirname(target), { recursive: true });
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(staging);
   try {
     const files: PulledFile[] = [];
@@ -205,17 +236,14 @@ function parseListing(body: unknown, url: string): { commit?: string; files: Rem
   return { commit, files };
 }
 
-function selectFiles(available: RemoteFile[], ctx: Context): RemoteFile[] {
+function selectFiles(available: RemoteFile[], ctx: Context, layout: Layout): RemoteFile[] {
   const byPath = new Map(available.map((f) => [f.path, f]));
-  const missing = REQUIRED_FILES.filter((p) => !byPath.has(p));
+  const missing = layout.required.filter((p) => !byPath.has(p));
   if (missing.length > 0) {
-    throw new ModelPullError(
-      `${ctx.repo}@${ctx.revision} is not a transformers.js Whisper export with q8 weights: ` +
-        `missing ${missing.join(', ')}`,
-    );
+    throw new ModelPullError(`${ctx.repo}@${ctx.revision} is not ${layout.description}: missing ${missing.join(', ')}`);
   }
   // Smallest first, so access or integrity problems show up before the big downloads.
-  return [...REQUIRED_FILES, ...OPTIONAL_FILES]
+  return [...layout.required, ...layout.optional]
     .map((p) => byPath.get(p))
     .filter((f): f is RemoteFile => f !== undefined)
     .sort((a, b) => a.size - b.size);
@@ -363,9 +391,9 @@ async function moveIntoPlace(staging: string, target: string): Promise<void> {
   await rm(previous, { recursive: true, force: true });
 }
 
-async function hasRequiredFiles(dir: string): Promise<boolean> {
+async function hasRequiredFiles(dir: string, layout: Layout): Promise<boolean> {
   const sizes = await Promise.all(
-    REQUIRED_FILES.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
+    layout.required.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
   );
   return sizes.every((size) => size > 0);
 }
