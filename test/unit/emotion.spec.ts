@@ -183,7 +183,7 @@ describe('EmotionAnalyzer levels', () => {
     // Four words, two windows (3 s and 4 s segments fit one window each): each window is scored once.
     expect(scored).toEqual([2]);
     // A 9 s segment gets three 3 s windows; its words take the window holding their middle.
-    const long = [{ ...segments[0], start: 0, end: 9, words: [{ word: 'x', start: 2.5, end: 3.4, prob: 1 }, { word: 'y', start: 8, end: 8.5, prob: 1 }] }];
+    const long = [{ ...segments[0], start: 0, end: 9, words: [{ word: 'x', start: 2.8, end: 3.4, prob: 1 }, { word: 'y', start: 8, end: 8.5, prob: 1 }] }];
     expect(planItems('word', [], 9 * SR, 6 * SR, long).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
   });
 
