@@ -19,8 +19,12 @@ export interface WhisperFeatureRecipe {
   pooling: 'mean+std';
 }
 
-/** Pieces per encoder run. */
-const BATCH = 4;
+/**
+ * Pieces per encoder run: one. The int8 graph quantises activations with a scale taken over the whole batch, so a
+ * piece batched with others would get slightly different features than alone (as the head was trained); batching
+ * the encoder is no faster per window on CPU either.
+ */
+const BATCH = 1;
 
 /** A Whisper encoder cut after an inner block, turning audio pieces into pooled feature vectors. */
 export class WhisperFeatureEncoder {
