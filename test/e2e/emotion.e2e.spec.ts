@@ -63,12 +63,13 @@ test('silence gives a result flagged low-confidence, not an error', async () => 
 });
 
 test('levels: file gives one item, segment one per speech region, word one per transcript word', async () => {
-  // Two clips with 2 s of silence between them: two speech regions.
+  // Two clips with 9 s of silence between them: two speech regions, too far apart to share an item (at most 8 s).
   const a = samplesOf(ANGRY);
   const b = samplesOf(join(TESTDATA, emotionClips.find((e) => e.reference === 'sad')!.path));
-  const two = new Float32Array(a.length + 32000 + b.length);
+  const gap = 9 * 16000;
+  const two = new Float32Array(a.length + gap + b.length);
   two.set(a);
-  two.set(b, a.length + 32000);
+  two.set(b, a.length + gap);
   const wav = encodeWavPcm16(two, 16000);
   const file = await postProcess(server.url, wav, emotionRequest({ analysis_level: 'file' }), 'two.wav');
   expect(file.json.result.emo.items).toHaveLength(1);
