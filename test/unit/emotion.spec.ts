@@ -9,6 +9,7 @@ import { attachEmotion, emotionOver, segmentsFromTranscript } from '../../src/co
 import { EmotionAnalyzer, planItems } from '../../src/core/emotion/emotion-analyzer';
 import type { EmotionModel } from '../../src/core/emotion/emotion-model';
 import { ravdessInfo } from '../../src/core/emotion/labels';
+import { renderTranscript } from '../../src/core/formats/transcript-formats';
 import { filePieces, groupRegions, speechWithin, splitEvenly } from '../../src/core/emotion/pieces';
 
 const SR = 16000;
@@ -224,5 +225,27 @@ describe('attaching emotion to the merged view', () => {
     expect(merged[0].words!.map((w) => w.emotion)).toEqual(['neutral', 'angry', 'neutral']);
     expect(segments[0].emotion).toBeUndefined();
     expect(attachEmotion(segments, { ...emo, level: 'segment' })[0].words![0].emotion).toBeUndefined();
+  });
+});
+
+describe('text formats with the merged view', () => {
+  const tra = {
+    language: 'en', language_prob: 1, text: 'Calm down. No!',
+    segments: [
+      { id: 0, start: 0, end: 1.5, text: ' Calm down.', avg_logprob: 0, no_speech_prob: 0, compression_ratio: 1, temperature: 0 },
+      { id: 1, start: 2, end: 3, text: ' No!', avg_logprob: 0, no_speech_prob: 0, compression_ratio: 1, temperature: 0 },
+    ],
+  };
+  const merged = [{ start: 0, end: 1.5, text: ' Calm down.', emotion: 'neutral' }, { start: 2, end: 3, text: ' No!', emotion: 'angry' }];
+
+  it('tags each line and cue with its emotion', () => {
+    expect(renderTranscript(tra, 'text', merged).body).toBe('(neutral) Calm down.\n(angry) No!\n');
+    const srt = renderTranscript(tra, 'srt', merged).body;
+    expect(srt).toContain('00:00:02,000 --> 00:00:03,000\n(angry) No!');
+    expect(renderTranscript(tra, 'vtt', merged).body).toContain('(neutral) Calm down.');
+  });
+
+  it('leaves the plain transcript as it was without the merged view', () => {
+    expect(renderTranscript(tra, 'text').body).toBe('Calm down. No!\n');
   });
 });
