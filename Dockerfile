@@ -13,6 +13,8 @@ ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 MODELS_DIR=/models
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ecosystem.config.js ./
+# The built-in emotion head (a few KB; CC BY-NC-SA 4.0, see assets/emotion/earshot-ravdess/LICENCE.md).
+COPY assets ./assets
 RUN mkdir -p /models && chown node:node /models
 USER node
 EXPOSE 8000

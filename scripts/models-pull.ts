@@ -1,17 +1,18 @@
 /**
- * npm run models:pull -- <name|owner/repo> [--revision <rev>] [--models-dir <dir>] [--force]
+ * npm run models:pull -- <name|owner/repo> [--emotion] [--revision <rev>] [--models-dir <dir>] [--force]
  * npm run models:pull -- --list
  *
  * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, MODELS_DIR (default ./models).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HF_ENDPOINT, EMBEDDING_MODELS, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
+import { DEFAULT_HF_ENDPOINT, EMBEDDING_MODELS, KNOWN_EMOTION_MODELS, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
 
-const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--revision <rev>] [--models-dir <dir>] [--force]
+const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--emotion] [--revision <rev>] [--models-dir <dir>] [--force]
        npm run models:pull -- --list
 
-Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/, or a speaker-embedding
-model (${Object.keys(EMBEDDING_MODELS).join(', ')}) into <models-dir>/embedding/<name>/.
+Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/, an emotion model (a known
+emotion name, or owner/repo with --emotion: an audio-classification export) into <models-dir>/emotion/<name>/,
+or a speaker-embedding model (${Object.keys(EMBEDDING_MODELS).join(', ')}) into <models-dir>/embedding/<name>/.
 Environment: HF_ENDPOINT (default ${DEFAULT_HF_ENDPOINT}), HF_TOKEN, MODELS_DIR (default ./models).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
         revision: { type: 'string' },
         'models-dir': { type: 'string' },
         force: { type: 'boolean', default: false },
+        emotion: { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -39,9 +41,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.list) {
-    const all = { ...KNOWN_MODELS, ...EMBEDDING_MODELS };
-    const width = Math.max(...Object.keys(all).map((k) => k.length));
-    for (const [name, repo] of Object.entries(all)) console.log(`${name.padEnd(width)}  ${repo}`);
+    const width = Math.max(...Object.keys(KNOWN_MODELS).map((k) => k.length));
+    for (const [name, repo] of Object.entries(KNOWN_MODELS)) console.log(`${name.padEnd(width)}  ${repo}`);
+    for (const [name, repo] of Object.entries(KNOWN_EMOTION_MODELS)) console.log(`${name.padEnd(width)}  ${repo}  (emotion)`);
+    for (const [name, repo] of Object.entries(EMBEDDING_MODELS)) console.log(`${name.padEnd(width)}  ${repo}  (speaker embedding)`);
     return 0;
   }
   if (positionals.length !== 1) {
@@ -58,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     await pullModel({
       name: positionals[0],
+      kind: values.emotion ? 'emotion' : undefined,
       modelsDir: values['models-dir'] ?? (process.env.MODELS_DIR || './models'),
       endpoint: process.env.HF_ENDPOINT || undefined,
       revision: values.revision,

@@ -5,6 +5,7 @@ import { ProcessService } from './core/process-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
 import { InferenceClient } from './infra/inference/inference-client';
+import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from './infra/models/emotion-registry';
 import { ModelRegistry } from './infra/models/model-registry';
 
 /** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
@@ -38,6 +39,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
+        { provide: EmotionRegistry, useFactory: () => new EmotionRegistry(config.modelsDir) },
         {
           provide: InferenceClient,
           useFactory: () =>
@@ -51,17 +53,20 @@ export class AppModule {
         },
         {
           provide: ProcessService,
-          inject: [InferenceClient, ModelRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry) =>
-            new ProcessService(client, { has: (name) => registry.find(name) !== undefined }, {
-              sttModel: config.defaultSttModel,
-              batchSize: config.sttBatchSize,
-            }),
+          inject: [InferenceClient, ModelRegistry, EmotionRegistry],
+          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
+            new ProcessService(
+              client,
+              { has: (name) => registry.find(name) !== undefined },
+              { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
+              { has: (name) => emotion.find(name) !== undefined },
+            ),
         },
         {
           provide: SystemService,
-          inject: [InferenceClient, ModelRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry) => new SystemService(registry, client, config.defaultSttModel),
+          inject: [InferenceClient, ModelRegistry, EmotionRegistry],
+          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
+            new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, config.defaultSttModel),
         },
         InferenceLifecycle,
       ],

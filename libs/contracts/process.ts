@@ -97,6 +97,8 @@ export interface DiarizationResult {
 export interface EmotionScores {
   label: string;
   scores: Record<string, number>;
+  /** Present (true) when the span held too little detected speech for the scores to mean much (silence, noise). */
+  low_confidence?: boolean;
 }
 
 export interface EmotionItem extends EmotionScores {

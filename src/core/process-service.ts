@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  EMOTION_LEVELS,
   type OutputFormat,
   type ProcessRequest,
   type ProcessResponse,
@@ -10,6 +11,7 @@ import { diarizationOptions } from './diarization/settings';
 import { EarshotError } from './errors';
 import { renderRttm } from './formats/rttm';
 import { type RenderedOutput, renderTranscript } from './formats/transcript-formats';
+import type { EmotionOptions } from './emotion/emotion-analyzer';
 import type { PipelineRequest, PipelineResult } from './pipeline';
 
 /** Runs the pipeline somewhere (an inference worker) and reports progress. */
@@ -24,10 +26,12 @@ export interface ModelCatalog {
 export interface ProcessDefaults {
   sttModel: string;
   batchSize: number;
+  /** Emotion model used when settings.emo.model is not given. */
+  emotionModel?: string;
 }
 
 /** Tasks whose implementation has landed; the others are refused with task_not_available. */
-const AVAILABLE_TASKS: ReadonlySet<TaskName> = new Set(['transcribe', 'diarization']);
+const AVAILABLE_TASKS: ReadonlySet<TaskName> = new Set(['transcribe', 'diarization', 'emotion']);
 
 /** POST /v1/process without HTTP: settings → pipeline request, pipeline result → response body or text format. */
 export class ProcessService {
@@ -35,6 +39,7 @@ export class ProcessService {
     private readonly engine: PipelineEngine,
     private readonly models: ModelCatalog,
     private readonly defaults: ProcessDefaults,
+    private readonly emotionModels: ModelCatalog = { has: () => false },
   ) {}
 
   /** Checks settings that need knowledge beyond the DTO (tasks, models) and fills every default. */
@@ -61,22 +66,40 @@ export class ProcessService {
     if (tasks.includes('transcribe') && !this.models.has(model)) {
       throw new EarshotError('model_not_found', `model "${model}" is not installed (GET /v1/models lists the installed ones)`);
     }
+    const emotion = tasks.includes('emotion') ? this.emotionOptions(request, tasks) : undefined;
     return {
       tasks,
+      ...(emotion ? { emotion } : {}),
       transcribe: {
         model,
         language: (tra.language ?? 'auto').toLowerCase(),
         task: tra.task ?? 'transcribe',
         beamSize: tra.beam_size ?? 1,
         temperature: tra.temperature ?? 0,
-        // Speakers are assigned per word, so a diarized transcript needs word times.
-        wordTimestamps: (tra.word_timestamps ?? false) || tasks.includes('diarization'),
+        // Speakers are assigned per word, and word-level emotion needs the words' times.
+        wordTimestamps: (tra.word_timestamps ?? false) || tasks.includes('diarization') || emotion?.level === 'word',
         initialPrompt: tra.initial_prompt ?? null,
         vadFilter: tra.vad_filter ?? true,
         batchSize: this.defaults.batchSize,
       },
       ...(tasks.includes('diarization') ? { diarization: diarizationOptions(request.settings.dia ?? {}) } : {}),
     };
+  }
+
+  private emotionOptions(request: ProcessRequest, tasks: TaskName[]): EmotionOptions {
+    const emo = request.settings.emo ?? {};
+    const level = emo.analysis_level ?? 'segment';
+    if (!(EMOTION_LEVELS as readonly string[]).includes(level)) {
+      throw new EarshotError('invalid_settings', `unknown emo.analysis_level "${level}"; levels are ${EMOTION_LEVELS.join(', ')}`);
+    }
+    if (level === 'word' && !tasks.includes('transcribe')) {
+      throw new EarshotError('invalid_settings', 'emo.analysis_level "word" needs the transcribe task (words come from the transcript)');
+    }
+    const model = emo.model ?? this.defaults.emotionModel;
+    if (!model || !this.emotionModels.has(model)) {
+      throw new EarshotError('model_not_found', `emotion model "${model}" is not installed (GET /v1/models lists the installed ones)`);
+    }
+    return { level, model };
   }
 
   async process(audioPath: string, request: ProcessRequest): Promise<ProcessResponse> {

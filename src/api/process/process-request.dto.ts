@@ -15,7 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../libs/contracts/process';
+import { EMOTION_LEVELS, type EmotionLevel, OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../libs/contracts/process';
 
 export class TranscribeSettingsDto {
   @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL.' })
@@ -70,6 +70,16 @@ export class DiarizationSettingsDto {
   stereo_mode?: boolean;
 }
 
+export class EmotionSettingsDto {
+  @ApiPropertyOptional({ enum: EMOTION_LEVELS, default: 'segment', description: 'word needs the transcribe task.' })
+  @IsOptional() @IsIn(EMOTION_LEVELS as unknown as string[])
+  analysis_level?: EmotionLevel;
+
+  @ApiPropertyOptional({ example: 'earshot-ravdess', description: 'An installed emotion model (GET /v1/models); default the built-in head.' })
+  @IsOptional() @IsString() @MaxLength(200)
+  model?: string;
+}
+
 export class ProcessSettingsDto {
   @ApiProperty({ example: ['transcribe'], description: `Any non-empty subset of ${TASKS.join(', ')}.` })
   @IsArray() @ArrayNotEmpty() @IsString({ each: true })
@@ -83,9 +93,9 @@ export class ProcessSettingsDto {
   @IsOptional() @ValidateNested() @Type(() => DiarizationSettingsDto)
   dia?: DiarizationSettingsDto;
 
-  @ApiPropertyOptional({ description: 'Emotion settings (not available yet).' })
-  @IsOptional() @IsObject()
-  emo?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: EmotionSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => EmotionSettingsDto)
+  emo?: EmotionSettingsDto;
 }
 
 /** The `request_json` field of POST /v1/process. */

@@ -1,8 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EarshotError } from '../../core/errors';
 import type { Diarizer } from '../../core/diarization/diarizer';
-import { AudioPipeline, type DiarizerProvider, type TranscriberProvider } from '../../core/pipeline';
+import { EmotionAnalyzer } from '../../core/emotion/emotion-analyzer';
+import type { EmotionModel } from '../../core/emotion/emotion-model';
+import { AudioPipeline, type DiarizerProvider, type EmotionModelProvider, type TranscriberProvider } from '../../core/pipeline';
 import { loadDiarizer } from '../models/diarization-models';
+import { loadEmotionModel } from '../models/emotion-models';
+import { EmotionRegistry } from '../models/emotion-registry';
 import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
@@ -44,7 +48,28 @@ const diarizers: DiarizerProvider = {
   },
   vad: () => vadReady,
 };
-const pipeline = new AudioPipeline(transcribers, settings.limits, diarizers);
+const emotionRegistry = new EmotionRegistry(settings.modelsDir);
+const emotionCache = new ModelCache<EmotionModel>({
+  ...settings.cache,
+  load: async (name) => {
+    const installed = emotionRegistry.find(name);
+    if (!installed) throw new EarshotError('model_not_found', `emotion model "${name}" is not installed`);
+    const model = await loadEmotionModel(installed, settings.runtime, (encoder) => {
+      const whisper = registry.find(encoder);
+      if (!whisper) throw new EarshotError('model_not_found', `emotion model "${name}" needs speech-to-text model "${encoder}", which is not installed`);
+      return whisper.dir;
+    });
+    return { value: model, sizeBytes: installed.bytes };
+  },
+});
+const emotionModels: EmotionModelProvider = {
+  withEmotionModel: (model, fn) => emotionCache.use(model, fn),
+};
+
+const pipeline = new AudioPipeline(transcribers, settings.limits, {
+  diarizers,
+  emotion: { models: emotionModels, analyzer: new EmotionAnalyzer(vadReady) },
+});
 
 function reply(message: WorkerReply): void {
   port.postMessage(message);
@@ -77,7 +102,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         break;
       }
       case 'stats':
-        reply({ id: msg.id, type: 'done', value: { cache: cache.stats(), loaded: cache.keys() } });
+        reply({ id: msg.id, type: 'done', value: { cache: cache.stats(), loaded: [...cache.keys(), ...emotionCache.keys()] } });
         break;
     }
   } catch (err) {

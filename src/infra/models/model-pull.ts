@@ -1,5 +1,6 @@
 /**
- * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into `<modelsDir>/<name>/`, or a
+ * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into
+ * `<modelsDir>/<name>/`, an audio-classification export (an emotion model) into `<modelsDir>/emotion/<name>/`, or a
  * speaker-embedding ONNX export into `<modelsDir>/embedding/<name>/`: the layouts the server loads models from.
  *
  * Every file is streamed to disk, checked against the size and hash the Hub API reports,
@@ -26,6 +27,12 @@ export const KNOWN_MODELS: Readonly<Record<string, string>> = {
   'distil-whisper-large-v3': 'distil-whisper/distil-large-v3',
 };
 
+/** Short names of emotion models (transformers.js audio-classification exports with q8 weights). */
+export const KNOWN_EMOTION_MODELS: Readonly<Record<string, string>> = {
+  // wav2vec2-base-960h fine-tuned on emotional speech; 8 labels, ~95 MB in q8.
+  'wav2vec2-ser': 'onnx-community/Speech-Emotion-Classification-ONNX',
+};
+
 /**
  * Speaker-embedding models for diarization (ONNX exports), stored in `<modelsDir>/embedding/<name>/` where the
  * diarizer looks for one.
@@ -34,13 +41,21 @@ export const EMBEDDING_MODELS: Readonly<Record<string, string>> = {
   'wespeaker-resnet34': 'onnx-community/wespeaker-voxceleb-resnet34-LM',
 };
 
+export type PullKind = 'stt' | 'emotion' | 'embedding';
+
+const KNOWN_BY_KIND: Record<PullKind, Readonly<Record<string, string>>> = {
+  stt: KNOWN_MODELS,
+  emotion: KNOWN_EMOTION_MODELS,
+  embedding: EMBEDDING_MODELS,
+};
+
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
-interface FileSet {
-  /** What the repo must be, for the error when files are missing. */
-  kind: string;
+interface Layout {
   required: string[];
   optional: string[];
+  /** What a repo without the required files is not. */
+  description: string;
 }
 
 const WHISPER_REQUIRED_FILES = [
@@ -51,24 +66,22 @@ const WHISPER_REQUIRED_FILES = [
   'onnx/encoder_model_quantized.onnx',
   'onnx/decoder_model_merged_quantized.onnx',
 ];
-const WHISPER_OPTIONAL_FILES = [
-  'tokenizer_config.json',
-  'vocab.json',
-  'merges.txt',
-  'added_tokens.json',
-  'special_tokens_map.json',
-  'normalizer.json',
-];
-
-const WHISPER_FILES: FileSet = {
-  kind: 'a transformers.js Whisper export with q8 weights',
-  required: WHISPER_REQUIRED_FILES,
-  optional: WHISPER_OPTIONAL_FILES,
-};
-const EMBEDDING_FILES: FileSet = {
-  kind: 'an ONNX speaker-embedding export',
-  required: ['onnx/model.onnx'],
-  optional: ['config.json', 'preprocessor_config.json'],
+const LAYOUTS: Record<PullKind, Layout> = {
+  stt: {
+    required: WHISPER_REQUIRED_FILES,
+    optional: ['tokenizer_config.json', 'vocab.json', 'merges.txt', 'added_tokens.json', 'special_tokens_map.json', 'normalizer.json'],
+    description: 'a transformers.js Whisper export with q8 weights',
+  },
+  emotion: {
+    required: ['config.json', 'preprocessor_config.json', 'onnx/model_quantized.onnx'],
+    optional: [],
+    description: 'a transformers.js audio-classification export with q8 weights',
+  },
+  embedding: {
+    required: ['onnx/model.onnx'],
+    optional: ['config.json', 'preprocessor_config.json'],
+    description: 'an ONNX speaker-embedding export',
+  },
 };
 
 const MAX_ATTEMPTS = 4;
@@ -76,8 +89,10 @@ const RETRY_BASE_DELAY_MS = 1000;
 const PROGRESS_INTERVAL_MS = 2000;
 
 export interface PullOptions {
-  /** A key of KNOWN_MODELS, or any `owner/repo` (stored as the lower-cased repo name). */
+  /** A key of KNOWN_MODELS or KNOWN_EMOTION_MODELS, or any `owner/repo` (stored as the lower-cased repo name). */
   name: string;
+  /** What an `owner/repo` holds; known names bring their own. Default stt. */
+  kind?: PullKind;
   modelsDir: string;
   endpoint?: string;
   revision?: string;
@@ -131,20 +146,29 @@ interface Context {
   signal?: AbortSignal;
 }
 
-/** Maps a pull name to its Hub repo and the folder it is stored in. */
-export function resolveModelName(name: string): { repo: string; folder: string } {
-  if (Object.hasOwn(KNOWN_MODELS, name)) return { repo: KNOWN_MODELS[name], folder: name };
-  if (Object.hasOwn(EMBEDDING_MODELS, name)) return { repo: EMBEDDING_MODELS[name], folder: `embedding/${name}` };
+/** What a pull name holds: a known emotion or embedding name says so itself, anything else is `requested` (default stt). */
+export function pullKind(name: string, requested?: PullKind): PullKind {
+  if (Object.hasOwn(KNOWN_EMOTION_MODELS, name)) return 'emotion';
+  if (Object.hasOwn(EMBEDDING_MODELS, name)) return 'embedding';
+  return requested ?? 'stt';
+}
+
+/** Maps a pull name to its Hub repo and the folder (relative to MODELS_DIR) it is stored in. */
+export function resolveModelName(name: string, kind: PullKind = pullKind(name)): { repo: string; folder: string } {
+  const known = KNOWN_BY_KIND[kind];
+  const prefix = kind === 'stt' ? '' : `${kind}/`;
+  if (Object.hasOwn(known, name)) return { repo: known[name], folder: prefix + name };
   const match = /^[A-Za-z0-9][\w.-]*\/([A-Za-z0-9][\w.-]*)$/.exec(name);
-  if (match) return { repo: name, folder: match[1].toLowerCase() };
+  if (match) return { repo: name, folder: prefix + match[1].toLowerCase() };
   throw new ModelPullError(
-    `Unknown model "${name}": use one of ${[...Object.keys(KNOWN_MODELS), ...Object.keys(EMBEDDING_MODELS)].join(', ')}, or a Hugging Face repo as owner/repo`,
+    `Unknown model "${name}": use one of ${Object.keys(known).join(', ')}, or a Hugging Face repo as owner/repo`,
   );
 }
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
-  const { repo, folder } = resolveModelName(opts.name);
-  const fileSet = Object.hasOwn(EMBEDDING_MODELS, opts.name) ? EMBEDDING_FILES : WHISPER_FILES;
+  const kind = pullKind(opts.name, opts.kind);
+  const layout = LAYOUTS[kind];
+  const { repo, folder } = resolveModelName(opts.name, kind);
   const ctx: Context = {
     repo,
     revision: opts.revision ?? 'main',
@@ -157,7 +181,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const modelsDir = path.resolve(opts.modelsDir);
   const target = path.join(modelsDir, folder);
 
-  if (await hasRequiredFiles(target, fileSet)) {
+  if (await hasRequiredFiles(target, layout)) {
     if (!opts.force) {
       ctx.log(`${folder} is already present in ${target} (use --force to download it again)`);
       return { dir: target, files: [] };
@@ -169,7 +193,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const listing = await fetchListing(ctx);
   // Download by commit so a push to the branch mid-pull cannot mix two versions.
   const fileRevision = listing.commit ?? ctx.revision;
-  const wanted = selectFiles(listing.files, ctx, fileSet);
+  const wanted = selectFiles(listing.files, ctx, layout);
   const total = wanted.reduce((sum, f) => sum + f.size, 0);
   ctx.log(
     `Pulling ${repo}@${ctx.revision}${listing.commit ? ` (${listing.commit.slice(0, 7)})` : ''} into ${target}: ` +
@@ -177,7 +201,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   );
 
   await mkdir(path.dirname(target), { recursive: true });
-  const staging = path.join(path.dirname(target), `.${path.basename(folder)}.partial-${randomBytes(4).toString('hex')}`);
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   await mkdir(staging);
   try {
     const files: PulledFile[] = [];
@@ -233,17 +257,14 @@ function parseListing(body: unknown, url: string): { commit?: string; files: Rem
   return { commit, files };
 }
 
-function selectFiles(available: RemoteFile[], ctx: Context, files: FileSet): RemoteFile[] {
+function selectFiles(available: RemoteFile[], ctx: Context, layout: Layout): RemoteFile[] {
   const byPath = new Map(available.map((f) => [f.path, f]));
-  const missing = files.required.filter((p) => !byPath.has(p));
+  const missing = layout.required.filter((p) => !byPath.has(p));
   if (missing.length > 0) {
-    throw new ModelPullError(
-      `${ctx.repo}@${ctx.revision} is not ${files.kind}: ` +
-        `missing ${missing.join(', ')}`,
-    );
+    throw new ModelPullError(`${ctx.repo}@${ctx.revision} is not ${layout.description}: missing ${missing.join(', ')}`);
   }
   // Smallest first, so access or integrity problems show up before the big downloads.
-  return [...files.required, ...files.optional]
+  return [...layout.required, ...layout.optional]
     .map((p) => byPath.get(p))
     .filter((f): f is RemoteFile => f !== undefined)
     .sort((a, b) => a.size - b.size);
@@ -391,9 +412,9 @@ async function moveIntoPlace(staging: string, target: string): Promise<void> {
   await rm(previous, { recursive: true, force: true });
 }
 
-async function hasRequiredFiles(dir: string, files: FileSet): Promise<boolean> {
+async function hasRequiredFiles(dir: string, layout: Layout): Promise<boolean> {
   const sizes = await Promise.all(
-    files.required.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
+    layout.required.map((p) => stat(path.join(dir, p)).then((s) => (s.isFile() ? s.size : 0), () => 0)),
   );
   return sizes.every((size) => size > 0);
 }
