@@ -30,9 +30,6 @@ export interface ProcessDefaults {
   emotionModel?: string;
 }
 
-/** Tasks whose implementation has landed; the others are refused with task_not_available. */
-const AVAILABLE_TASKS: ReadonlySet<TaskName> = new Set(['transcribe', 'diarization', 'emotion']);
-
 /** POST /v1/process without HTTP: settings → pipeline request, pipeline result → response body or text format. */
 export class ProcessService {
   constructor(
@@ -52,7 +49,6 @@ export class ProcessService {
       if (!(TASKS as readonly string[]).includes(task)) {
         throw new EarshotError('invalid_settings', `unknown task "${task}"; tasks are ${TASKS.join(', ')}`);
       }
-      if (!AVAILABLE_TASKS.has(task)) throw new EarshotError('task_not_available', `task "${task}" is not available yet`);
     }
     const format = request.format_output ?? 'json';
     if (format === 'rttm' && (!tasks.includes('diarization') || tasks.includes('transcribe'))) {
