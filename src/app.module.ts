@@ -1,4 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { JobsController } from './api/jobs/jobs.controller';
+import { jobProviders } from './api/jobs/jobs.providers';
 import { ProcessController } from './api/process/process.controller';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
@@ -34,7 +36,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController],
+      controllers: [ProcessController, SystemController, JobsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -63,6 +65,7 @@ export class AppModule {
           useFactory: (client: InferenceClient, registry: ModelRegistry) => new SystemService(registry, client, config.defaultSttModel),
         },
         InferenceLifecycle,
+        ...jobProviders(config),
       ],
     };
   }
