@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
+  new Logger('Device').log(config.deviceAssignment);
   if (config.jobs.role === 'worker') {
     // A worker node runs jobs from Redis and serves no HTTP.
     await app.init();

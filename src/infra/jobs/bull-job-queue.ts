@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import IORedis from 'ioredis';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob, type JobType } from 'bullmq';
 import { JOB_STATUSES, type JobStatus, type ProcessRequest, type ProcessResponse, type QueueStats, type WebhookDelivery } from '../../../libs/contracts/process';
@@ -44,9 +45,12 @@ function statusOf(state: string): JobStatus {
   return (JOB_STATUSES.find((s) => STATES_OF[s].includes(state as JobType)) ?? 'queued') as JobStatus;
 }
 
-/** A dead worker's lock runs out after this; the stalled-job check then runs its jobs again. */
-const LOCK_MS = 10_000;
-const STALLED_CHECK_MS = 5_000;
+/**
+ * A dead worker's lock runs out after LOCK_MS; the stalled-job check then runs its jobs again. The worker renews
+ * the lock every LOCK_MS / 2, so a loaded machine needs room here (BullMQ's default).
+ */
+const LOCK_MS = 30_000;
+const STALLED_CHECK_MS = 10_000;
 
 /**
  * The scale-out backend: jobs go through BullMQ on Redis, so API nodes and worker nodes may be different
@@ -59,6 +63,7 @@ export class BullJobQueue implements JobQueue {
   /** Earshot's own keys beside BullMQ's: creation-time index, idempotency keys, cancellations. */
   private readonly redis: IORedis;
   private worker?: Worker<JobData, ProcessResponse>;
+  private readonly logger = new Logger('Jobs');
 
   constructor(
     private readonly redisUrl: string,
@@ -198,6 +203,7 @@ export class BullJobQueue implements JobQueue {
       const stored = await this.get(job.id!);
       if (stored && (stored.status === 'completed' || stored.status === 'failed')) onSettled(stored);
     };
+    worker.on('error', (err) => this.logger.error(`job worker: ${err.message}`));
     worker.on('completed', (job) => void settle(job));
     worker.on('failed', (job) => void settle(job));
     await worker.waitUntilReady();
