@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import IORedis from 'ioredis';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob, type JobType } from 'bullmq';
@@ -162,7 +163,9 @@ export class BullJobQueue implements JobQueue {
       JOB_STATUSES.map((s) => [s, STATES_OF[s].reduce((n, state) => n + (counts[state] ?? 0), 0)]),
     ) as QueueStats['depth'];
     const [oldest] = (await this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true)) as BullEarshotJob[];
-    const workers = await this.queue.getWorkersCount();
+    // Each worker process names its connections after itself; the queue's own connections carry no :w: part.
+    const clients = (await this.queue.getWorkers()) as Array<{ rawname?: string }>;
+    const workers = new Set(clients.map((c) => c.rawname).filter((n) => n?.includes(':w:'))).size;
     return {
       backend: this.backend,
       depth,
@@ -186,6 +189,7 @@ export class BullJobQueue implements JobQueue {
       },
       {
         connection: new IORedis(this.redisUrl, { maxRetriesPerRequest: null }),
+        name: `${hostname()}:${process.pid}`,
         concurrency,
         lockDuration: LOCK_MS,
         stalledInterval: STALLED_CHECK_MS,
