@@ -105,7 +105,7 @@ test('embedded backend: kill -9 mid-job, restart, the job completes once; SIGTER
   expectLongTranscript(job);
   const listed = (await call(`${second.url}/v1/jobs`)).json.jobs;
   expect(listed.map((j: { job_id: string }) => j.job_id)).toEqual([id]);
-  expect(readFileSync(join(env.DATA_DIR, 'audio', id))).toEqual(readFileSync(LONG));
+  expect(readFileSync(join(env.DATA_DIR, 'audio', id)).equals(readFileSync(LONG))).toBe(true);
 
   // Graceful shutdown: a job running at SIGTERM goes back to the queue without using an attempt.
   const next = (await submitJob(second.url, LONG, REQUEST)).json.job_id;
