@@ -64,6 +64,8 @@ export class BullJobQueue implements JobQueue {
   /** Earshot's own keys beside BullMQ's: creation-time index, idempotency keys, cancellations. */
   private readonly redis: IORedis;
   private worker?: Worker<JobData, ProcessResponse>;
+  /** BullMQ leaves connections it was given open: ours to close. */
+  private workerConnection?: IORedis;
   private readonly logger = new Logger('Jobs');
 
   constructor(
@@ -175,6 +177,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async startRunners(handler: JobHandler, concurrency: number, onSettled: (job: StoredJob) => void): Promise<void> {
+    this.workerConnection = new IORedis(this.redisUrl, { maxRetriesPerRequest: null });
     const worker = new Worker<JobData, ProcessResponse>(
       QUEUE_NAME,
       async (job) => {
@@ -188,7 +191,7 @@ export class BullJobQueue implements JobQueue {
         }
       },
       {
-        connection: new IORedis(this.redisUrl, { maxRetriesPerRequest: null }),
+        connection: this.workerConnection,
         name: `${hostname()}:${process.pid}`,
         concurrency,
         lockDuration: LOCK_MS,
@@ -222,6 +225,7 @@ export class BullJobQueue implements JobQueue {
       if ((await Promise.race([worker.close(), timeout])) === 'timeout') await worker.close(true);
     }
     await this.queue.close();
+    await this.workerConnection?.quit();
     await this.redis.quit();
   }
 
