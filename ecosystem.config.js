@@ -1,26 +1,42 @@
 /**
- * PM2 cluster: one Earshot worker per GPU. Each instance gets NODE_APP_INSTANCE = 0..n-1, and with DEVICE=cuda
- * it takes GPU (NODE_APP_INSTANCE mod GPU_COUNT). On CPU-only machines run one instance (the default).
- *   pm2 start ecosystem.config.js                      # CPU, one instance
- *   GPU_COUNT=4 DEVICE=cuda pm2 start ecosystem.config.js
+ * PM2: one Earshot process per GPU, or a CPU-sensible count without one.
+ *   pm2 start ecosystem.config.js                                   # CPU: one process per 4 cores
+ *   DEVICE=cuda GPU_IDS=0,1,2,3 pm2 start ecosystem.config.js       # one process per listed GPU
+ *   DEVICE=cuda CUDA_VISIBLE_DEVICES=2,3 pm2 start ecosystem.config.js
+ * Each process takes GPU (NODE_APP_INSTANCE mod the GPU list) and logs which (src/infra/device/gpu-assignment.ts).
+ * With REDIS_URL, ROLE=api / ROLE=worker split HTTP nodes from job workers; the embedded SQLite backend is for
+ * processes on one host (they share DATA_DIR).
  */
-const gpuCount = Number(process.env.GPU_COUNT || 1);
+const { cpus } = require('node:os');
+
 const device = process.env.DEVICE || 'cpu';
+const gpuList = (process.env.CUDA_VISIBLE_DEVICES || process.env.GPU_IDS || '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '' && s !== '-1');
+const gpuCount = gpuList.length || Number(process.env.GPU_COUNT || 1);
+// On CPU every onnxruntime session uses ORT_INTRA_OP_THREADS cores: a few processes of 4 threads each beat one
+// process of all cores for throughput of many jobs.
+const cpuThreads = Number(process.env.ORT_INTRA_OP_THREADS || 4);
+const cpuInstances = Math.max(1, Math.floor(cpus().length / cpuThreads));
+const shutdownTimeoutS = Number(process.env.SHUTDOWN_TIMEOUT_S || 30);
 
 module.exports = {
   apps: [
     {
-      name: 'earshot',
+      name: process.env.ROLE === 'worker' ? 'earshot-worker' : 'earshot',
       script: 'dist/src/main.js',
       exec_mode: 'cluster',
-      instances: device.startsWith('cuda') ? gpuCount : 1,
+      instances: Number(process.env.INSTANCES) || (device === 'cuda' ? gpuCount : cpuInstances),
       instance_var: 'NODE_APP_INSTANCE',
-      kill_timeout: 30000,
+      // SIGTERM lets running jobs finish for SHUTDOWN_TIMEOUT_S before they go back to the queue.
+      kill_timeout: (shutdownTimeoutS + 10) * 1000,
       max_memory_restart: process.env.PM2_MAX_MEMORY || '6G',
       env: {
         NODE_ENV: 'production',
         DEVICE: device,
         GPU_COUNT: String(gpuCount),
+        ORT_INTRA_OP_THREADS: device === 'cuda' ? process.env.ORT_INTRA_OP_THREADS || '0' : String(cpuThreads),
       },
     },
   ],

@@ -1,4 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { JobsController } from './api/jobs/jobs.controller';
+import { jobProviders } from './api/jobs/jobs.providers';
 import { ProcessController } from './api/process/process.controller';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
@@ -35,7 +37,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController],
+      controllers: [ProcessController, SystemController, JobsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -69,6 +71,7 @@ export class AppModule {
             new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, config.defaultSttModel),
         },
         InferenceLifecycle,
+        ...jobProviders(config),
       ],
     };
   }

@@ -17,7 +17,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });
   app.useGlobalFilters(new ErrorFilter());
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: drain (jobs go back to the queue), close, then exit 0 rather than re-raising the signal.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
 
   const openapi = new DocumentBuilder()
     .setTitle('Earshot')

@@ -14,8 +14,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
+  new Logger('Device').log(config.deviceAssignment);
+  if (config.jobs.role === 'worker') {
+    // A worker node runs jobs from Redis and serves no HTTP.
+    await app.init();
+    new Logger('Earshot').log(`job worker started (device ${config.device})`);
+    return;
+  }
   await app.listen(config.port, config.host);
-  new Logger('Earshot').log(`listening on http://${config.host}:${config.port} (device ${config.device}, docs at /docs)`);
+  new Logger('Earshot').log(`listening on http://${config.host}:${config.port} (device ${config.device}, role ${config.jobs.role}, docs at /docs)`);
 }
 
 void main();

@@ -163,8 +163,32 @@ export interface Job {
   started_at: string | null;
   finished_at: string | null;
   attempts: number;
+  /** Runs allowed before the job fails for good (a run cut short by a crash counts). */
+  max_attempts: number;
   result?: ProcessResponse;
   error?: ErrorBody['error'];
+  /** Delivery of the job body to `callback_url`, when one was given. */
+  webhook?: WebhookDelivery;
+}
+
+export interface WebhookDelivery {
+  url: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** HTTP status of the last attempt, null when it got no answer. */
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
+/** GET /v1/queue. */
+export interface QueueStats {
+  backend: 'sqlite' | 'redis';
+  depth: Record<JobStatus, number>;
+  /** Job runners in this process (0 on an API-only node). */
+  workers: number;
+  /** Age of the oldest queued job, null when none waits. */
+  oldest_queued_age_s: number | null;
 }
 
 export interface JobList {

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   audio_too_large: 'upload over the size limit',
   audio_too_long: 'audio over the duration limit',
   model_not_found: 'unknown model',
+  job_not_found: 'unknown job',
+  job_conflict: 'the job is not in a state that allows this',
   task_not_available: 'task not available yet',
   not_ready: 'service not ready',
   overloaded: 'service overloaded',

@@ -41,9 +41,6 @@ export class ProcessService {
 
   /** Checks settings that need knowledge beyond the DTO (tasks, models) and fills every default. */
   toPipelineRequest(request: ProcessRequest): PipelineRequest {
-    if (request.async_process) {
-      throw new EarshotError('task_not_available', 'async_process (background jobs) is not available yet');
-    }
     const tasks = [...new Set(request.settings.tasks)];
     for (const task of tasks) {
       if (!(TASKS as readonly string[]).includes(task)) {
@@ -98,9 +95,9 @@ export class ProcessService {
     return { level, model };
   }
 
-  async process(audioPath: string, request: ProcessRequest): Promise<ProcessResponse> {
+  async process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void): Promise<ProcessResponse> {
     const pipelineRequest = this.toPipelineRequest(request);
-    const result = await this.engine.process(audioPath, pipelineRequest);
+    const result = await this.engine.process(audioPath, pipelineRequest, onProgress);
     return { status: 'completed', request_id: randomUUID(), ...result };
   }
 

@@ -82,7 +82,6 @@ test('malformed request_json → 400', async () => {
 test('unknown task, unknown model or language → 422 / 404', async () => {
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['summarize'] } }), 422, 'invalid_settings', /unknown task "summarize"/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['emotion'], emo: { model: 'mood-ring' } } }), 404, 'model_not_found', /mood-ring/);
-  expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'] }, async_process: true }), 422, 'task_not_available', /async_process/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { model: 'whisper-huge' } } }), 404, 'model_not_found', /whisper-huge/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { language: 'klingon' } } }), 422, 'invalid_settings', /klingon/);
   await stillServing();

@@ -35,6 +35,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const config = loadConfig({
     MODELS_DIR: SHARED_MODELS,
     UPLOAD_DIR: mkdtempSync(join(tmpdir(), 'earshot-test-uploads-')),
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'earshot-test-data-')),
     LOG_LEVEL: 'warn',
     ...env,
   });

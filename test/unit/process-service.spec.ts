@@ -36,11 +36,11 @@ test('defaults are filled in', () => {
     .toMatchObject({ model: 'whisper-base', language: 'de', beamSize: 5 });
 });
 
-test('unknown tasks, unknown models and async jobs are refused with their codes', () => {
+test('unknown tasks and unknown models are refused with their codes', () => {
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['dance' as never] } }))).toBe('invalid_settings');
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['emotion'] } }))).toBe('model_not_found');
   expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'nope' } } }))).toBe('model_not_found');
-  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['transcribe'] }, async_process: true }))).toBe('task_not_available');
+  expect(code(() => service.toPipelineRequest({ settings: { tasks: ['summarize' as never] }, async_process: true }))).toBe('invalid_settings');
 });
 
 test('process returns the api.md envelope and renders text formats', async () => {

@@ -108,11 +108,11 @@ export class ProcessRequestDto {
   @IsOptional() @IsIn(OUTPUT_FORMATS as unknown as string[])
   format_output?: OutputFormat;
 
-  @ApiPropertyOptional({ default: false, description: 'Background jobs are not available yet: true is refused with 422.' })
+  @ApiPropertyOptional({ default: false, description: 'true: answer 202 {status:"queued", job_id} at once and run the request as a background job (GET /v1/jobs/:id).' })
   @IsOptional() @IsBoolean()
   async_process?: boolean;
 
-  @ApiPropertyOptional({ nullable: true })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ nullable: true, description: 'With async_process: the finished job is POSTed here, signed (X-Earshot-Signature).' })
+  @IsOptional() @IsString() @MaxLength(2048)
   callback_url?: string | null;
 }

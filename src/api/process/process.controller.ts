@@ -5,8 +5,10 @@ import { validate } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProcessRequest } from '../../../libs/contracts/process';
 import { EarshotError } from '../../core/errors';
+import { JobService } from '../../core/jobs/job-service';
 import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { idempotencyKeyOf } from '../jobs/idempotency-key';
 import { receiveProcessUpload } from './multipart-upload';
 import { ProcessRequestDto } from './process-request.dto';
 
@@ -41,6 +43,7 @@ async function parseRequestJson(raw: string | undefined): Promise<ProcessRequest
 export class ProcessController {
   constructor(
     private readonly service: ProcessService,
+    private readonly jobs: JobService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -59,6 +62,7 @@ export class ProcessController {
     },
   })
   @ApiResponse({ status: 200, description: 'The result (JSON, or text/srt/vtt per format_output)' })
+  @ApiResponse({ status: 202, description: 'async_process: the job is queued ({status:"queued", job_id}); an Idempotency-Key header returns the same job for the same key' })
   @ApiResponse({ status: 400, description: 'Malformed multipart or request_json' })
   @ApiResponse({ status: 404, description: 'Unknown model' })
   @ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' })
@@ -68,6 +72,10 @@ export class ProcessController {
     const upload = await receiveProcessUpload(req, this.config.uploadDir, this.config.maxUploadBytes);
     try {
       const request = await parseRequestJson(upload.requestJson);
+      if (request.async_process) {
+        void reply.status(202);
+        return await this.jobs.submit(upload.audioPath, request, idempotencyKeyOf(req));
+      }
       const response = await this.service.process(upload.audioPath, request);
       const rendered = this.service.render(response, request.format_output ?? 'json');
       if ('contentType' in rendered) {

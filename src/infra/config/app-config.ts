@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { assignDevice } from '../device/gpu-assignment';
+import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -27,6 +29,10 @@ class Environment {
 
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   GPU_COUNT = 1;
+
+  /** Physical GPU ids for DEVICE=cuda, e.g. "0,2"; overrides GPU_COUNT. */
+  @Matches(/^(\d+(,\d+)*)?$/, { message: 'GPU_IDS must be a comma-separated list of GPU ids' })
+  GPU_IDS = '';
 
   /** 0: onnxruntime picks (all cores). */
   @Type(() => Number) @IsInt() @Min(0) @Max(256)
@@ -76,6 +82,8 @@ export interface AppConfig {
   modelsDir: string;
   defaultSttModel: string;
   device: string;
+  /** How the device was chosen, for the start-up log. */
+  deviceAssignment: string;
   intraOpThreads: number;
   maxUploadBytes: number;
   maxAudioSeconds: number;
@@ -86,6 +94,7 @@ export interface AppConfig {
   ffmpegPath: string;
   ffmpegTimeoutMs: number;
   uploadDir: string;
+  jobs: JobsConfig;
 }
 
 /** Nest injection token for the config. */
@@ -93,10 +102,16 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigError extends Error {}
 
-/** PM2 numbers cluster workers in NODE_APP_INSTANCE: with DEVICE=cuda each worker takes its own GPU. */
-function resolveDevice(device: string, gpuCount: number, instance: string | undefined): string {
-  if (device !== 'cuda') return device;
-  return `cuda:${(Number(instance) || 0) % gpuCount}`;
+/** PM2 numbers cluster workers (NODE_APP_INSTANCE): with DEVICE=cuda each takes its own GPU. */
+function deviceOf(parsed: Environment, env: NodeJS.ProcessEnv): { device: string; deviceAssignment: string } {
+  const { device, description } = assignDevice({
+    device: parsed.DEVICE,
+    gpuCount: parsed.GPU_COUNT,
+    gpuIds: parsed.GPU_IDS,
+    cudaVisibleDevices: env.CUDA_VISIBLE_DEVICES,
+    instance: env.NODE_APP_INSTANCE ?? env.pm_id,
+  });
+  return { device, deviceAssignment: description };
 }
 
 /** Reads and validates the environment; throws ConfigError listing every bad variable. */
@@ -105,8 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const given = Object.fromEntries(known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const parsed = plainToInstance(Environment, given);
   const errors = validateSync(parsed);
-  if (errors.length) {
+  const jobs = parseJobsConfig(env);
+  if (errors.length || jobs.problems.length) {
     const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    lines.push(...jobs.problems);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return {
@@ -114,7 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: parsed.HOST,
     modelsDir: resolve(parsed.MODELS_DIR),
     defaultSttModel: parsed.DEFAULT_STT_MODEL,
-    device: resolveDevice(parsed.DEVICE, parsed.GPU_COUNT, env.NODE_APP_INSTANCE),
+    ...deviceOf(parsed, env),
     intraOpThreads: parsed.ORT_INTRA_OP_THREADS,
     maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
     maxAudioSeconds: parsed.MAX_AUDIO_SECONDS,
@@ -129,5 +146,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ffmpegPath: parsed.FFMPEG_PATH,
     ffmpegTimeoutMs: parsed.FFMPEG_TIMEOUT_S * 1000,
     uploadDir: resolve(parsed.UPLOAD_DIR),
+    jobs: jobs.config,
   };
 }

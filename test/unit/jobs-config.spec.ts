@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { loadConfig } from '../../src/infra/config/app-config';
+
+test('job settings have documented defaults and read the environment', () => {
+  const defaults = loadConfig({}).jobs;
+  expect(defaults).toMatchObject({
+    dataDir: join(process.cwd(), 'data'),
+    dbPath: join(process.cwd(), 'data', 'jobs.sqlite'),
+    concurrency: 1,
+    maxAttempts: 3,
+    ttlMs: 24 * 3600_000,
+    redisUrl: null,
+    role: 'all',
+    shutdownTimeoutMs: 30_000,
+    webhook: { secret: '', allowPrivate: false, maxAttempts: 5, backoffMs: 1000, timeoutMs: 10_000 },
+  });
+  const set = loadConfig({ JOB_TTL_HOURS: '0.5', WEBHOOK_ALLOW_PRIVATE: 'true', REDIS_URL: 'redis://r:6379/1', ROLE: 'worker' }).jobs;
+  expect(set).toMatchObject({ ttlMs: 1800_000, redisUrl: 'redis://r:6379/1', role: 'worker', webhook: { allowPrivate: true } });
+});
+
+test('bad job settings stop start-up, each named; api/worker roles need Redis', () => {
+  expect(() => loadConfig({ JOB_CONCURRENCY: '0', JOB_TTL_HOURS: 'soon', ROLE: 'boss' })).toThrow(
+    /JOB_CONCURRENCY="0"[\s\S]*JOB_TTL_HOURS="soon"[\s\S]*ROLE="boss"/,
+  );
+  expect(() => loadConfig({ ROLE: 'api' })).toThrow(/ROLE="api": .*REDIS_URL/);
+});
