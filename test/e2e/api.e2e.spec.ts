@@ -81,7 +81,6 @@ test('malformed request_json → 400', async () => {
 
 test('unknown or unavailable task, unknown model or language → 422 / 404', async () => {
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['summarize'] } }), 422, 'invalid_settings', /unknown task "summarize"/);
-  expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe', 'diarization'] } }), 422, 'task_not_available', /diarization/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['emotion'] } }), 422, 'task_not_available', /emotion/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'] }, async_process: true }), 422, 'task_not_available', /async_process/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { model: 'whisper-huge' } } }), 404, 'model_not_found', /whisper-huge/);
