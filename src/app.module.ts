@@ -1,4 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { LegacyController } from './api/legacy/legacy.controller';
+import { OpenAIController } from './api/openai/openai.controller';
 import { ProcessController } from './api/process/process.controller';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
@@ -34,7 +36,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController],
+      controllers: [ProcessController, SystemController, OpenAIController, LegacyController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },

@@ -35,6 +35,11 @@ export class ProcessService {
     private readonly defaults: ProcessDefaults,
   ) {}
 
+  /** Whether a task has landed here; adapters ignore a request for one that has not, instead of refusing it. */
+  isTaskAvailable(task: TaskName): boolean {
+    return AVAILABLE_TASKS.has(task);
+  }
+
   /** Checks settings that need knowledge beyond the DTO (tasks, models) and fills every default. */
   toPipelineRequest(request: ProcessRequest): PipelineRequest {
     if (request.async_process) {
