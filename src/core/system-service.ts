@@ -1,4 +1,5 @@
 /** Health, readiness and inventory, over interfaces that infra implements. */
+import type { HealthReport, ModelList } from '../../libs/contracts/process';
 
 export interface ModelListing {
   name: string;
@@ -17,7 +18,7 @@ export interface EngineStatus {
   readonly restarts: number;
 }
 
-export type ModelStatus = 'ok' | 'degraded' | 'unhealthy';
+export type ModelStatus = HealthReport['model_status'];
 
 export type Readiness = { state: 'starting' } | { state: 'ready'; since: string } | { state: 'failed'; error: string };
 
@@ -54,7 +55,7 @@ export class SystemService {
   }
 
   /** Liveness: answered on the HTTP thread without asking the (possibly busy) inference worker. */
-  health() {
+  health(): HealthReport {
     const mem = process.memoryUsage();
     const mb = (bytes: number) => Math.round(bytes / 1048576);
     return {
@@ -82,7 +83,7 @@ export class SystemService {
    * Installed models in OpenAI's list shape (`{object:"list", data:[{id, object:"model", created, owned_by}]}`, which
    * OpenAI clients read), each entry carrying Earshot's fields too. `created` is when this server started serving it.
    */
-  async models() {
+  async models(): Promise<ModelList> {
     const { loaded } = await this.engine.stats();
     const created = Math.floor(this.startedAt / 1000);
     return {

