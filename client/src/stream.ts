@@ -58,6 +58,7 @@ export async function* openStream(
       }
     } catch (err) {
       if (err instanceof EarshotError) throw err;
+      options.signal?.throwIfAborted();
       throw new EarshotConnectionError(err);
     }
     options.signal?.throwIfAborted();

@@ -96,7 +96,8 @@ export async function receiveForm(req: FastifyRequest, uploadDir: string, maxByt
 const MAX_TEXT_FIELDS = 16;
 
 function formLimits(spec: FormSpec) {
-  const files = spec.maxFiles + (spec.textFileFields?.length ?? 0);
+  // One file more than allowed reaches receiveForm, which refuses it with a clearer message than the plugin's 413.
+  const files = spec.maxFiles + 1 + (spec.textFileFields?.length ?? 0);
   return { files, fields: MAX_TEXT_FIELDS, parts: files + MAX_TEXT_FIELDS };
 }
 
