@@ -40,7 +40,8 @@ test('stream() yields partials and finals whose text is the clip', async () => {
   const finals = events.filter((e): e is Extract<StreamEvent, { type: 'final' }> => e.type === 'final');
   expect(finals.length).toBeGreaterThan(0);
   const text = finals.map((f) => f.segment.text).join(' ');
-  expect(wordErrors(JFK.reference, text).edits / wordErrors(JFK.reference, text).words).toBeLessThanOrEqual(0.2);
+  expect(wordErrors(JFK.reference, text).edits / wordErrors(JFK.reference, text).words).toBeLessThanOrEqual(0.35);
+  expect(text).toMatch(/fellow Americans/);
   for (let i = 1; i < finals.length; i++) expect(finals[i].segment.start).toBeGreaterThanOrEqual(finals[i - 1].segment.start);
   expect(events.findIndex((e) => e.type === 'partial')).toBeLessThan(events.findIndex((e) => e.type === 'final'));
 });

@@ -74,14 +74,14 @@ test('health() and models()', async () => {
 });
 
 test('errors are EarshotApiError with the status and code of the API', async () => {
-  const cases: Array<[Promise<unknown>, number, string]> = [
-    [client.transcribe(path(JFK), { model: 'whisper-colossal' }), 404, 'model_not_found'],
-    [client.process(Buffer.from('not audio, only words')), 415, 'unsupported_audio'],
-    [client.transcribe(path(JFK), { language: 'klingon' }), 422, 'invalid_settings'],
-    [client.process(path(JFK), { settings: { tasks: ['transcribe'], tra: { beam_size: 99 } } }), 400, 'invalid_request'],
+  const cases: Array<[() => Promise<unknown>, number, string]> = [
+    [() => client.transcribe(path(JFK), { model: 'whisper-colossal' }), 404, 'model_not_found'],
+    [() => client.process(Buffer.from('not audio, only words')), 415, 'unsupported_audio'],
+    [() => client.transcribe(path(JFK), { language: 'klingon' }), 422, 'invalid_settings'],
+    [() => client.process(path(JFK), { settings: { tasks: ['transcribe'], tra: { beam_size: 99 } } }), 400, 'invalid_request'],
   ];
   for (const [call, status, code] of cases) {
-    const err = await call.catch((e: unknown) => e);
+    const err = await call().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EarshotApiError);
     expect({ status: (err as EarshotApiError).status, code: (err as EarshotApiError).code }).toEqual({ status, code });
   }
