@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseSync } from 'subtitle';
 import { EarshotApiError, EarshotClient, EarshotTimeoutError } from '../../client/src';
 import { wordErrors } from '../../libs/text/wer';
+import { InferenceClient } from '../../src/infra/inference/inference-client';
 import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const stt = manifest().filter((f) => f.task === 'stt');
@@ -96,4 +97,7 @@ test('a call slower than its timeout fails with EarshotTimeoutError; an aborted 
   await expect(client.process(path(LONG_CLIP), EN, { signal: controller.signal })).rejects.toThrow('the user closed the page');
 
   expect((await client.transcribe(path(JFK), { language: 'en' })).text).toMatch(/fellow Americans/);
+  // The server finishes the work the client gave up on; the test ends (and closes the server) only after it.
+  const inference = server.app.get(InferenceClient);
+  while (inference.inFlight > 0) await new Promise((r) => setTimeout(r, 100));
 });
