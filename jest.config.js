@@ -9,6 +9,8 @@ module.exports = {
     '/node_modules/content-disposition/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  // The client SDK's sources import with .js extensions (they build to ESM too); here they resolve to the .ts files.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 120000,
 };

@@ -1,6 +1,8 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { JobsController } from './api/jobs/jobs.controller';
 import { jobProviders } from './api/jobs/jobs.providers';
+import { LegacyController } from './api/legacy/legacy.controller';
+import { OpenAIController } from './api/openai/openai.controller';
 import { ProcessController } from './api/process/process.controller';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
@@ -37,7 +39,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController, JobsController],
+      controllers: [ProcessController, SystemController, JobsController, OpenAIController, LegacyController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },

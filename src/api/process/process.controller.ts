@@ -26,6 +26,11 @@ async function parseRequestJson(raw: string | undefined): Promise<ProcessRequest
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     throw new EarshotError('invalid_request', 'request_json must be a JSON object');
   }
+  return validateProcessRequest(plain, 'request_json');
+}
+
+/** A plain object → a validated ProcessRequest, or 400 naming what is wrong (`source` names where it came from). */
+export async function validateProcessRequest(plain: object, source: string): Promise<ProcessRequest> {
   const dto = plainToInstance(ProcessRequestDto, plain);
   const errors = await validate(dto, { forbidUnknownValues: true });
   if (errors.length) {
@@ -33,7 +38,7 @@ async function parseRequestJson(raw: string | undefined): Promise<ProcessRequest
       ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
       ...(e.children ?? []).flatMap((c) => flat(c, `${path}${e.property}.`)),
     ];
-    throw new EarshotError('invalid_request', `invalid request_json: ${errors.flatMap((e) => flat(e, '')).join('; ')}`);
+    throw new EarshotError('invalid_request', `invalid ${source}: ${errors.flatMap((e) => flat(e, '')).join('; ')}`);
   }
   return dto as ProcessRequest;
 }

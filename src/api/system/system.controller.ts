@@ -10,7 +10,7 @@ export class SystemController {
   constructor(private readonly system: SystemService) {}
 
   @Get('health')
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ summary: 'Liveness: the process answers; model_status (ok, degraded while loading, unhealthy if the default model failed) and process memory' })
   health() {
     return this.system.health();
   }
@@ -28,7 +28,7 @@ export class SystemController {
   }
 
   @Get('v1/models')
-  @ApiOperation({ summary: 'Installed models and which are loaded' })
+  @ApiOperation({ summary: 'Installed models and which are loaded, in OpenAI\'s list shape ({object:"list", data:[{id, object, created, owned_by, …}]}) with Earshot\'s fields on each entry' })
   models() {
     return this.system.models();
   }

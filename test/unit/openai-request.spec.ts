@@ -1,0 +1,59 @@
+/** OpenAI audio form fields → the ProcessRequest the pipeline runs, and the refusals, without HTTP. */
+import { EarshotError } from '../../src/core/errors';
+import { toProcessRequest } from '../../src/api/openai/openai-request';
+import { languageName } from '../../src/api/openai/openai-response';
+
+const fields = (entries: Record<string, string | string[]>) =>
+  new Map(Object.entries(entries).map(([k, v]) => [k, [v].flat()]));
+
+test('whisper-1 means the default model; the other fields map onto tra settings', () => {
+  expect(toProcessRequest(fields({ model: 'whisper-1' }), 'transcribe')).toEqual({
+    request: { settings: { tasks: ['transcribe'], tra: { task: 'transcribe', word_timestamps: false } } },
+    responseFormat: 'json',
+    granularities: ['segment'],
+  });
+  const mapped = toProcessRequest(
+    fields({ model: 'whisper-base', language: 'de', prompt: 'Namen: Jürgen', temperature: '0.4', response_format: 'verbose_json', 'timestamp_granularities[]': ['word', 'segment'] }),
+    'transcribe',
+  );
+  expect(mapped.request.settings.tra).toEqual({
+    model: 'whisper-base', language: 'de', task: 'transcribe', temperature: 0.4, initial_prompt: 'Namen: Jürgen', word_timestamps: true,
+  });
+  expect(mapped.granularities).toEqual(['word', 'segment']);
+});
+
+test('translations ignore language and run the translate task', () => {
+  const { request } = toProcessRequest(fields({ language: 'fr' }), 'translate');
+  expect(request.settings.tra).toEqual({ task: 'translate', word_timestamps: false });
+});
+
+test('task flags add their tasks; false leaves them out', () => {
+  expect(toProcessRequest(fields({ diarize: 'true', emotion: '1' }), 'transcribe').request.settings.tasks)
+    .toEqual(['transcribe', 'diarization', 'emotion']);
+  expect(toProcessRequest(fields({ enable_speaker_diarization: 'true', emotion: 'false' }), 'transcribe').request.settings.tasks)
+    .toEqual(['transcribe', 'diarization']);
+});
+
+test('bad fields are refused with invalid_request', () => {
+  const bad: Array<Record<string, string>> = [
+    { response_format: 'docx' },
+    { temperature: 'warm' },
+    { 'timestamp_granularities[]': 'word' },
+    { response_format: 'verbose_json', 'timestamp_granularities[]': 'sentence' },
+    { diarize: 'maybe' },
+  ];
+  for (const entries of bad) {
+    let caught: unknown;
+    try {
+      toProcessRequest(fields(entries), 'transcribe');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(EarshotError);
+    expect((caught as EarshotError).code).toBe('invalid_request');
+  }
+});
+
+test('languages are named in English, lower case, as OpenAI names them', () => {
+  expect(['en', 'de', 'zh', 'pt'].map(languageName)).toEqual(['english', 'german', 'chinese', 'portuguese']);
+});
