@@ -1,7 +1,11 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ProcessController } from './api/process/process.controller';
+import { streamStartParser } from './api/stream/stream-start';
+import { StreamStatsController } from './api/stream/stream-stats.controller';
+import { StreamGateway } from './api/stream/stream.gateway';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
+import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
 import { InferenceClient } from './infra/inference/inference-client';
@@ -34,7 +38,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController],
+      controllers: [ProcessController, SystemController, StreamStatsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -62,6 +66,13 @@ export class AppModule {
           inject: [InferenceClient, ModelRegistry],
           useFactory: (client: InferenceClient, registry: ModelRegistry) => new SystemService(registry, client, config.defaultSttModel),
         },
+        {
+          provide: StreamService,
+          inject: [InferenceClient, ProcessService],
+          useFactory: (client: InferenceClient, process: ProcessService) =>
+            new StreamService(client, streamStartParser(process, config.sttBatchSize), config.stream),
+        },
+        StreamGateway,
         InferenceLifecycle,
       ],
     };
