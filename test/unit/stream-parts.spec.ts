@@ -100,6 +100,8 @@ describe('UtteranceTracker', () => {
     // First partial 0.5 s in (pre-roll included), then every 0.6 s, all before the final.
     expect(partials.length).toBeGreaterThanOrEqual(3);
     expect(partials.every((p) => p.start === speechStart - 4800 && p.frame < finals[0].frame)).toBe(true);
+    // None in the pause before the final.
+    expect(partials.every((p) => p.end <= speechEnd)).toBe(true);
     const gaps = partials.slice(1).map((p, i) => p.end - partials[i].end);
     expect(gaps.every((g) => g >= 9600 && g < 9600 + F)).toBe(true);
   });

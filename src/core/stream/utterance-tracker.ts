@@ -102,7 +102,8 @@ export class UtteranceTracker {
       this.probsFrom = cut;
       return event;
     }
-    if (this.position >= this.nextPartial) {
+    // Within a pause a partial would show nothing new, and could hold up the final that may follow.
+    if (this.silenceStart < 0 && this.position >= this.nextPartial) {
       this.nextPartial = this.position + o.partialIntervalSamples;
       return { kind: 'partial', start: this.start, end: this.position };
     }
