@@ -16,7 +16,7 @@ export class StreamGateway implements OnGatewayConnection {
     });
     if (!connection) return;
     client.on('message', (data: RawData, isBinary: boolean) => {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (isBinary) connection.onBinary(bytes);
       else void connection.onText(bytes.toString('utf8'));
     });

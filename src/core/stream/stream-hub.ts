@@ -2,9 +2,8 @@ import type { StreamServerMessage } from '../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
 import { EarshotError } from '../errors';
 import type { ClipTranscript, TranscribeOptions } from '../stt/transcriber';
-import type { EndpointEvent } from './utterance-tracker';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions } from './utterance-tracker';
-import { type StreamOptions, StreamSession } from './stream-session';
+import { type QueuedDecode, type StreamOptions, StreamSession } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
 
 /** Runs a batch of clips of one model with the same decoding options (the worker's model cache behind it). */
@@ -12,17 +11,22 @@ export interface ClipDecoder {
   decodeClips(model: string, clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]>;
 }
 
-interface DueDecode {
+interface DueDecode extends QueuedDecode {
   id: number;
   session: StreamSession;
-  event: EndpointEvent;
 }
 
 /**
+ * Partial decodes run per loop turn, at most: each costs an encoder pass, and a final that becomes due meanwhile
+ * waits for them.
+ */
+const MAX_PARTIALS_PER_TURN = 4;
+
+/**
  * Every live stream of the inference worker. One loop serves them all: it scores the next frame of every stream
- * that has one in a single VAD batch, and when streams have decodes due, runs them together, one batch per model
- * and decoding options, finals first. A stream waits for its own due decode before its next frame is scored, so a
- * stream decodes the same audio whatever the pace it arrives at.
+ * that has one in a single VAD batch; then it runs the decodes at the head of the streams' queues: all due finals
+ * together (one batch per model and decoding options), else a few partials, the longest waiting first. Scoring is
+ * far cheaper than decoding, so endpointing keeps up with the audio and finals never wait behind a queue of partials.
  */
 export class StreamHub {
   private readonly sessions = new Map<number, StreamSession>();
@@ -87,9 +91,9 @@ export class StreamHub {
             this.emit(id, { type: 'done' });
           }
         }
-        const due = [...this.sessions].flatMap(([id, session]) => (session.due ? [{ id, session, event: session.due }] : []));
-        if (!due.length) break;
-        await this.decode(due);
+        const heads = [...this.sessions].filter(([, s]) => s.queue.length);
+        if (!heads.length) break;
+        await this.decodeNext(heads);
       }
     } finally {
       this.running = false;
@@ -104,15 +108,13 @@ export class StreamHub {
     sessions.forEach((s, i) => s.onProbability(probs[i]));
   }
 
-  private async decode(due: DueDecode[]): Promise<void> {
-    const wanted = due.filter((d) => {
-      if (d.event.kind === 'final' || d.session.partialWanted(this.endpoint.partialIntervalSamples)) return true;
-      d.session.skipDue();
-      return false;
-    });
+  private async decodeNext(heads: Array<[number, StreamSession]>): Promise<void> {
+    const finals = heads.filter(([, s]) => s.queue[0].event.kind === 'final');
+    // Finals first, all of them: their latency is the one that counts. Partials: the streams that waited longest.
+    const chosen = finals.length ? finals : heads.sort(([, a], [, b]) => a.queue[0].enqueuedAt - b.queue[0].enqueuedAt).slice(0, MAX_PARTIALS_PER_TURN);
     const groups = new Map<string, DueDecode[]>();
-    // Finals first: their latency is the one that counts.
-    for (const d of [...wanted.filter((w) => w.event.kind === 'final'), ...wanted.filter((w) => w.event.kind === 'partial')]) {
+    for (const [id, session] of chosen) {
+      const d = { id, session, ...session.take() };
       const key = batchKey(d);
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
@@ -126,7 +128,7 @@ export class StreamHub {
     try {
       results = await this.decoder.decodeClips(
         model,
-        group.map((d) => d.session.clip(d.event)),
+        group.map((d) => d.clip),
         group.map((d) => d.session.language),
         // Partials: greedy and once, whatever the stream asked for; finals decode as offline transcription does.
         final ? { ...transcribe, fallback: true } : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false },

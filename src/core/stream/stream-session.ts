@@ -11,14 +11,25 @@ export interface StreamOptions {
   maxBufferedSamples: number;
 }
 
+/** A decode the stream is waiting for, with its audio. */
+export interface QueuedDecode {
+  event: EndpointEvent;
+  clip: Float32Array;
+  /** Which utterance of the stream. */
+  utterance: number;
+  /** performance.now() when it was queued. */
+  enqueuedAt: number;
+}
+
 /**
- * One live stream in the inference worker: the audio it still needs, its endpointing, and what it has sent. The
- * hub scores its frames and runs its decodes; the session turns their results into messages.
+ * One live stream in the inference worker: the audio it still needs, its endpointing, its queue of decodes, and
+ * what it has sent. The hub scores its frames and runs its decodes in queue order; the session turns their results
+ * into messages. A queued partial is replaced by a newer one of the same utterance, and dropped when its final comes
+ * if the utterance already had one, so a stream that falls behind skips partials, never finals.
  */
 export class StreamSession {
   readonly tracker: UtteranceTracker;
-  /** Decode due now; no frame is scored until it is done, so decodes happen at the same audio positions however fast audio arrives. */
-  due: EndpointEvent | null = null;
+  readonly queue: QueuedDecode[] = [];
   /** The client sent "end": the rest of the audio is flushed. */
   ending = false;
   /** Every sample has been scored and the last utterance closed. */
@@ -33,7 +44,9 @@ export class StreamSession {
   private scored = 0;
   private nextSegmentId = 0;
   private lastPartial = '';
-  private partialsInUtterance = 0;
+  private utterance = 0;
+  /** Utterance of the last partial decode started. */
+  private partialStartedFor = -1;
   /** Requested language until a final detects it for "auto", then that one for the rest of the stream. */
   language: string;
 
@@ -51,15 +64,15 @@ export class StreamSession {
     return this.audioStart + this.length;
   }
 
-  /** Received audio not yet scored. */
+  /** Audio waiting for the service: received but not yet scored, and in finals not yet decoded. */
   get backlog(): number {
-    return this.received - this.scored;
+    return this.received - this.scored + this.queue.reduce((n, q) => n + (q.event.kind === 'final' ? q.clip.length : 0), 0);
   }
 
   /** Adds audio; false when the backlog would pass the limit (the client sends faster than the service keeps up). */
   append(samples: Float32Array): boolean {
     if (this.backlog + samples.length > this.options.maxBufferedSamples) return false;
-    const keepFrom = Math.min(this.tracker.keepFrom, this.scored, this.due?.start ?? Infinity);
+    const keepFrom = Math.min(this.tracker.keepFrom, this.scored);
     const drop = Math.max(0, keepFrom - this.audioStart);
     const needed = this.length - drop + samples.length;
     if (needed > this.audio.length) {
@@ -78,7 +91,7 @@ export class StreamSession {
 
   /** A full frame is waiting to be scored (or, once ending, any rest of one). */
   get hasFrame(): boolean {
-    if (this.due || this.audioFinished) return false;
+    if (this.audioFinished) return false;
     return this.backlog >= this.frameSamples || (this.ending && this.backlog > 0);
   }
 
@@ -92,39 +105,41 @@ export class StreamSession {
 
   onProbability(prob: number): void {
     this.scored += this.frameSamples;
-    this.due = this.tracker.push(prob);
+    const event = this.tracker.push(prob);
+    if (event) this.enqueue(event);
   }
 
   /**
-   * Once ending with every frame scored: closes the last utterance (its final becomes due). True when the stream
+   * Once ending with every frame scored: closes the last utterance (its final is queued). True when the stream
    * has nothing left to do.
    */
   settle(): boolean {
-    if (!this.ending || this.hasFrame || this.due) return false;
+    if (!this.ending || this.hasFrame || this.queue.length) return false;
     if (this.audioFinished) return true;
     this.audioFinished = true;
-    this.due = this.tracker.finish(this.received);
-    return this.due === null;
+    const event = this.tracker.finish(this.received);
+    if (event) this.enqueue(event);
+    return event === null;
   }
 
-  /** Audio of [start, end), the end clamped to what was received. */
-  clip(event: EndpointEvent): Float32Array {
-    return this.audio.slice(event.start - this.audioStart, Math.min(event.end, this.received) - this.audioStart);
+  /** The next decode to run, out of the queue. */
+  take(): QueuedDecode {
+    const next = this.queue.shift()!;
+    if (next.event.kind === 'partial') this.partialStartedFor = next.utterance;
+    return next;
   }
 
-  /** Whether a due partial is worth its decode: the first of each utterance always; later ones not while behind. */
-  partialWanted(intervalSamples: number): boolean {
-    return this.partialsInUtterance === 0 || this.backlog < intervalSamples;
-  }
-
-  skipDue(): void {
-    this.due = null;
+  private enqueue(event: EndpointEvent): void {
+    const last = this.queue[this.queue.length - 1];
+    const stalePartial = last?.event.kind === 'partial' && last.utterance === this.utterance;
+    if (stalePartial && (event.kind === 'partial' || this.partialStartedFor === this.utterance)) this.queue.pop();
+    const clip = this.audio.slice(event.start - this.audioStart, Math.min(event.end, this.received) - this.audioStart);
+    this.queue.push({ event, clip, utterance: this.utterance, enqueuedAt: performance.now() });
+    if (event.kind === 'final') this.utterance++;
   }
 
   /** A partial's message, or null when its text is empty or unchanged. */
   partial(event: EndpointEvent, result: ClipTranscript): StreamServerMessage | null {
-    this.due = null;
-    this.partialsInUtterance++;
     const text = this.prefix.update(result.segments.map((s) => s.text).join(' '));
     if (!text || text === this.lastPartial) return null;
     this.lastPartial = text;
@@ -133,10 +148,8 @@ export class StreamSession {
 
   /** The final segments of an utterance, with absolute times and ids running over the whole stream. */
   final(event: EndpointEvent, result: ClipTranscript): StreamServerMessage[] {
-    this.due = null;
     this.prefix.reset();
     this.lastPartial = '';
-    this.partialsInUtterance = 0;
     if (this.language === 'auto' && result.segments.length) this.language = result.language;
     const offset = seconds(event.start);
     return result.segments.map((s): StreamServerMessage => ({ type: 'final', segment: this.absolute(s, offset) }));
