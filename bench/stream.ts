@@ -3,21 +3,20 @@
  *
  * Live transcription over /v1/ws at real-time pace: for each stream count, that many clients each send a
  * programme of English DEV clips (1.5 s of silence between them) as a microphone would, one 100 ms PCM16 frame
- * every 100 ms once recorded, starting 0.25 s apart. Measured per clip: end of speech (Silero, offline, on the
- * programme) → arrival of the clip's last final; start of speech → first partial. CPU is the server process's
+ * every 100 ms once recorded, starting 0.25 s apart. Measured per clip: end of speech (Silero on the clip, no
+ * padding) → arrival of the clip's last final; start of speech → first partial. CPU is the server process's
  * (HTTP thread, inference worker, this client) over the run. Progress goes to stderr; stdout gets a table and,
  * last, one line of JSON.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import type { StreamServerMessage } from '../libs/contracts/process';
 import { parseWav } from '../libs/audio/wav';
-import { speechRegions } from '../src/core/audio/vad';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/infra/config/app-config';
-import { SileroVad } from '../src/infra/models/silero-vad';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
 const CLIPS = [
@@ -71,25 +70,24 @@ function parseOptions(argv: string[]): { streams: number[]; seconds: number; mod
 }
 
 /** The clips back to back with silence between, and where each clip's speech starts and ends. */
-async function programme(seconds: number): Promise<{ samples: Float32Array; clips: Clip[] }> {
+function programme(seconds: number): { samples: Float32Array; clips: Clip[] } {
   const parts: Float32Array[] = [];
-  const clips: Clip[] = [];
-  const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath() });
-  let at = GAP_S * SR;
+  let total = 0;
   for (const path of CLIPS) {
-    if (at / SR >= seconds) break;
-    const samples = parseWav(readFileSync(join(TESTDATA, path))).samples;
-    const regions = speechRegions(await vad.speechProbabilities(samples), samples.length, { speechPadMs: 0 });
-    clips.push({
-      start: at / SR,
-      end: (at + samples.length) / SR,
-      speechStart: (at + regions[0].start) / SR,
-      speechEnd: (at + regions[regions.length - 1].end) / SR,
-    });
-    parts.push(samples);
-    at += samples.length + GAP_S * SR;
+    if (total >= seconds) break;
+    parts.push(parseWav(readFileSync(join(TESTDATA, path))).samples);
+    total += parts[parts.length - 1].length / SR + GAP_S;
   }
-  await vad.release();
+  const paths = CLIPS.slice(0, parts.length).map((p) => join(TESTDATA, p));
+  const spans = JSON.parse(
+    execFileSync(process.execPath, ['--require', 'ts-node/register/transpile-only', join(__dirname, 'stream-speech.ts'), ...paths], { encoding: 'utf8' }),
+  ) as Array<[number, number]>;
+  const clips: Clip[] = [];
+  let at = GAP_S * SR;
+  parts.forEach((p, i) => {
+    clips.push({ start: at / SR, end: (at + p.length) / SR, speechStart: at / SR + spans[i][0], speechEnd: at / SR + spans[i][1] });
+    at += p.length + GAP_S * SR;
+  });
   const out = new Float32Array(at);
   let offset = GAP_S * SR;
   for (const p of parts) {
@@ -158,7 +156,7 @@ function measure(arrivals: Arrival[], clips: Clip[]): { finals: number[]; partia
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const { samples, clips } = await programme(o.seconds);
+  const { samples, clips } = programme(o.seconds);
   const pcm = toPcm16(samples);
   log(`programme: ${clips.length} clips, ${(samples.length / SR).toFixed(1)} s`);
   const config = loadConfig({
