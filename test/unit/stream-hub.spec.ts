@@ -122,6 +122,22 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     expect(decoder.calls).toHaveLength(6);
   });
 
+  it('keeps scoring audio that arrives while decodes are queued and running (real-time pace)', async () => {
+    const { decoder, hub, messages, settled } = setup();
+    hub.open(1, OPTIONS);
+    const clip = new Float32Array([...audio(0.3, 1.2, 0.8), ...audio(0, 1.2, 0.8)]);
+    for (let at = 0; at < clip.length; at += 1600) {
+      hub.push(1, clip.subarray(at, at + 1600));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    hub.end(1);
+    await settled([1]);
+    const finals = messages.get(1)!.filter((m) => m.type === 'final');
+    expect(finals).toHaveLength(2);
+    expect(messages.get(1)!.filter((m) => m.type === 'error')).toEqual([]);
+    expect(decoder.calls.filter((c) => c.fallback)).toHaveLength(2);
+  });
+
   it('drops a stream whose unprocessed audio passes the limit with an overloaded error', async () => {
     const { hub, messages } = setup();
     hub.open(1, { ...OPTIONS, maxBufferedSamples: SR });

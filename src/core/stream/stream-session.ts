@@ -66,7 +66,7 @@ export class StreamSession {
 
   /** Audio waiting for the service: received but not yet scored, and in finals not yet decoded. */
   get backlog(): number {
-    return this.received - this.scored + this.queue.reduce((n, q) => n + (q.event.kind === 'final' ? q.clip.length : 0), 0);
+    return this.unscored + this.queue.reduce((n, q) => n + (q.event.kind === 'final' ? q.clip.length : 0), 0);
   }
 
   /** Adds audio; false when the backlog would pass the limit (the client sends faster than the service keeps up). */
@@ -89,10 +89,14 @@ export class StreamSession {
     return true;
   }
 
+  private get unscored(): number {
+    return this.received - this.scored;
+  }
+
   /** A full frame is waiting to be scored (or, once ending, any rest of one). */
   get hasFrame(): boolean {
     if (this.audioFinished) return false;
-    return this.backlog >= this.frameSamples || (this.ending && this.backlog > 0);
+    return this.unscored >= this.frameSamples || (this.ending && this.unscored > 0);
   }
 
   /** The next frame, zero-padded at the end of the audio, written into `into`. */
