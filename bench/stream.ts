@@ -5,7 +5,8 @@
  * programme of English DEV clips (1.5 s of silence between them) as a microphone would, one 100 ms PCM16 frame
  * every 100 ms once recorded, starting 0.25 s apart. Measured per clip: end of speech (Silero on the clip, no
  * padding) → arrival of the clip's last final; start of speech → first partial. CPU is the server process's
- * (HTTP thread, inference worker, this client) over the run. Progress goes to stderr; stdout gets a table and,
+ * (HTTP thread, inference worker, this client) over the run, also per second of audio per stream (less sensitive
+ * to other load on the machine than the latencies). Progress goes to stderr; stdout gets a table and,
  * last, one line of JSON.
  */
 import { execFileSync } from 'node:child_process';
@@ -55,6 +56,8 @@ interface Result {
   first_partial_p95_s: number;
   partials_per_stream: number;
   cpu_cores: number;
+  /** CPU seconds per second of audio per stream: what each stream costs, whatever else runs on the machine. */
+  cpu_s_per_audio_s: number;
   errors: string[];
 }
 
@@ -192,15 +195,16 @@ async function main(): Promise<void> {
       first_partial_p95_s: round(percentile(partials, 95)),
       partials_per_stream: round(measured.reduce((s, m) => s + m.count, 0) / n),
       cpu_cores: round((cpu.user + cpu.system) / 1e6 / wall),
+      cpu_s_per_audio_s: round((cpu.user + cpu.system) / 1e6 / (n * (samples.length / SR))),
       errors: [...new Set(measured.flatMap((m) => m.errors))],
     });
   }
   await app.close();
 
-  const header = ['streams', 'finals', 'final p50 s', 'final p95 s', '1st partial p50 s', '1st partial p95 s', 'partials/stream', 'CPU cores', 'errors'];
+  const header = ['streams', 'finals', 'final p50 s', 'final p95 s', '1st partial p50 s', '1st partial p95 s', 'partials/stream', 'CPU cores', 'CPU s/audio s', 'errors'];
   const rows = results.map((r) => [
     String(r.streams), String(r.finals_measured), String(r.final_latency_p50_s), String(r.final_latency_p95_s),
-    String(r.first_partial_p50_s), String(r.first_partial_p95_s), String(r.partials_per_stream), String(r.cpu_cores),
+    String(r.first_partial_p50_s), String(r.first_partial_p95_s), String(r.partials_per_stream), String(r.cpu_cores), String(r.cpu_s_per_audio_s),
     r.errors.length ? r.errors.join('; ').slice(0, 60) : '-',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
