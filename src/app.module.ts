@@ -4,8 +4,12 @@ import { jobProviders } from './api/jobs/jobs.providers';
 import { LegacyController } from './api/legacy/legacy.controller';
 import { OpenAIController } from './api/openai/openai.controller';
 import { ProcessController } from './api/process/process.controller';
+import { streamStartParser } from './api/stream/stream-start';
+import { StreamStatsController } from './api/stream/stream-stats.controller';
+import { StreamGateway } from './api/stream/stream.gateway';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
+import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
 import { InferenceClient } from './infra/inference/inference-client';
@@ -39,7 +43,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ProcessController, SystemController, JobsController, OpenAIController, LegacyController],
+      controllers: [ProcessController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -72,6 +76,13 @@ export class AppModule {
           useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
             new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, config.defaultSttModel),
         },
+        {
+          provide: StreamService,
+          inject: [InferenceClient, ProcessService],
+          useFactory: (client: InferenceClient, process: ProcessService) =>
+            new StreamService(client, streamStartParser(process, config.sttBatchSize), config.stream),
+        },
+        StreamGateway,
         InferenceLifecycle,
         ...jobProviders(config),
       ],

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './api/errors';
+import { StreamWsAdapter } from './api/stream/ws-adapter';
 import { type AppConfig, LOG_LEVELS } from './infra/config/app-config';
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
@@ -17,6 +18,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });
   app.useGlobalFilters(new ErrorFilter());
+  app.useWebSocketAdapter(new StreamWsAdapter(app, config.stream.maxFrameBytes));
   // SIGTERM/SIGINT: drain (jobs go back to the queue), close, then exit 0 rather than re-raising the signal.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
 

@@ -52,6 +52,12 @@ function bestAttempt(tries: Attempt[]): Attempt {
   return pool.reduce((a, b) => (b.decoded.avgLogprob > a.decoded.avgLogprob ? b : a));
 }
 
+/** One clip of the streaming path: segment times are relative to the clip. */
+export interface ClipTranscript {
+  language: string;
+  segments: TranscriptSegment[];
+}
+
 interface WindowResult {
   chunk: AudioChunk;
   decoded: DecodedSequence;
@@ -102,7 +108,8 @@ export class WhisperTranscriber {
       if (language === null) {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
-      const results = await this.decodeWithFallback(audio, batch, language, opts, promptTokens, random);
+      const batchLanguage = language;
+      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random);
       const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
@@ -122,8 +129,43 @@ export class WhisperTranscriber {
     };
   }
 
+  /**
+   * The streaming path: each clip (at most 30 s, already cut by the caller's voice activity detection) is one
+   * window, and all clips, whichever stream they come from, are encoded and decoded as one batch. `languages[i]`
+   * is clip i's requested language ("auto" detects it). Without `fallback` each clip is decoded once at the first
+   * temperature (partial results, which only need to be quick).
+   */
+  async transcribeClips(clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]> {
+    const chunks: AudioChunk[] = [];
+    let total = 0;
+    for (const clip of clips) {
+      chunks.push({ start: total, end: total + clip.length });
+      total += clip.length;
+    }
+    const samples = new Float32Array(total);
+    clips.forEach((clip, i) => samples.set(clip, chunks[i].start));
+    const audio = await this.encode(samples, chunks);
+    const resolved = languages.map((l) => this.resolveLanguage(l));
+    const unknown = resolved.flatMap((l, i) => (l === null ? [i] : []));
+    if (unknown.length) {
+      const { probs } = await this.decoder.detectLanguage(this.model.selectAudio(audio, unknown));
+      unknown.forEach((i, k) => (resolved[i] = Object.entries(probs[k]).reduce((a, b) => (b[1] > a[1] ? b : a))[0]));
+    }
+    const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
+    const results = await this.decodeWithFallback(
+      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback,
+    );
+    const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
+    return results.map((r, i) => {
+      const segments = this.toSegments({ ...r, chunk: { start: 0, end: clips[i].length } }, words?.[i] ?? null);
+      segments.forEach((segment, id) => (segment.id = id));
+      endBeforeNext(segments);
+      return { language: r.language, segments };
+    });
+  }
+
   /** null for "auto" on a multilingual model; English-only models always speak English. */
-  private resolveLanguage(requested: string): string | null {
+  resolveLanguage(requested: string): string | null {
     if (!this.tokenizer.languages.length) {
       if (requested !== 'auto' && requested !== 'en' && requested !== 'english') {
         throw new EarshotError('invalid_settings', `model ${this.model.config.name} is English-only; language "${requested}" is not possible`);
@@ -188,15 +230,16 @@ export class WhisperTranscriber {
   private async decodeWithFallback(
     audio: EncodedAudio,
     batch: AudioChunk[],
-    language: string,
+    languages: string[],
     opts: TranscribeOptions,
     promptTokens: number[],
     random: () => number,
+    fallback = true,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
     let pending = batch.map((_, i) => i);
     for (let temperature = opts.temperature; pending.length; temperature += TEMPERATURE_STEP) {
-      const last = temperature + TEMPERATURE_STEP > 1 + 1e-6;
+      const last = !fallback || temperature + TEMPERATURE_STEP > 1 + 1e-6;
       // Sampling draws several candidates per window and keeps the likeliest (openai-whisper's best_of).
       const copies = temperature > 0 ? SAMPLES_PER_FALLBACK : 1;
       const rows = pending.flatMap((i) => Array<number>(copies).fill(i));
@@ -207,7 +250,7 @@ export class WhisperTranscriber {
         decoded.push(
           ...(await this.decoder.decode(
             this.model.selectAudio(audio, part),
-            part.map(() => language),
+            part.map((i) => languages[i]),
             part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
             { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
           )),
@@ -222,7 +265,7 @@ export class WhisperTranscriber {
       });
       pending = retry;
     }
-    return attempts.map((tries, i) => ({ chunk: batch[i], decoded: bestAttempt(tries).decoded, language }));
+    return attempts.map((tries, i) => ({ chunk: batch[i], decoded: bestAttempt(tries).decoded, language: languages[i] }));
   }
 
   private assess(decoded: DecodedSequence): Attempt {

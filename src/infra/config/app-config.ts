@@ -71,6 +71,22 @@ class Environment {
   @Type(() => Number) @IsInt() @Min(1)
   FFMPEG_TIMEOUT_S = 600;
 
+  /** Live streams on /v1/ws at once; more are refused with close code 1013. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(1024)
+  WS_MAX_STREAMS = 8;
+
+  /** Largest WebSocket frame. */
+  @Type(() => Number) @IsInt() @Min(1024)
+  WS_MAX_FRAME_BYTES = 1024 * 1024;
+
+  /** Audio of one stream received but not yet processed; over it the stream is closed as overloaded. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(600)
+  WS_MAX_BUFFERED_S = 20;
+
+  /** A stream that sends nothing for this long is closed. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3600)
+  WS_IDLE_TIMEOUT_S = 30;
+
   /** Where uploads are spooled while they are processed. */
   @IsString() @IsNotEmpty()
   UPLOAD_DIR = join(tmpdir(), 'earshot-uploads');
@@ -95,6 +111,7 @@ export interface AppConfig {
   ffmpegTimeoutMs: number;
   uploadDir: string;
   jobs: JobsConfig;
+  stream: { maxStreams: number; maxFrameBytes: number; maxBufferedSeconds: number; idleTimeoutMs: number };
 }
 
 /** Nest injection token for the config. */
@@ -147,5 +164,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ffmpegTimeoutMs: parsed.FFMPEG_TIMEOUT_S * 1000,
     uploadDir: resolve(parsed.UPLOAD_DIR),
     jobs: jobs.config,
+    stream: {
+      maxStreams: parsed.WS_MAX_STREAMS,
+      maxFrameBytes: parsed.WS_MAX_FRAME_BYTES,
+      maxBufferedSeconds: parsed.WS_MAX_BUFFERED_S,
+      idleTimeoutMs: parsed.WS_IDLE_TIMEOUT_S * 1000,
+    },
   };
 }

@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EarshotError } from '../../core/errors';
+import type { StreamServerMessage } from '../../../libs/contracts/process';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
-import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStats } from './protocol';
+import type { StreamOptions } from '../../core/stream/stream-session';
+import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStats, WorkerStreamMessage, WorkerStreamStats } from './protocol';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -21,6 +23,9 @@ export class InferenceClient {
   private worker!: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Listeners of the live streams (/v1/ws) the worker holds. */
+  private readonly streams = new Map<number, (message: StreamServerMessage) => void>();
+  private nextStreamId = 1;
   private closing = false;
   /** Times the worker had to be replaced. */
   restarts = 0;
@@ -41,6 +46,36 @@ export class InferenceClient {
     return this.call({ type: 'stats' }) as Promise<WorkerStats>;
   }
 
+  /** Starts a live stream in the worker (its model loaded); its messages go to onMessage until "done" or "error". */
+  async openStream(options: StreamOptions, onMessage: (message: StreamServerMessage) => void): Promise<number> {
+    const streamId = this.nextStreamId++;
+    this.streams.set(streamId, onMessage);
+    try {
+      await this.call({ type: 'stream-open', streamId, options });
+    } catch (err) {
+      this.streams.delete(streamId);
+      throw err;
+    }
+    return streamId;
+  }
+
+  pushStreamAudio(streamId: number, samples: Float32Array): void {
+    this.post({ type: 'stream-audio', streamId, samples });
+  }
+
+  endStream(streamId: number): void {
+    this.post({ type: 'stream-end', streamId });
+  }
+
+  closeStream(streamId: number): void {
+    this.streams.delete(streamId);
+    this.post({ type: 'stream-close', streamId });
+  }
+
+  streamStats(): Promise<WorkerStreamStats> {
+    return this.call({ type: 'stream-stats' }) as Promise<WorkerStreamStats>;
+  }
+
   get inFlight(): number {
     return this.pending.size;
   }
@@ -56,6 +91,10 @@ export class InferenceClient {
       this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ ...msg, id } as WorkerRequest);
     });
+  }
+
+  private post(msg: WorkerStreamMessage): void {
+    this.worker.postMessage(msg);
   }
 
   private spawn(): void {
@@ -76,6 +115,12 @@ export class InferenceClient {
   }
 
   private onReply(msg: WorkerReply): void {
+    if (msg.type === 'stream-event') {
+      const listener = this.streams.get(msg.streamId);
+      if (msg.message.type === 'done' || msg.message.type === 'error') this.streams.delete(msg.streamId);
+      listener?.(msg.message);
+      return;
+    }
     const p = this.pending.get(msg.id);
     if (!p) return;
     if (msg.type === 'progress') {
@@ -90,6 +135,8 @@ export class InferenceClient {
   private onExit(reason: string): void {
     for (const p of this.pending.values()) p.reject(new EarshotError('internal', reason));
     this.pending.clear();
+    for (const listener of this.streams.values()) listener({ type: 'error', code: 'internal', message: reason });
+    this.streams.clear();
     if (this.closing) return;
     this.restarts++;
     this.spawn();

@@ -1,4 +1,6 @@
+import type { StreamServerMessage } from '../../../libs/contracts/process';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
+import type { StreamOptions } from '../../core/stream/stream-session';
 import type { ErrorCode } from '../../core/errors';
 import type { ModelCacheStats } from '../models/model-cache';
 import type { OnnxRuntimeOptions } from '../models/onnx-session';
@@ -16,7 +18,19 @@ export interface WorkerSettings {
 export type WorkerRequest =
   | { id: number; type: 'process'; audioPath: string; request: PipelineRequest }
   | { id: number; type: 'warmup'; model: string }
-  | { id: number; type: 'stats' };
+  | { id: number; type: 'stats' }
+  | { id: number; type: 'stream-open'; streamId: number; options: StreamOptions }
+  | { id: number; type: 'stream-stats' };
+
+/** Messages of a live stream (/v1/ws) that need no answer: its audio (16 kHz), its end, its disconnect. */
+export type WorkerStreamMessage =
+  | { type: 'stream-audio'; streamId: number; samples: Float32Array }
+  | { type: 'stream-end'; streamId: number }
+  | { type: 'stream-close'; streamId: number };
+
+export interface WorkerStreamStats {
+  streams: number;
+}
 
 export interface WorkerStats {
   cache: ModelCacheStats;
@@ -25,5 +39,6 @@ export interface WorkerStats {
 
 export type WorkerReply =
   | { id: number; type: 'progress'; fraction: number }
-  | { id: number; type: 'done'; value: PipelineResult | WorkerStats | null }
-  | { id: number; type: 'failed'; code: ErrorCode; message: string };
+  | { id: number; type: 'done'; value: PipelineResult | WorkerStats | WorkerStreamStats | null }
+  | { id: number; type: 'failed'; code: ErrorCode; message: string }
+  | { type: 'stream-event'; streamId: number; message: StreamServerMessage };

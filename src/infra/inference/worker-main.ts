@@ -4,6 +4,7 @@ import type { Diarizer } from '../../core/diarization/diarizer';
 import { EmotionAnalyzer } from '../../core/emotion/emotion-analyzer';
 import type { EmotionModel } from '../../core/emotion/emotion-model';
 import { AudioPipeline, type DiarizerProvider, type EmotionModelProvider, type TranscriberProvider } from '../../core/pipeline';
+import { StreamHub } from '../../core/stream/stream-hub';
 import { loadDiarizer } from '../models/diarization-models';
 import { loadEmotionModel } from '../models/emotion-models';
 import { EmotionRegistry } from '../models/emotion-registry';
@@ -11,7 +12,7 @@ import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
 import { type LoadedWhisper, loadWhisper } from '../models/whisper-loader';
-import type { WorkerReply, WorkerRequest, WorkerSettings } from './protocol';
+import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStreamMessage } from './protocol';
 
 /**
  * The inference thread: onnxruntime runs block the thread that calls them, so every model and the whole audio
@@ -75,6 +76,15 @@ function reply(message: WorkerReply): void {
   port.postMessage(message);
 }
 
+const streams = vadReady.then(
+  (vad) =>
+    new StreamHub(
+      vad,
+      { decodeClips: (model, clips, languages, opts) => cache.use(model, (m) => m.transcriber.transcribeClips(clips, languages, opts)) },
+      (streamId, message) => reply({ type: 'stream-event', streamId, message }),
+    ),
+);
+
 async function handle(msg: WorkerRequest): Promise<void> {
   try {
     switch (msg.type) {
@@ -104,6 +114,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       case 'stats':
         reply({ id: msg.id, type: 'done', value: { cache: cache.stats(), loaded: [...cache.keys(), ...emotionCache.keys()] } });
         break;
+      case 'stream-open': {
+        const { model, language } = msg.options.transcribe;
+        // Loads the model and checks the language now, so "ready" means the first decode can run.
+        await cache.use(model, async (m) => void m.transcriber.resolveLanguage(language));
+        (await streams).open(msg.streamId, msg.options);
+        reply({ id: msg.id, type: 'done', value: null });
+        break;
+      }
+      case 'stream-stats':
+        reply({ id: msg.id, type: 'done', value: { streams: (await streams).size } });
+        break;
     }
   } catch (err) {
     const code = err instanceof EarshotError ? err.code : 'internal';
@@ -111,4 +132,16 @@ async function handle(msg: WorkerRequest): Promise<void> {
   }
 }
 
-port.on('message', (msg: WorkerRequest) => void handle(msg));
+/** Stream messages keep their order: each waits on the same (settled) promise. */
+function handleStream(msg: WorkerStreamMessage): void {
+  void streams.then((hub) => {
+    if (msg.type === 'stream-audio') hub.push(msg.streamId, msg.samples);
+    else if (msg.type === 'stream-end') hub.end(msg.streamId);
+    else hub.close(msg.streamId);
+  });
+}
+
+port.on('message', (msg: WorkerRequest | WorkerStreamMessage) => {
+  if ('id' in msg) void handle(msg);
+  else handleStream(msg);
+});

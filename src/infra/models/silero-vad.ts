@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { SpeechProbabilityModel } from '../../core/audio/vad';
+import type { StreamingVad } from '../../core/stream/streaming-vad';
 
 export interface SileroVadConfig {
   modelPath: string;
@@ -21,8 +22,14 @@ const STREAM_FRAMES = 1875;
  */
 const WARMUP_FRAMES = 256;
 
+/** Recurrent state of one live stream: the model's state and the last CONTEXT samples it saw. */
+interface SileroStream {
+  state: Float32Array;
+  context: Float32Array;
+}
+
 /** Silero VAD (v5/v6 ONNX) over 16 kHz mono audio. */
-export class SileroVad implements SpeechProbabilityModel {
+export class SileroVad implements SpeechProbabilityModel, StreamingVad {
   readonly frameSamples = FRAME;
   private readonly sampleRate = new ort.Tensor('int64', BigInt64Array.of(BigInt(SAMPLE_RATE)), []);
 
@@ -84,6 +91,43 @@ export class SileroVad implements SpeechProbabilityModel {
       state = out.stateN;
     }
     return probs;
+  }
+
+  newStream(): SileroStream {
+    return { state: new Float32Array(STATE_SIZE), context: new Float32Array(CONTEXT) };
+  }
+
+  /**
+   * The next frame of each of several live streams, scored as one batch: `frames` holds one FRAME-long frame per
+   * stream; each stream's state moves on in place.
+   */
+  async scoreFrames(frames: Float32Array, streams: object[]): Promise<Float32Array> {
+    const batch = streams.length;
+    const row = CONTEXT + FRAME;
+    const half = STATE_SIZE / 2;
+    const input = new Float32Array(batch * row);
+    const state = new Float32Array(batch * STATE_SIZE);
+    streams.forEach((s, b) => {
+      const { state: h, context } = s as SileroStream;
+      input.set(context, b * row);
+      input.set(frames.subarray(b * FRAME, (b + 1) * FRAME), b * row + CONTEXT);
+      // [2, batch, 128]: both halves of each stream's state go to their own plane.
+      state.set(h.subarray(0, half), b * half);
+      state.set(h.subarray(half), (batch + b) * half);
+    });
+    const out = await this.session.run({
+      input: new ort.Tensor('float32', input, [batch, row]),
+      state: new ort.Tensor('float32', state, [2, batch, 128]),
+      sr: this.sampleRate,
+    });
+    const next = out.stateN.data as Float32Array;
+    streams.forEach((s, b) => {
+      const stream = s as SileroStream;
+      stream.state.set(next.subarray(b * half, (b + 1) * half), 0);
+      stream.state.set(next.subarray((batch + b) * half, (batch + b + 1) * half), half);
+      stream.context.set(input.subarray(b * row + FRAME, (b + 1) * row));
+    });
+    return Float32Array.from(out.output.data as Float32Array);
   }
 
   async release(): Promise<void> {
