@@ -1,10 +1,13 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ProcessController } from './api/process/process.controller';
+import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
-import { InferenceClient } from './infra/inference/inference-client';
+import { AdmissionQueue } from './infra/inference/admission-queue';
+import { InferenceClient, type ProcessObserver } from './infra/inference/inference-client';
+import { Metrics } from './infra/metrics/metrics';
 import { ModelRegistry } from './infra/models/model-registry';
 
 /** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
@@ -34,19 +37,28 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
+      imports: [HardeningModule.forRoot(config)],
       controllers: [ProcessController, SystemController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
         {
           provide: InferenceClient,
-          useFactory: () =>
-            new InferenceClient({
-              modelsDir: config.modelsDir,
-              runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
-              cache: config.modelCache,
-              limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
-            }),
+          inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
+          useFactory: (admission: AdmissionQueue, observer: ProcessObserver, metrics: Metrics) => {
+            const client = new InferenceClient(
+              {
+                modelsDir: config.modelsDir,
+                runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
+                cache: config.modelCache,
+                limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
+              },
+              admission,
+              observer,
+            );
+            metrics.watchModelCache(async () => (await client.stats()).cache);
+            return client;
+          },
         },
         {
           provide: ProcessService,

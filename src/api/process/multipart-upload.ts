@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { EarshotError } from '../../core/errors';
+import { currentRequestContext } from '../../infra/context/request-context';
+import type { AudioUrlFetcher } from '../../infra/net/audio-url';
 
 export interface ReceivedUpload {
   /** The audio, spooled to a temporary file. */
@@ -21,9 +23,14 @@ const FORM_OVERHEAD_BYTES = 1024 * 1024;
  * Streams the `audio` part of a multipart request to disk (never into memory) and collects `request_json`.
  * The size limit is enforced while streaming: an over-size upload stops at the limit and is refused with 413.
  */
-export async function receiveProcessUpload(req: FastifyRequest, uploadDir: string, maxBytes: number): Promise<ReceivedUpload> {
+export async function receiveProcessUpload(
+  req: FastifyRequest,
+  uploadDir: string,
+  maxBytes: number,
+  audioUrls?: AudioUrlFetcher,
+): Promise<ReceivedUpload> {
   if (!req.isMultipart()) {
-    throw new EarshotError('invalid_request', 'expected multipart/form-data with an "audio" file and an optional "request_json" field');
+    throw new EarshotError('invalid_request', 'expected multipart/form-data with an "audio" file (or an "audio_url" field) and an optional "request_json" field');
   }
   const declared = Number(req.headers['content-length']);
   if (declared > maxBytes + FORM_OVERHEAD_BYTES) throw tooLarge(maxBytes);
@@ -32,6 +39,7 @@ export async function receiveProcessUpload(req: FastifyRequest, uploadDir: strin
   const audioPath = join(uploadDir, `${randomUUID()}.upload`);
   const discard = () => rm(audioPath, { force: true });
   let requestJson: string | undefined;
+  let audioUrl: string | undefined;
   let haveAudio = false;
   try {
     for await (const part of req.parts()) {
@@ -50,7 +58,14 @@ export async function receiveProcessUpload(req: FastifyRequest, uploadDir: strin
         haveAudio = true;
       } else if (part.fieldname === 'request_json') {
         requestJson = String(part.value);
+      } else if (part.fieldname === 'audio_url' && audioUrls) {
+        audioUrl = String(part.value).trim();
       }
+    }
+    if (audioUrl && haveAudio) throw new EarshotError('invalid_request', 'send either an "audio" file or an "audio_url", not both');
+    if (audioUrl) {
+      await audioUrls!.download(audioUrl, audioPath, maxBytes, currentRequestContext()?.signal);
+      haveAudio = true;
     }
   } catch (err) {
     await discard();
@@ -58,7 +73,7 @@ export async function receiveProcessUpload(req: FastifyRequest, uploadDir: strin
   }
   if (!haveAudio) {
     await discard();
-    throw new EarshotError('invalid_request', 'missing the "audio" file field');
+    throw new EarshotError('invalid_request', `missing the "audio" file field${audioUrls ? ' (or an "audio_url" field)' : ''}`);
   }
   return { audioPath, requestJson, discard };
 }

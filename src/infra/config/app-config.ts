@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { type HardeningConfig, loadHardeningConfig } from './hardening-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -81,6 +82,7 @@ export interface AppConfig {
   ffmpegPath: string;
   ffmpegTimeoutMs: number;
   uploadDir: string;
+  hardening: HardeningConfig;
 }
 
 /** Nest injection token for the config. */
@@ -100,8 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const given = Object.fromEntries(known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const parsed = plainToInstance(Environment, given);
   const errors = validateSync(parsed);
-  if (errors.length) {
+  const hardening = loadHardeningConfig(env);
+  if (errors.length || hardening.problems.length) {
     const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    lines.push(...hardening.problems);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return {
@@ -123,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ffmpegPath: parsed.FFMPEG_PATH,
     ffmpegTimeoutMs: parsed.FFMPEG_TIMEOUT_S * 1000,
     uploadDir: resolve(parsed.UPLOAD_DIR),
+    hardening: hardening.config,
   };
 }

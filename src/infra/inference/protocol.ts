@@ -14,7 +14,9 @@ export interface WorkerSettings {
 export type WorkerRequest =
   | { id: number; type: 'process'; audioPath: string; request: PipelineRequest }
   | { id: number; type: 'warmup'; model: string }
-  | { id: number; type: 'stats' };
+  | { id: number; type: 'stats' }
+  /** Stops the run with this id at its next progress point; its reply is then `failed` with code `timeout`. */
+  | { id: number; type: 'cancel' };
 
 export interface WorkerStats {
   cache: ModelCacheStats;
