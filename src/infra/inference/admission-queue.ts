@@ -62,10 +62,14 @@ export class AdmissionQueue {
 
   run<T>(work: (signal: AbortSignal) => Promise<T>, options: AdmissionOptions = {}): Promise<T> {
     const background = options.background ?? false;
-    if (!background) this.admitOrThrow();
-    const controller = new AbortController();
     const signal = options.signal ?? (background ? undefined : currentRequestContext()?.signal);
+    try {
+      if (!background) this.admitOrThrow();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const controller = new AbortController();
     // The item may start from another request's continuation: keep the caller's async context (request id, key).
     const bound = AsyncResource.bind(() => work(controller.signal));
     return new Promise<T>((resolve, reject) => {
@@ -84,14 +88,24 @@ export class AdmissionQueue {
         start: () => {
           this.running++;
           this.observer?.started(performance.now() - enqueued);
-          this.report();
           const began = performance.now();
-          bound().then(resolve, reject).finally(() => {
+          // The slot is freed before the caller hears the outcome, so what it does next sees the queue as it is.
+          const finish = () => {
             signal?.removeEventListener('abort', onAbort);
             this.running--;
             this.meanServiceMs += SERVICE_TIME_WEIGHT * (performance.now() - began - this.meanServiceMs);
             this.next();
-          });
+          };
+          bound().then(
+            (value) => {
+              finish();
+              resolve(value);
+            },
+            (err: unknown) => {
+              finish();
+              reject(err);
+            },
+          );
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
