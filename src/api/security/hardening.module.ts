@@ -14,6 +14,8 @@ import { AudioBudget, MemoryAudioBudgetStore, RedisAudioBudgetStore } from './au
 /** Nest injection token: the ProcessObserver the InferenceClient reports finished runs to (metrics + audio budgets). */
 export const INFERENCE_OBSERVER = Symbol('INFERENCE_OBSERVER');
 
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+
 const PINO_LEVEL = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' } as const;
 
 /**
@@ -38,9 +40,11 @@ export class HardeningModule {
               }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
-            customLogLevel: (_req, res, err) => (err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-            // Probes poll these every few seconds.
-            autoLogging: { ignore: (req) => ['/health', '/ready', '/metrics'].includes((req.url ?? '').split('?')[0]) },
+            // Client errors are the client's: info. Probes poll /health, /ready and /metrics every few seconds: silent.
+            customLogLevel: (req, res, err) => {
+              if (QUIET_PATHS.has((req.url ?? '').split('?')[0])) return 'silent';
+              return err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode === 503 ? 'warn' : 'info';
+            },
           },
         }),
       ],
