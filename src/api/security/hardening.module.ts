@@ -45,6 +45,8 @@ export class HardeningModule {
               if (QUIET_PATHS.has((req.url ?? '').split('?')[0])) return 'silent';
               return err || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode === 503 ? 'warn' : 'info';
             },
+            // pino-http makes up an Error with a stack for every 5xx; a 503 refusal is expected and needs none.
+            customErrorObject: (_req, res, _err, value: Record<string, unknown>) => (res.statusCode === 503 ? { ...value, err: undefined } : value),
           },
         }),
       ],
