@@ -79,7 +79,7 @@ test('20 concurrent requests, concurrency 2, queue 3: the excess gets 503 + Retr
   expect(health.length).toBeGreaterThan(0);
   expect(health.every((s) => s === 200)).toBe(true);
   expect(await metric('earshot_admission_refused_total')).toBe(refused.length);
-  const after = await (await fetch(`${server.url}/health`)).json();
+  const after: any = await (await fetch(`${server.url}/health`)).json();
   expect(after.inference_worker_restarts).toBe(0);
 }, 300_000);
 
