@@ -3,6 +3,7 @@
  * recovery, the audio-seconds budget, audio_url refusals, request ids, CORS, security headers and /metrics.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, TESTDATA, type TestServer } from '../support/server';
@@ -19,7 +20,7 @@ writeFileSync(keysFile, JSON.stringify([
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ API_KEYS_FILE: keysFile, CORS_ORIGINS: 'https://app.example', MAX_AUDIO_SECONDS: '40' });
+  server = await startServer({ API_KEYS_FILE: keysFile, CORS_ORIGINS: 'https://app.example', MAX_AUDIO_SECONDS: '40', UPLOAD_IDLE_TIMEOUT_S: '2' });
 });
 
 afterAll(async () => {
@@ -140,6 +141,21 @@ test('CORS for the configured origin; security headers on the docs pages, not on
   expect(docs.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
   expect(docs.headers.get('x-content-type-options')).toBe('nosniff');
   expect((await fetch(`${server.url}/health`)).headers.get('content-security-policy')).toBeNull();
+});
+
+test('an upload that stops sending is cut off after UPLOAD_IDLE_TIMEOUT_S; the service goes on', async () => {
+  const { port } = new URL(server.url);
+  const closed = await new Promise<string>((resolve) => {
+    const req = httpRequest({
+      host: '127.0.0.1', port, method: 'POST', path: '/v1/process',
+      headers: { 'x-api-key': 'full-0123456789', 'content-type': 'multipart/form-data; boundary=xyz', 'content-length': '1000000' },
+    });
+    req.on('response', (res) => resolve(`response ${res.statusCode}`));
+    req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
+    req.write('--xyz\r\ncontent-disposition: form-data; name="audio"; filename="a.wav"\r\n\r\nRIFF'); // then nothing
+  });
+  expect(closed).toMatch(/^(ECONNRESET|socket hang up)$/);
+  expect((await call('/health')).status).toBe(200);
 });
 
 test('/metrics: requests by route and status, audio seconds, real-time factor, queue, model cache, memory, event loop', async () => {
