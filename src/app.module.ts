@@ -7,12 +7,15 @@ import { ProcessController } from './api/process/process.controller';
 import { streamStartParser } from './api/stream/stream-start';
 import { StreamStatsController } from './api/stream/stream-stats.controller';
 import { StreamGateway } from './api/stream/stream.gateway';
+import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
 import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
-import { InferenceClient } from './infra/inference/inference-client';
+import { AdmissionQueue } from './infra/inference/admission-queue';
+import { InferenceClient, type ProcessObserver } from './infra/inference/inference-client';
+import { Metrics } from './infra/metrics/metrics';
 import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from './infra/models/emotion-registry';
 import { ModelRegistry } from './infra/models/model-registry';
 
@@ -43,6 +46,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
+      imports: [HardeningModule.forRoot(config)],
       controllers: [ProcessController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
@@ -50,14 +54,22 @@ export class AppModule {
         { provide: EmotionRegistry, useFactory: () => new EmotionRegistry(config.modelsDir) },
         {
           provide: InferenceClient,
-          useFactory: () =>
-            new InferenceClient({
-              modelsDir: config.modelsDir,
-              runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
-              cache: config.modelCache,
-              limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
-              diarization: { stepS: config.diarizationStepS },
-            }),
+          inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
+          useFactory: (admission: AdmissionQueue, observer: ProcessObserver, metrics: Metrics) => {
+            const client = new InferenceClient(
+              {
+                modelsDir: config.modelsDir,
+                runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
+                cache: config.modelCache,
+                limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
+                diarization: { stepS: config.diarizationStepS },
+              },
+              admission,
+              observer,
+            );
+            metrics.watchModelCache(async () => (await client.stats()).cache);
+            return client;
+          },
         },
         {
           provide: ProcessService,

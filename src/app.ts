@@ -3,17 +3,19 @@ import multipart from '@fastify/multipart';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './api/errors';
 import { StreamWsAdapter } from './api/stream/ws-adapter';
-import { type AppConfig, LOG_LEVELS } from './infra/config/app-config';
+import { installHardening, requestIdOf } from './api/security/install-hardening';
+import type { AppConfig } from './infra/config/app-config';
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024 });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1),
-  });
+  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: requestIdOf, requestTimeout: config.hardening.requestTimeoutMs });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  await installHardening(app, config.hardening);
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });

@@ -15,6 +15,11 @@ const STATUS_OF: Record<ErrorCode, number> = {
   task_not_available: 422,
   not_ready: 503,
   overloaded: 503,
+  timeout: 503,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  url_not_allowed: 400,
   internal: 500,
 };
 
@@ -38,8 +43,8 @@ export function errorBody(code: string, message: string): ErrorBody {
 }
 
 /** Status and body for anything thrown: Earshot errors, Nest HTTP errors, Fastify/plugin errors, the rest. */
-export function describeError(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof EarshotError) return { status: STATUS_OF[err.code], body: errorBody(err.code, err.message) };
+export function describeError(err: unknown): { status: number; body: ErrorBody; retryAfterS?: number } {
+  if (err instanceof EarshotError) return { status: STATUS_OF[err.code], body: errorBody(err.code, err.message), retryAfterS: err.retryAfterS };
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const response = err.getResponse();
@@ -63,9 +68,10 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = describeError(err);
-    if (status >= 500) this.logger.error((err as Error)?.stack ?? String(err));
+    const { status, body, retryAfterS } = describeError(err);
+    if (status >= 500 && status !== 503) this.logger.error((err as Error)?.stack ?? String(err));
     if (reply.sent) return;
+    if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

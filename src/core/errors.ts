@@ -14,6 +14,11 @@ export const ERROR_CODES = {
   task_not_available: 'task not available yet',
   not_ready: 'service not ready',
   overloaded: 'service overloaded',
+  timeout: 'request took longer than its time limit',
+  unauthorized: 'missing or invalid API key',
+  forbidden: 'API key lacks the scope',
+  rate_limited: 'over a rate limit',
+  url_not_allowed: 'audio_url refused by the address policy',
   internal: 'unexpected failure',
 } as const;
 
@@ -23,6 +28,8 @@ export class EarshotError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Seconds after which retrying may succeed (sent as Retry-After with 429 and 503). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'EarshotError';

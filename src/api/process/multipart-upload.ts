@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { EarshotError } from '../../core/errors';
+import { currentRequestContext } from '../../infra/context/request-context';
+import type { AudioUrlFetcher } from '../../infra/net/audio-url';
 
 export interface ReceivedUpload {
   /** The audio, spooled to a temporary file. */
@@ -38,6 +40,8 @@ export interface FormSpec {
   textFileFields?: readonly string[];
   /** How the form looks, for the error when the request is not multipart. */
   usage: string;
+  /** A form without audio files is fine (the caller gets the audio elsewhere, e.g. from a URL). */
+  filesOptional?: boolean;
 }
 
 /** Room for the other multipart fields and boundaries on top of the audio itself. */
@@ -88,7 +92,7 @@ export async function receiveForm(req: FastifyRequest, uploadDir: string, maxByt
     await discard();
     throw uploadError(err, maxBytes);
   }
-  if (files.length === 0) throw new EarshotError('invalid_request', `missing the "${spec.audioField}" file field`);
+  if (files.length === 0 && !spec.filesOptional) throw new EarshotError('invalid_request', `missing the "${spec.audioField}" file field`);
   return { files, fields, discard };
 }
 
@@ -101,15 +105,39 @@ function formLimits(spec: FormSpec) {
   return { files, fields: MAX_TEXT_FIELDS, parts: files + MAX_TEXT_FIELDS };
 }
 
-/** POST /v1/process: one `audio` file and an optional `request_json` (a field or a file part). */
-export async function receiveProcessUpload(req: FastifyRequest, uploadDir: string, maxBytes: number): Promise<ReceivedUpload> {
+/** POST /v1/process: one `audio` file, or an `audio_url` field when URL audio is enabled, and an optional `request_json`. */
+export async function receiveProcessUpload(
+  req: FastifyRequest,
+  uploadDir: string,
+  maxBytes: number,
+  audioUrls?: AudioUrlFetcher,
+): Promise<ReceivedUpload> {
   const form = await receiveForm(req, uploadDir, maxBytes, {
     audioField: 'audio',
     maxFiles: 1,
     textFileFields: ['request_json'],
-    usage: 'with an "audio" file and an optional "request_json" field',
+    usage: `with an "audio" file${audioUrls ? ' (or an "audio_url" field)' : ''} and an optional "request_json" field`,
+    filesOptional: audioUrls !== undefined,
   });
-  return { audioPath: form.files[0].path, requestJson: form.fields.get('request_json')?.at(-1), discard: form.discard };
+  const requestJson = form.fields.get('request_json')?.at(-1);
+  const audioUrl = audioUrls ? form.fields.get('audio_url')?.at(-1)?.trim() : undefined;
+  if (!audioUrl) {
+    if (form.files.length === 0) throw new EarshotError('invalid_request', 'missing the "audio" file field (or an "audio_url" field)');
+    return { audioPath: form.files[0].path, requestJson, discard: form.discard };
+  }
+  if (form.files.length > 0) {
+    await form.discard();
+    throw new EarshotError('invalid_request', 'send either an "audio" file or an "audio_url", not both');
+  }
+  const audioPath = join(uploadDir, `${randomUUID()}.upload`);
+  const discard = () => rm(audioPath, { force: true });
+  try {
+    await audioUrls!.download(audioUrl, audioPath, maxBytes, currentRequestContext()?.signal);
+  } catch (err) {
+    await discard();
+    throw uploadError(err, maxBytes);
+  }
+  return { audioPath, requestJson, discard };
 }
 
 /** What went wrong while reading the upload, as the client should hear it. */

@@ -8,6 +8,7 @@ import { EarshotError } from '../../core/errors';
 import { JobService } from '../../core/jobs/job-service';
 import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { idempotencyKeyOf } from '../jobs/idempotency-key';
 import { receiveProcessUpload } from './multipart-upload';
 import { ProcessRequestDto } from './process-request.dto';
@@ -50,6 +51,7 @@ export class ProcessController {
     private readonly service: ProcessService,
     private readonly jobs: JobService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AudioUrlFetcher) private readonly audioUrls: AudioUrlFetcher,
   ) {}
 
   @Post()
@@ -59,9 +61,9 @@ export class ProcessController {
   @ApiBody({
     schema: {
       type: 'object',
-      required: ['audio'],
       properties: {
-        audio: { type: 'string', format: 'binary', description: 'wav, mp3, ogg/opus, flac, m4a/aac, webm, …' },
+        audio: { type: 'string', format: 'binary', description: 'wav, mp3, ogg/opus, flac, m4a/aac, webm, …; required unless audio_url is given' },
+        audio_url: { type: 'string', description: 'http(s) URL to fetch the audio from instead of uploading it (public addresses only unless ALLOW_PRIVATE_URLS)' },
         request_json: { type: 'string', description: 'A JSON ProcessRequest; default {"settings":{"tasks":["transcribe"]}}' },
       },
     },
@@ -73,8 +75,12 @@ export class ProcessController {
   @ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' })
   @ApiResponse({ status: 415, description: 'Audio that cannot be decoded' })
   @ApiResponse({ status: 422, description: 'Unknown or unavailable task, impossible settings' })
+  @ApiResponse({ status: 401, description: 'Missing or invalid API key' })
+  @ApiResponse({ status: 403, description: 'The API key lacks the process scope' })
+  @ApiResponse({ status: 429, description: 'Over the key\'s requests/min or audio seconds/hour (Retry-After)' })
+  @ApiResponse({ status: 503, description: 'Inference queue full, estimated wait too long, or memory high (Retry-After)' })
   async process(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    const upload = await receiveProcessUpload(req, this.config.uploadDir, this.config.maxUploadBytes);
+    const upload = await receiveProcessUpload(req, this.config.uploadDir, this.config.maxUploadBytes, this.audioUrls);
     try {
       const request = await parseRequestJson(upload.requestJson);
       if (request.async_process) {

@@ -5,6 +5,7 @@ import { plainToInstance, Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { assignDevice } from '../device/gpu-assignment';
 import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
+import { type HardeningConfig, loadHardeningConfig } from './hardening-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -112,6 +113,7 @@ export interface AppConfig {
   uploadDir: string;
   jobs: JobsConfig;
   stream: { maxStreams: number; maxFrameBytes: number; maxBufferedSeconds: number; idleTimeoutMs: number };
+  hardening: HardeningConfig;
 }
 
 /** Nest injection token for the config. */
@@ -138,9 +140,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = plainToInstance(Environment, given);
   const errors = validateSync(parsed);
   const jobs = parseJobsConfig(env);
-  if (errors.length || jobs.problems.length) {
+  const hardening = loadHardeningConfig(env);
+  if (errors.length || jobs.problems.length || hardening.problems.length) {
     const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-    lines.push(...jobs.problems);
+    lines.push(...jobs.problems, ...hardening.problems);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return {
@@ -170,5 +173,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxBufferedSeconds: parsed.WS_MAX_BUFFERED_S,
       idleTimeoutMs: parsed.WS_IDLE_TIMEOUT_S * 1000,
     },
+    hardening: hardening.config,
   };
 }

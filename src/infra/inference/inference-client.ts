@@ -5,7 +5,13 @@ import { EarshotError } from '../../core/errors';
 import type { StreamServerMessage } from '../../../libs/contracts/process';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
 import type { StreamOptions } from '../../core/stream/stream-session';
+import { AdmissionQueue, type AdmissionOptions } from './admission-queue';
 import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStats, WorkerStreamMessage, WorkerStreamStats } from './protocol';
+
+/** Told about every finished pipeline run (metrics, audio-seconds budgets); runs in the caller's async context. */
+export interface ProcessObserver {
+  processed(request: PipelineRequest, result: PipelineResult, elapsedMs: number): void;
+}
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -30,12 +36,28 @@ export class InferenceClient {
   /** Times the worker had to be replaced. */
   restarts = 0;
 
-  constructor(private readonly settings: WorkerSettings) {
+  constructor(
+    private readonly settings: WorkerSettings,
+    /** Pipeline runs wait here for a slot; synchronous ones are refused (503) when it is full. */
+    private readonly admission = new AdmissionQueue({ concurrency: 2, maxQueueLength: Infinity, maxQueueWaitMs: Infinity, maxRssBytes: 0 }),
+    private readonly observer?: ProcessObserver,
+  ) {
     this.spawn();
   }
 
-  process(audioPath: string, request: PipelineRequest, onProgress?: (fraction: number) => void): Promise<PipelineResult> {
-    return this.call({ type: 'process', audioPath, request }, onProgress) as Promise<PipelineResult>;
+  /** `options.signal` cancels the run (waiting or running); `options.background` waits instead of being refused. */
+  process(
+    audioPath: string,
+    request: PipelineRequest,
+    onProgress?: (fraction: number) => void,
+    options?: AdmissionOptions,
+  ): Promise<PipelineResult> {
+    return this.admission.run(async (signal) => {
+      const started = performance.now();
+      const result = (await this.call({ type: 'process', audioPath, request }, onProgress, signal)) as PipelineResult;
+      this.observer?.processed(request, result, performance.now() - started);
+      return result;
+    }, options);
   }
 
   warmup(model: string): Promise<void> {
@@ -85,10 +107,16 @@ export class InferenceClient {
     await this.worker.terminate();
   }
 
-  private call(msg: WithoutId<WorkerRequest>, onProgress?: (fraction: number) => void): Promise<unknown> {
+  private call(msg: WithoutId<WorkerRequest>, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      const onAbort = () => this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        fn(v);
+      };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), onProgress });
       this.worker.postMessage({ ...msg, id } as WorkerRequest);
     });
   }

@@ -20,7 +20,9 @@ export type WorkerRequest =
   | { id: number; type: 'warmup'; model: string }
   | { id: number; type: 'stats' }
   | { id: number; type: 'stream-open'; streamId: number; options: StreamOptions }
-  | { id: number; type: 'stream-stats' };
+  | { id: number; type: 'stream-stats' }
+  /** Stops the run with this id at its next progress point; its reply is then `failed` with code `timeout`. */
+  | { id: number; type: 'cancel' };
 
 /** Messages of a live stream (/v1/ws) that need no answer: its audio (16 kHz), its end, its disconnect. */
 export type WorkerStreamMessage =

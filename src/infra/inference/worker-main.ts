@@ -72,6 +72,9 @@ const pipeline = new AudioPipeline(transcribers, settings.limits, {
   emotion: { models: emotionModels, analyzer: new EmotionAnalyzer(vadReady) },
 });
 
+/** Runs whose caller went away (disconnect, timeout): they stop at their next progress point. */
+const cancelled = new Set<number>();
+
 function reply(message: WorkerReply): void {
   port.postMessage(message);
 }
@@ -91,6 +94,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       case 'process': {
         let last = -1;
         const value = await pipeline.run(msg.audioPath, msg.request, (fraction) => {
+          if (cancelled.has(msg.id)) throw new EarshotError('timeout', 'cancelled: the client went away or the request timed out');
           // Progress messages are cheap but not free: one per percent at most.
           if (Math.floor(fraction * 100) !== last) {
             last = Math.floor(fraction * 100);
@@ -125,10 +129,15 @@ async function handle(msg: WorkerRequest): Promise<void> {
       case 'stream-stats':
         reply({ id: msg.id, type: 'done', value: { streams: (await streams).size } });
         break;
+      case 'cancel':
+        cancelled.add(msg.id);
+        break;
     }
   } catch (err) {
     const code = err instanceof EarshotError ? err.code : 'internal';
     reply({ id: msg.id, type: 'failed', code, message: (err as Error).message });
+  } finally {
+    if (msg.type === 'process') cancelled.delete(msg.id);
   }
 }
 
