@@ -16,7 +16,12 @@ import type { PipelineRequest, PipelineResult } from './pipeline';
 
 /** Runs the pipeline somewhere (an inference worker) and reports progress. */
 export interface PipelineEngine {
-  process(audioPath: string, request: PipelineRequest, onProgress?: (fraction: number) => void): Promise<PipelineResult>;
+  process(audioPath: string, request: PipelineRequest, onProgress?: (fraction: number) => void, options?: RunOptions): Promise<PipelineResult>;
+}
+
+export interface RunOptions {
+  /** Wait for an inference slot instead of being refused while the service is busy (background jobs). */
+  background?: boolean;
 }
 
 export interface ModelCatalog {
@@ -95,9 +100,14 @@ export class ProcessService {
     return { level, model };
   }
 
-  async process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void): Promise<ProcessResponse> {
+  async process(
+    audioPath: string,
+    request: ProcessRequest,
+    onProgress?: (fraction: number) => void,
+    options?: RunOptions,
+  ): Promise<ProcessResponse> {
     const pipelineRequest = this.toPipelineRequest(request);
-    const result = await this.engine.process(audioPath, pipelineRequest, onProgress);
+    const result = await this.engine.process(audioPath, pipelineRequest, onProgress, options);
     return { status: 'completed', request_id: randomUUID(), ...result };
   }
 

@@ -11,12 +11,13 @@ import type {
 } from '../../../libs/contracts/process';
 import { EarshotError } from '../errors';
 import type { PipelineRequest } from '../pipeline';
+import type { RunOptions } from '../process-service';
 import type { JobQueue, StoredJob } from './job-queue';
 
 /** The synchronous path that a job runs: the same validation and the same answer body. */
 export interface JobProcessor {
   toPipelineRequest(request: ProcessRequest): PipelineRequest;
-  process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void): Promise<ProcessResponse>;
+  process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void, options?: RunOptions): Promise<ProcessResponse>;
 }
 
 /** Keeps job audio in DATA_DIR. */
@@ -136,9 +137,9 @@ export class JobService {
     return this.queue.stats();
   }
 
-  /** What a runner does with a job: the synchronous pipeline, with its progress reported. */
+  /** What a runner does with a job: the synchronous pipeline, with its progress reported; it waits for a slot when busy. */
   readonly run = (job: StoredJob, reportProgress: (fraction: number) => void): Promise<ProcessResponse> =>
-    this.processor.process(job.audioPath, job.request, reportProgress);
+    this.processor.process(job.audioPath, job.request, reportProgress, { background: true });
 
   /** A job ended (completed, or failed for good): tell its callback URL. */
   readonly settled = (job: StoredJob): void => {
