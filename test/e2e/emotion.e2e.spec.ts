@@ -32,7 +32,7 @@ function samplesOf(path: string): Float32Array {
 
 test('the built-in head is listed as an installed emotion model', async () => {
   const models = await getJson(`${server.url}/v1/models`);
-  expect(models.models).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'earshot-ravdess', kind: 'emotion', source: 'builtin' })]));
+  expect(models.data).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'earshot-ravdess', kind: 'emotion', source: 'builtin' })]));
 });
 
 test('DEV actors 01–04: four-class accuracy of the committed head is at least 70%', async () => {
