@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EarshotError } from '../../src/core/errors';
-import { AudioUrlFetcher, isPublicAddress } from '../../src/infra/net/audio-url';
+import { AudioUrlFetcher } from '../../src/infra/net/audio-url';
+import { isPublicAddress } from '../../src/infra/net/public-address';
 
 const dir = mkdtempSync(join(tmpdir(), 'earshot-url-'));
 const payload = Buffer.alloc(64 * 1024, 7);

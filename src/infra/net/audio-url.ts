@@ -5,18 +5,8 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import ipaddr from 'ipaddr.js';
 import { EarshotError } from '../../core/errors';
-
-/**
- * True only for ordinary public unicast addresses: loopback, private, link-local (169.254.169.254, the cloud
- * metadata address, included), carrier-grade NAT, unique-local, multicast, broadcast, reserved and unspecified
- * ranges are not. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they carry.
- */
-export function isPublicAddress(ip: string): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  return ipaddr.process(ip).range() === 'unicast';
-}
+import { isPublicAddress } from './public-address';
 
 export interface AudioUrlOptions {
   /** ALLOW_PRIVATE_URLS: skip the address check (a trusted network, tests). */

@@ -2,14 +2,14 @@ import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import { EarshotError } from '../../core/errors';
 
-/** Ranges a server-side request must never reach unless private targets are allowed: ipaddr.js range names. */
-const PUBLIC_RANGE = 'unicast';
-
-/** Whether an IP literal is a public unicast address (not loopback, private, link-local/metadata, multicast…). */
+/**
+ * True only for ordinary public unicast addresses: loopback, private, link-local (169.254.169.254, the cloud
+ * metadata address, included), carrier-grade NAT, unique-local, multicast, broadcast, reserved and unspecified
+ * ranges are not. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they carry.
+ */
 export function isPublicAddress(ip: string): boolean {
-  let addr = ipaddr.parse(ip);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-  return addr.range() === PUBLIC_RANGE;
+  if (!ipaddr.isValid(ip)) return false;
+  return ipaddr.process(ip).range() === 'unicast';
 }
 
 /**
