@@ -22,6 +22,8 @@ export interface PipelineEngine {
 export interface RunOptions {
   /** Wait for an inference slot instead of being refused while the service is busy (background jobs). */
   background?: boolean;
+  /** Stops the run (waiting or running); default: the current HTTP request's. */
+  signal?: AbortSignal;
 }
 
 export interface ModelCatalog {

@@ -63,6 +63,9 @@ export function toWireJob(job: StoredJob): Job {
 
 /** Background jobs without HTTP: submit, query, cancel, retry, run, notify, expire. */
 export class JobService {
+  /** Runs of this process, so that deleting a job stops its model run instead of letting it finish unseen. */
+  private readonly runs = new Map<string, AbortController>();
+
   constructor(
     private readonly queue: JobQueue,
     private readonly processor: JobProcessor,
@@ -116,6 +119,7 @@ export class JobService {
   async delete(id: string): Promise<{ job_id: string; deleted: true; was: JobStatus }> {
     const job = await this.stored(id);
     await this.queue.remove(id);
+    this.runs.get(id)?.abort(new EarshotError('invalid_request', `job ${id} was deleted`));
     await this.audio.remove(job.audioPath);
     return { job_id: id, deleted: true, was: job.status };
   }
@@ -138,8 +142,15 @@ export class JobService {
   }
 
   /** What a runner does with a job: the synchronous pipeline, with its progress reported; it waits for a slot when busy. */
-  readonly run = (job: StoredJob, reportProgress: (fraction: number) => void): Promise<ProcessResponse> =>
-    this.processor.process(job.audioPath, job.request, reportProgress, { background: true });
+  readonly run = async (job: StoredJob, reportProgress: (fraction: number) => void): Promise<ProcessResponse> => {
+    const controller = new AbortController();
+    this.runs.set(job.id, controller);
+    try {
+      return await this.processor.process(job.audioPath, job.request, reportProgress, { background: true, signal: controller.signal });
+    } finally {
+      this.runs.delete(job.id);
+    }
+  };
 
   /** A job ended (completed, or failed for good): tell its callback URL. */
   readonly settled = (job: StoredJob): void => {
