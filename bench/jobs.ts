@@ -37,7 +37,7 @@ async function freePort(): Promise<number> {
 function startEarshot(env: Record<string, string>, port: number): ChildProcess {
   return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: MODELS, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, MODELS_DIR: MODELS, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   if (config.jobs.role === 'worker') {
     // A worker node runs jobs from Redis and serves no HTTP.
     await app.init();
+    // Start-up logs are buffered until the HTTP server listens, which a worker never does.
+    app.flushLogs();
     new Logger('Earshot').log(`job worker started (device ${config.device})`);
     return;
   }

@@ -41,7 +41,7 @@ async function startEarshot(env: Record<string, string>): Promise<Earshot> {
   const port = await freePort();
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: SHARED_MODELS, UPLOAD_DIR: join(work, 'uploads'), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'log', ...env },
+    env: { ...process.env, MODELS_DIR: SHARED_MODELS, UPLOAD_DIR: join(work, 'uploads'), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'log', RATE_LIMIT_PER_MIN: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
