@@ -67,8 +67,15 @@ export class InferenceClient {
     return this.pending.size;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Cancels what is running and waits (up to `graceMs`) for it to stop before ending the worker: terminating a
+   * worker inside an onnxruntime run aborts the whole process.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
+    for (const id of this.pending.keys()) this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+    const deadline = Date.now() + graceMs;
+    while (this.pending.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.worker.terminate();
   }
 
