@@ -21,9 +21,6 @@ interface Pending {
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/** How long close() lets cancelled runs wind down before the worker is terminated. */
-const CLOSE_GRACE_MS = 10_000;
-
 /**
  * The HTTP thread's handle on the inference worker. A worker that dies fails the requests it held (the caller
  * sees a clear error) and is replaced, so one crash never takes the service down.
@@ -106,15 +103,15 @@ export class InferenceClient {
   }
 
   /**
-   * Stops the worker. Terminating it inside an onnxruntime run can take the whole process down, so its runs and
-   * streams are cancelled first and get a moment to stop at their next progress point.
+   * Cancels what is running and waits (up to `graceMs`) for it to stop before ending the worker: terminating a
+   * worker inside an onnxruntime run aborts the whole process.
    */
-  async close(): Promise<void> {
+  async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
     for (const id of this.pending.keys()) this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
     for (const streamId of [...this.streams.keys()]) this.closeStream(streamId);
-    const deadline = Date.now() + CLOSE_GRACE_MS;
-    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + graceMs;
+    while (this.pending.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.worker.terminate();
   }
 
