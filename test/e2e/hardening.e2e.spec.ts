@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { startServer, TESTDATA, type TestServer } from '../support/server';
 
 const JFK = join(TESTDATA, 'stt/en/jfk.wav');
@@ -184,3 +185,42 @@ test('after Retry-After the rate-limited key is served again', async () => {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   expect((await call('/v1/models', 'limited-0123456789')).status).toBe(200);
 }, 90_000);
+
+function openStream(query = '', headers: Record<string, string> = {}) {
+  const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/ws${query}`, { headers });
+  const messages: Array<{ type: string; code?: string }> = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const next = async (type: string) => {
+    for (let i = 0; i < 1200 && !messages.some((m) => m.type === type); i++) await new Promise((r) => setTimeout(r, 50));
+    return messages.find((m) => m.type === type);
+  };
+  return { socket, messages, closed, opened, next };
+}
+
+test('WebSocket /v1/ws takes the same keys: none or a key without "process" → error frame and close 1008', async () => {
+  const anonymous = openStream();
+  expect(await anonymous.closed).toBe(1008);
+  expect(anonymous.messages).toEqual([expect.objectContaining({ type: 'error', code: 'unauthorized' })]);
+  const reader = openStream('', { 'x-api-key': 'reader-0123456789' });
+  expect(await reader.closed).toBe(1008);
+  expect(reader.messages).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden' })]);
+});
+
+test('WebSocket /v1/ws with a process key (header or ?api_key= for browsers) streams, and /metrics counts it', async () => {
+  const stream = openStream('?api_key=full-0123456789');
+  await stream.opened;
+  stream.socket.send(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }));
+  expect(await stream.next('ready')).toEqual({ type: 'ready' });
+  const during = await call('/metrics', 'full-0123456789');
+  expect(during.text).toMatch(/^earshot_active_streams 1$/m);
+  stream.socket.send(JSON.stringify({ type: 'end' }));
+  expect(await stream.next('done')).toEqual({ type: 'done' });
+  await stream.closed;
+  const after = await call('/metrics', 'full-0123456789');
+  expect(after.text).toMatch(/^earshot_active_streams 0$/m);
+});

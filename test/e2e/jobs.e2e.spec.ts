@@ -152,7 +152,7 @@ describe.each(jobBackends())('jobs on the %s backend', (_name, backendEnv) => {
     expect((await pollJob(server.url, next.json.job_id, finished)).pop().status).toBe('completed');
   });
 
-  test('listing is paged and filtered by status; /v1/queue counts jobs by state', async () => {
+  test('listing is paged and filtered by status; /v1/queue and /metrics count jobs by state', async () => {
     const page1 = await call(`${server.url}/v1/jobs?limit=2`);
     expect(page1.status).toBe(200);
     expect(page1.json.jobs).toHaveLength(2);
@@ -171,6 +171,10 @@ describe.each(jobBackends())('jobs on the %s backend', (_name, backendEnv) => {
     expect(queue.json).toMatchObject({ backend: _name, workers: 1, oldest_queued_age_s: null });
     expect(queue.json.depth.completed).toBeGreaterThanOrEqual(4);
     expect(queue.json.depth.failed).toBe(failed.json.jobs.length);
+
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    expect(Number(/^earshot_jobs\{status="completed"\} (\d+)$/m.exec(metrics)?.[1])).toBe(queue.json.depth.completed);
+    expect(metrics).toMatch(/^earshot_jobs_oldest_queued_age_seconds 0$/m);
   });
 
   test('finished jobs and their audio are removed once older than JOB_TTL_HOURS', async () => {

@@ -8,6 +8,7 @@ import { FileJobAudioStore } from '../../infra/jobs/job-audio-store';
 import { SqliteJobQueue } from '../../infra/jobs/sqlite-job-queue';
 import { WebhookSender } from '../../infra/jobs/webhook-sender';
 import { assertFetchableUrl } from '../../infra/net/public-address';
+import { Metrics } from '../../infra/metrics/metrics';
 
 export const JOB_QUEUE = Symbol('JOB_QUEUE');
 const JOBS_CONFIG = Symbol('JOBS_CONFIG');
@@ -61,9 +62,9 @@ export function jobProviders(config: AppConfig): Provider[] {
     },
     {
       provide: JobService,
-      inject: [JOB_QUEUE, ProcessService],
-      useFactory: (queue: JobQueue, processing: ProcessService) =>
-        new JobService(
+      inject: [JOB_QUEUE, ProcessService, Metrics],
+      useFactory: (queue: JobQueue, processing: ProcessService, metrics: Metrics) => {
+        const service = new JobService(
           queue,
           processing,
           new FileJobAudioStore(jobs.dataDir),
@@ -72,7 +73,10 @@ export function jobProviders(config: AppConfig): Provider[] {
           },
           new WebhookSender(jobs.webhook),
           { maxAttempts: jobs.maxAttempts, ttlMs: jobs.ttlMs },
-        ),
+        );
+        metrics.watchJobs(() => service.stats());
+        return service;
+      },
     },
     JobsLifecycle,
   ];

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueStats } from '../../../libs/contracts/process';
 import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
 import type { AdmissionObserver } from '../inference/admission-queue';
 import type { ProcessObserver } from '../inference/inference-client';
@@ -9,7 +10,7 @@ const SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
 /**
  * Every Prometheus metric Earshot exports, in one registry served at GET /metrics. Other parts add theirs with
  * `counter` / `gauge` / `histogram` (get-or-create by name) or use the shared ones here (`activeStreams`,
- * `jobsQueueDepth`).
+ * and `watchModelCache` / `watchJobs` for figures read at scrape time).
  */
 export class Metrics implements AdmissionObserver, ProcessObserver {
   readonly registry = new Registry();
@@ -42,16 +43,16 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
   /** WebSocket streams open now: inc() on accept, dec() on close. */
   readonly activeStreams = new Gauge({ name: 'earshot_active_streams', help: 'Open WebSocket streams', registers: [this.registry] });
   /** Background jobs waiting: set() by the job runner. */
-  readonly jobsQueueDepth = new Gauge({ name: 'earshot_jobs_queue_depth', help: 'Background jobs waiting to run', registers: [this.registry] });
 
   private modelCacheSource?: () => Promise<ModelCacheStats>;
+  private jobsSource?: () => Promise<QueueStats>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' }); // memory, CPU, event-loop lag, GC
     const metrics = this;
     const cacheGauge = (field: 'hits' | 'misses' | 'evictions' | 'bytes' | 'loads', help: string) =>
       new Gauge({ name: `earshot_model_cache_${field}`, help, registers: [this.registry], async collect() {
-        const stats = await metrics.modelCacheStats();
+        const stats = await metrics.read(metrics.modelCacheSource);
         if (stats) this.set(stats[field]);
       } });
     cacheGauge('hits', 'Model cache hits since start');
@@ -59,6 +60,19 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     cacheGauge('evictions', 'Models evicted from the cache since start');
     cacheGauge('loads', 'Model loads since start');
     cacheGauge('bytes', 'Bytes of models held in the cache');
+    new Gauge({ name: 'earshot_jobs', help: 'Background jobs by status', labelNames: ['status'], registers: [this.registry], async collect() {
+      const stats = await metrics.read(metrics.jobsSource);
+      if (stats) for (const [status, n] of Object.entries(stats.depth)) this.set({ status }, n);
+    } });
+    new Gauge({ name: 'earshot_jobs_oldest_queued_age_seconds', help: 'Age of the oldest queued job (0 when none waits)', registers: [this.registry], async collect() {
+      const stats = await metrics.read(metrics.jobsSource);
+      if (stats) this.set(stats.oldest_queued_age_s ?? 0);
+    } });
+  }
+
+  /** Where the job queue figures come from. */
+  watchJobs(source: () => Promise<QueueStats>): void {
+    this.jobsSource = source;
   }
 
   /** Where the model cache figures come from (the inference worker). */
@@ -108,11 +122,12 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     }
   }
 
-  private async modelCacheStats(): Promise<ModelCacheStats | undefined> {
+  /** Figures from a source that may be briefly unavailable (a restarting worker, Redis): skipped for this scrape. */
+  private async read<T>(source: (() => Promise<T>) | undefined): Promise<T | undefined> {
     try {
-      return await this.modelCacheSource?.();
+      return await source?.();
     } catch {
-      return undefined; // the worker is restarting: skip the figures this scrape
+      return undefined;
     }
   }
 }
