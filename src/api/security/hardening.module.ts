@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '../../infra/config/app-config';
@@ -13,6 +13,18 @@ import { AudioBudget, MemoryAudioBudgetStore, RedisAudioBudgetStore } from './au
 
 /** Nest injection token: the ProcessObserver the InferenceClient reports finished runs to (metrics + audio budgets). */
 export const INFERENCE_OBSERVER = Symbol('INFERENCE_OBSERVER');
+
+/** Nest injection token: the Redis client that rate-limit counts and audio budgets share (null without REDIS_URL). */
+export const LIMITS_REDIS = Symbol('LIMITS_REDIS');
+
+/** Closes the limits' Redis connection with the app, so nothing keeps the process alive after it. */
+class LimitsRedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(LIMITS_REDIS) private readonly redis: Redis | null) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis?.quit().catch(() => this.redis?.disconnect());
+  }
+}
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
@@ -69,9 +81,14 @@ export class HardeningModule {
             ),
         },
         {
+          provide: LIMITS_REDIS,
+          useFactory: () => (hardening.redisUrl ? new Redis(hardening.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 }) : null),
+        },
+        LimitsRedisCloser,
+        {
           provide: AudioBudget,
-          useFactory: () =>
-            new AudioBudget(hardening.redisUrl ? new RedisAudioBudgetStore(new Redis(hardening.redisUrl)) : new MemoryAudioBudgetStore()),
+          inject: [LIMITS_REDIS],
+          useFactory: (redis: Redis | null) => new AudioBudget(redis ? new RedisAudioBudgetStore(redis) : new MemoryAudioBudgetStore()),
         },
         {
           provide: INFERENCE_OBSERVER,
@@ -94,7 +111,7 @@ export class HardeningModule {
             }),
         },
       ],
-      exports: [ApiKeys, Metrics, AdmissionQueue, AudioBudget, INFERENCE_OBSERVER, AudioUrlFetcher],
+      exports: [ApiKeys, Metrics, AdmissionQueue, AudioBudget, INFERENCE_OBSERVER, AudioUrlFetcher, LIMITS_REDIS],
     };
   }
 }

@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { EarshotError } from '../../core/errors';
 import type { HardeningConfig } from '../../infra/config/hardening-config';
 import { type RequestContext, runWithRequestContext } from '../../infra/context/request-context';
@@ -14,6 +14,7 @@ import { Metrics } from '../../infra/metrics/metrics';
 import { describeError } from '../errors';
 import { ApiKeys } from './api-keys';
 import { AudioBudget } from './audio-budget';
+import { LIMITS_REDIS } from './hardening.module';
 import { accessFor } from './route-scopes';
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -125,7 +126,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
       return principal && principal.id !== 'anonymous' ? `key:${principal.id}` : `ip:${request.ip}`;
     },
     allowList: (request) => exempt(request) || !contexts.get(request.raw)?.principal.requestsPerMin,
-    redis: config.redisUrl ? new Redis(config.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 }) : undefined,
+    redis: app.get<Redis | null>(LIMITS_REDIS) ?? undefined,
     skipOnError: true, // Redis down: serve rather than refuse everyone
     onExceeded: () => metrics.rateLimited.inc({ limit: 'requests_per_min' }),
     errorResponseBuilder: (_request, context) =>
