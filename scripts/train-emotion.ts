@@ -23,6 +23,7 @@ import { type EmotionHeadManifest, DEFAULT_FEATURE_RECIPE } from '../src/infra/m
 import { ModelRegistry } from '../src/infra/models/model-registry';
 import { SileroVad } from '../src/infra/models/silero-vad';
 import { type WhisperFeatureRecipe, WhisperFeatureEncoder } from '../src/infra/models/whisper-feature-encoder';
+import { seededRandom } from '../libs/math/seeded-random';
 
 interface Clip {
   path: string;
@@ -46,18 +47,6 @@ function listClips(dir: string): Clip[] {
     if (DEV_ACTORS.has(info.actor)) throw new Error(`${f}: actor ${info.actor} belongs to the DEV test set; never train on it`);
     return { path: join(dir, f), label: info.label, group: info.actor };
   });
-}
-
-/** Seeded PRNG (mulberry32): the same folds for the same seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Feature rows of every clip (one row per piece), cached per clip and recipe. */
@@ -163,7 +152,7 @@ async function main(): Promise<void> {
   const truth = clips.map((c) => labels.indexOf(c.label));
 
   // Folds: whole groups (speakers), shuffled with the seed, dealt round-robin.
-  const rand = random(Number(values.seed));
+  const rand = seededRandom(Number(values.seed));
   const groups = [...new Set(clips.map((c) => c.group))].sort();
   for (let i = groups.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wordErrors } from '../../libs/text/wer';
 import { manifest, postProcess, startServer, TESTDATA, type TestServer } from '../support/server';
+import { seededRandom } from '../../libs/math/seeded-random';
 
 const CLIP = 'stt/en/timit_LDC93S1.wav'; // 2.9 s, cut to 1.9 s
 const GOOD = 'stt/en/ljspeech_LJ001-0002.wav'; // 1.9 s, under MAX_AUDIO_SECONDS
@@ -17,18 +18,6 @@ const SEED = 0x5eed;
 const PER_REQUEST_TIMEOUT_MS = 300_000;
 const dir = mkdtempSync(join(tmpdir(), 'earshot-fuzz-'));
 let server: TestServer;
-
-/** mulberry32: a small seeded PRNG, so every run tries the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ENCODINGS: Record<string, string[]> = {
   wav: ['-c:a', 'pcm_s16le'],
@@ -44,7 +33,7 @@ interface Case {
 }
 
 function cases(): Case[] {
-  const random = prng(SEED);
+  const random = seededRandom(SEED);
   const source = join(TESTDATA, CLIP);
   const out: Case[] = [];
   for (const [ext, codec] of Object.entries(ENCODINGS)) {

@@ -30,18 +30,6 @@ export function topK(row: Float32Array, k: number): number[] {
   return idx;
 }
 
-/** Deterministic PRNG (mulberry32) so sampled fallbacks are reproducible per request. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Draws an index from softmax(row / temperature). */
 export function sampleIndex(row: Float32Array, temperature: number, random: () => number): number {
   let max = -Infinity;

@@ -7,7 +7,7 @@ import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, 
 import { type DecodedSequence, WhisperDecoder } from './decoding';
 import { splitAtTimestamps, TIMESTAMP_STEP_S } from './segments';
 import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
-import { seededRandom } from './logits';
+import { seededRandom } from '../../../libs/math/seeded-random';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
 
