@@ -9,9 +9,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../test/support/server';
 
 const ROOT = resolve(__dirname, '..');
 const TESTDATA = resolve(ROOT, '../shared/testdata');
@@ -25,14 +25,6 @@ function option(name: string, fallback: string): string {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function startEarshot(env: Record<string, string>, port: number): ChildProcess {
   return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {

@@ -4,12 +4,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { call, finished, flushRedis, longWav, pollJob, submitJob } from '../support/jobs';
-import { manifest, SHARED_MODELS } from '../support/server';
+import { freePort, manifest, SHARED_MODELS } from '../support/server';
 
 const ROOT = resolve(__dirname, '../..');
 const REQUEST = { settings: { tasks: ['transcribe'], tra: { language: 'en' } } };
@@ -20,14 +19,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface Earshot {
   child: ChildProcess;
