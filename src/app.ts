@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { ErrorFilter } from './api/errors';
 import { StreamWsAdapter } from './api/stream/ws-adapter';
 import { installHardening, requestIdOf } from './api/security/install-hardening';
+import { installWebUi } from './api/web/install-web-ui';
 import type { AppConfig } from './infra/config/app-config';
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
@@ -16,6 +17,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   await installHardening(app, config.hardening);
+  await installWebUi(app, config.web.enabled);
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });

@@ -8,6 +8,10 @@ export type RouteAccess = 'open' | 'any-key' | Scope;
  */
 export const ROUTE_SCOPES: ReadonlyArray<{ method?: string; prefix: string; access: RouteAccess | 'metrics' | 'docs' }> = [
   { prefix: '/health', access: 'open' },
+  // The web UI's pages and files hold no data; the pages ask for a key when the API they call needs one.
+  { method: 'GET', prefix: '/', access: 'open' }, // the playground: only "/" itself (prefixes match whole segments)
+  { method: 'GET', prefix: '/dashboard', access: 'open' },
+  { method: 'GET', prefix: '/ui', access: 'open' },
   { prefix: '/ready', access: 'open' },
   { prefix: '/metrics', access: 'metrics' }, // open with METRICS_PUBLIC=true, else admin
   { prefix: '/docs', access: 'docs' }, // open with DOCS_PUBLIC=true (default), else any key
@@ -20,6 +24,8 @@ export const ROUTE_SCOPES: ReadonlyArray<{ method?: string; prefix: string; acce
   { method: 'GET', prefix: '/v1/jobs', access: 'jobs:read' },
   { prefix: '/v1/jobs', access: 'process' }, // creating, cancelling, retrying jobs runs work
   { prefix: '/v1/cache', access: 'admin' },
+  { prefix: '/v1/dashboard', access: 'admin' }, // the dashboard's live figures
+  { prefix: '/v1/render', access: 'any-key' }, // renders a result the caller already has
   { prefix: '/v1/models', access: 'any-key' },
 ];
 

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { assignDevice } from '../device/gpu-assignment';
 import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
-import { type HardeningConfig, loadHardeningConfig } from './hardening-config';
+import { type HardeningConfig, loadHardeningConfig, toBoolean } from './hardening-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -91,6 +91,14 @@ class Environment {
   /** Where uploads are spooled while they are processed. */
   @IsString() @IsNotEmpty()
   UPLOAD_DIR = join(tmpdir(), 'earshot-uploads');
+
+  /** The playground at / and the dashboard at /dashboard. */
+  @Transform(toBoolean) @IsBoolean()
+  WEB_UI = true;
+
+  /** How often the dashboard takes a sample; it keeps the last 15 minutes of them. */
+  @Type(() => Number) @IsInt() @Min(1) @Max(60)
+  DASHBOARD_SAMPLE_S = 5;
 }
 
 export interface AppConfig {
@@ -114,6 +122,7 @@ export interface AppConfig {
   jobs: JobsConfig;
   stream: { maxStreams: number; maxFrameBytes: number; maxBufferedSeconds: number; idleTimeoutMs: number };
   hardening: HardeningConfig;
+  web: { enabled: boolean; dashboardSampleMs: number };
 }
 
 /** Nest injection token for the config. */
@@ -174,5 +183,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       idleTimeoutMs: parsed.WS_IDLE_TIMEOUT_S * 1000,
     },
     hardening: hardening.config,
+    web: { enabled: parsed.WEB_UI, dashboardSampleMs: parsed.DASHBOARD_SAMPLE_S * 1000 },
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { repoDir } from '../config/repo-dir';
 import type { WhisperFeatureRecipe } from './whisper-feature-encoder';
 
 /** Features of the built-in head: whisper-base encoder block 3 of 6 (residual output), mean+std over a 6 s window. */
@@ -62,15 +63,6 @@ function describe(name: string, dir: string, source: string): InstalledEmotionMo
   return null;
 }
 
-/** assets/emotion of the repository, from src/ or from a build in dist/. */
-function builtinDir(): string | null {
-  for (let dir = __dirname, i = 0; i < 6; i++, dir = dirname(dir)) {
-    const candidate = join(dir, 'assets', 'emotion');
-    if (existsSync(candidate)) return candidate;
-  }
-  return null;
-}
-
 /**
  * Which emotion models exist: the built-in heads in assets/emotion/, then the folders of MODELS_DIR/emotion/
  * (a head trained by `train:emotion`, or a Hugging Face audio-classification export); MODELS_DIR wins on a name clash.
@@ -79,7 +71,7 @@ export class EmotionRegistry {
   private readonly builtin: string | null;
 
   constructor(private readonly modelsDir: string) {
-    this.builtin = builtinDir();
+    this.builtin = repoDir('assets', 'emotion');
   }
 
   list(): InstalledEmotionModel[] {
