@@ -4,6 +4,7 @@ import { jobProviders } from './api/jobs/jobs.providers';
 import { LegacyController } from './api/legacy/legacy.controller';
 import { OpenAIController } from './api/openai/openai.controller';
 import { ProcessController } from './api/process/process.controller';
+import { RenderController } from './api/process/render.controller';
 import { streamStartParser } from './api/stream/stream-start';
 import { StreamStatsController } from './api/stream/stream-stats.controller';
 import { StreamGateway } from './api/stream/stream.gateway';
@@ -47,7 +48,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },

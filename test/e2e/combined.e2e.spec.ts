@@ -49,4 +49,36 @@ test('transcribe + diarization + emotion (word level): every segment and word ca
   expect(srt.status).toBe(200);
   const tagged = srt.text.match(/^\[SPEAKER_0[01]\] \([a-z]+\) \S/gm) ?? [];
   expect(tagged.length).toBe(segments.length);
+
+  // The same result rendered again by POST /v1/render (as the playground's downloads do, without word lists) gives
+  // the same subtitles as format_output did.
+  const withoutWords = { ...res.json.result, segments: segments.map(({ words, ...rest }) => rest) };
+  const rendered = await render('srt', { request_id: res.json.request_id, result: withoutWords });
+  expect(rendered.status).toBe(200);
+  expect(rendered.headers.get('content-type')).toContain('application/x-subrip');
+  expect(await rendered.text()).toBe(srt.text);
+  const rttm = await render('rttm', { request_id: 'meeting-1', result: res.json.result });
+  expect((await rttm.text()).split('\n').filter((l) => l.startsWith('SPEAKER meeting-1 1 ')).length).toBe(dia.turns.length);
+});
+
+function render(format: string, body: unknown): Promise<Response> {
+  return fetch(`${server.url}/v1/render?format=${format}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+test('POST /v1/render refuses an unknown format, a body that is not a result, and a result without what the format needs', async () => {
+  const transcript = { tra: { text: 'Hello there.', segments: [{ start: 0, end: 1.5, text: 'Hello there.' }] } };
+  const cases: Array<[string, unknown, number, string]> = [
+    ['docx', { result: transcript }, 400, 'format must be one of'],
+    ['srt', { result: { tra: { text: 'x', segments: [{ start: 'zero', end: 1, text: 'x' }] } } }, 400, 'result.tra.segments.0.start'],
+    ['srt', [1, 2], 400, 'must be a JSON object'],
+    ['vtt', { result: {} }, 422, 'needs result.tra'],
+    ['rttm', { result: transcript }, 422, 'needs result.dia'],
+  ];
+  for (const [format, body, status, message] of cases) {
+    const res = await render(format, body);
+    expect([format, res.status]).toEqual([format, status]);
+    expect((await res.json()).error.message).toContain(message);
+  }
+  const ok = await render('vtt', { result: transcript });
+  expect(await ok.text()).toMatch(/^WEBVTT\s+1\s+00:00:00\.000 --> 00:00:01\.500\s+Hello there\./);
 });

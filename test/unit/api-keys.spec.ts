@@ -88,6 +88,10 @@ test('route families map to their scopes; /health and /ready are open; /metrics 
     ['DELETE', '/v1/jobs/abc', 'process'], ['POST', '/v1/jobs/abc/retry', 'process'],
     ['GET', '/v1/cache/stats', 'admin'], ['GET', '/metrics', 'admin'], ['GET', '/docs', 'any-key'], ['GET', '/docs-json', 'any-key'],
     ['GET', '/v1/models', 'any-key'], ['GET', '/v1/processes', 'any-key'], ['GET', '/elsewhere', 'any-key'],
+    // The web UI's pages and files are open (the data they fetch is not); only "/" itself, not every path under it.
+    ['GET', '/', 'open'], ['GET', '/?x=1', 'open'], ['GET', '/dashboard', 'open'], ['GET', '/ui/js/api.js', 'open'],
+    ['POST', '/', 'any-key'], ['GET', '/uix', 'any-key'], ['GET', '/dashboards', 'any-key'],
+    ['GET', '/v1/dashboard/events', 'admin'], ['POST', '/v1/render', 'any-key'],
   ];
   expect(rows.map(([m, u]) => [m, u, accessFor(m, u, closed)])).toEqual(rows);
   expect(accessFor('GET', '/metrics', { metricsPublic: true, docsPublic: true })).toBe('open');

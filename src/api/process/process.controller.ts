@@ -1,7 +1,5 @@
 import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProcessRequest } from '../../../libs/contracts/process';
 import { EarshotError } from '../../core/errors';
@@ -11,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
 import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { idempotencyKeyOf } from '../jobs/idempotency-key';
 import { receiveProcessUpload } from './multipart-upload';
+import { validateBody } from '../validate-body';
 import { ProcessRequestDto } from './process-request.dto';
 
 const DEFAULT_REQUEST: ProcessRequest = { settings: { tasks: ['transcribe'] } };
@@ -31,17 +30,8 @@ async function parseRequestJson(raw: string | undefined): Promise<ProcessRequest
 }
 
 /** A plain object → a validated ProcessRequest, or 400 naming what is wrong (`source` names where it came from). */
-export async function validateProcessRequest(plain: object, source: string): Promise<ProcessRequest> {
-  const dto = plainToInstance(ProcessRequestDto, plain);
-  const errors = await validate(dto, { forbidUnknownValues: true });
-  if (errors.length) {
-    const flat = (e: (typeof errors)[number], path: string): string[] => [
-      ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
-      ...(e.children ?? []).flatMap((c) => flat(c, `${path}${e.property}.`)),
-    ];
-    throw new EarshotError('invalid_request', `invalid ${source}: ${errors.flatMap((e) => flat(e, '')).join('; ')}`);
-  }
-  return dto as ProcessRequest;
+export function validateProcessRequest(plain: object, source: string): Promise<ProcessRequest> {
+  return validateBody(ProcessRequestDto, plain, source) as Promise<ProcessRequest>;
 }
 
 @ApiTags('process')

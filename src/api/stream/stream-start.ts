@@ -1,10 +1,9 @@
 import { IsDefined, IsInt } from 'class-validator';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { EarshotError } from '../../core/errors';
 import type { ProcessService } from '../../core/process-service';
 import { STREAM_SAMPLE_RATES, type StreamStart, type StreamStartParser } from '../../core/stream/stream-service';
 import { ProcessRequestDto } from '../process/process-request.dto';
+import { validateBody } from '../validate-body';
 
 /** The first frame of /v1/ws: a ProcessRequest plus the sample rate of the audio frames to come. */
 export class StreamStartDto extends ProcessRequestDto {
@@ -21,18 +20,7 @@ export function streamStartParser(process: ProcessService, batchSize: number): S
     } catch (err) {
       throw new EarshotError('invalid_request', `the first frame is not valid JSON: ${(err as Error).message}`);
     }
-    if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
-      throw new EarshotError('invalid_request', 'the first frame must be a JSON object: {"settings":{...},"sample_rate":16000}');
-    }
-    const dto = plainToInstance(StreamStartDto, plain);
-    const errors = await validate(dto, { forbidUnknownValues: true });
-    if (errors.length) {
-      const flat = (e: (typeof errors)[number], path: string): string[] => [
-        ...Object.values(e.constraints ?? {}).map((m) => `${path}${e.property}: ${m}`),
-        ...(e.children ?? []).flatMap((c) => flat(c, `${path}${e.property}.`)),
-      ];
-      throw new EarshotError('invalid_request', `invalid first frame: ${errors.flatMap((e) => flat(e, '')).join('; ')}`);
-    }
+    const dto = await validateBody(StreamStartDto, plain, 'first frame ({"settings":{...},"sample_rate":16000})');
     if (!(STREAM_SAMPLE_RATES as readonly number[]).includes(dto.sample_rate)) {
       throw new EarshotError('unsupported_audio', `sample_rate ${dto.sample_rate} is not supported; use ${STREAM_SAMPLE_RATES.join(', ')}`);
     }

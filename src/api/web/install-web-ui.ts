@@ -21,7 +21,7 @@ const CONTENT_SECURITY_POLICY = {
     styleSrc: ["'self'", "'unsafe-inline'"],
     imgSrc: ["'self'", 'data:', 'blob:'],
     mediaSrc: ["'self'", 'blob:'],
-    connectSrc: ["'self'"],
+    connectSrc: ["'self'", 'blob:'], // wavesurfer.js fetches the chosen file's blob: URL
     workerSrc: ["'self'", 'blob:'],
     objectSrc: ["'none'"],
     baseUri: ["'self'"],
@@ -49,16 +49,17 @@ export async function installWebUi(app: NestFastifyApplication, enabled: boolean
     if (isWebUiPath(request.url.split('?')[0])) reply.helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY });
     done();
   });
-  await app.register(fastifyStatic, { root, prefix: `${WEB_UI_ASSETS}/`, index: false, cacheControl: true, maxAge: '5m' });
+  const served = /\.(html|js|css|svg)$/; // not tsconfig.json or .d.ts; the pages' sendFile passes this check too
+  await app.register(fastifyStatic, { root, prefix: `${WEB_UI_ASSETS}/`, index: false, maxAge: '5m', allowedPath: (path) => served.test(path) });
   const vendor = [dirname(require.resolve('wavesurfer.js')), dirname(require.resolve('uplot'))];
   await app.register(fastifyStatic, {
     root: vendor,
     prefix: `${WEB_UI_ASSETS}/vendor/`,
     decorateReply: false,
     index: false,
-    allowedPath: (path) => /\.(js|css)$/.test(path),
+    allowedPath: (path) => served.test(path),
   });
   for (const [path, file] of Object.entries(WEB_UI_PAGES)) {
-    fastify.get(path, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile(file, root));
+    fastify.get(path, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile(file, root, { cacheControl: false }));
   }
 }

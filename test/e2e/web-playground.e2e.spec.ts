@@ -1,0 +1,141 @@
+/**
+ * The playground at / in a real browser (Debian's Chromium driven by playwright-core), against the real service with
+ * API keys on: the key field, a synchronous run with speakers, a job with its progress bar, playback of a segment,
+ * downloads rendered by the service, and live mode fed by Chromium's fake microphone playing a DEV clip.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { wordErrors } from '../../libs/text/wer';
+import { launchChromium } from '../support/browser';
+import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
+
+const KEY = 'playground-test-key';
+const JFK = join(TESTDATA, 'stt', 'en', 'jfk.wav');
+const TWO_SPEAKERS = join(TESTDATA, 'diarization', 'pyannote_sample.wav');
+const JFK_REFERENCE = manifest().find((f) => f.path === 'stt/en/jfk.wav')!.reference;
+/** SAVE_SCREENSHOTS=1 refreshes the README's pictures under docs/. */
+const SCREENSHOTS = process.env.SAVE_SCREENSHOTS === '1' ? resolve(__dirname, '../../docs') : null;
+
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer({ API_KEYS: KEY });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** The playground with the key entered, as a user does when the service asks for one. */
+async function openWithKey(page: Page): Promise<void> {
+  await page.goto(`${server.url}/`);
+  await page.locator('#key-form').waitFor({ state: 'visible' });
+  await page.fill('#key-form input', KEY);
+  await page.click('#key-form button');
+  await page.locator('#model option').first().waitFor({ state: 'attached' });
+}
+
+async function chooseTasks(page: Page, tasks: string[]): Promise<void> {
+  for (const task of ['transcribe', 'diarization', 'emotion']) await page.setChecked(`input[name="task"][value="${task}"]`, tasks.includes(task));
+}
+
+test('without a key the page says one is needed; with it the models are listed', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await page.locator('#key-form').waitFor({ state: 'visible' });
+  expect(await page.locator('#key-form .key-reason').textContent()).toMatch(/API key/);
+  expect(await page.locator('#model option').count()).toBe(0);
+  await page.fill('#key-form input', KEY);
+  await page.click('#key-form button');
+  await page.locator('#model option').first().waitFor({ state: 'attached' });
+  expect(await page.locator('#model option').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('whisper-tiny')]));
+  await page.close();
+});
+
+test('a DEV clip run now: transcript text, a speaker lane, a segment that plays, SRT rendered by the service', async () => {
+  const page = await browser.newPage();
+  await openWithKey(page);
+  await page.setInputFiles('#file', JFK);
+  await chooseTasks(page, ['transcribe', 'diarization']);
+  await page.selectOption('#language', 'en');
+  await page.click('#run');
+  await page.locator('#transcript li').first().waitFor({ timeout: 60_000 });
+
+  const text = (await page.locator('#transcript .text').allTextContents()).join(' ');
+  const { edits, words } = wordErrors(JFK_REFERENCE, text);
+  expect(edits / words).toBeLessThanOrEqual(0.15);
+  expect(await page.locator('.speaker-lane').count()).toBeGreaterThanOrEqual(1);
+  expect(await page.locator('.speaker-lane .lane-track button').count()).toBeGreaterThanOrEqual(1);
+  expect(await page.locator('#result-summary').textContent()).toContain('language en');
+
+  // Choosing a segment plays that stretch of the audio: the segment is marked while the audio plays.
+  const second = page.locator('#transcript button').nth(Math.min(1, (await page.locator('#transcript button').count()) - 1));
+  await second.click();
+  await page.locator('#transcript button.playing').waitFor({ timeout: 10_000 });
+  expect(await page.locator('#transcript button.playing').getAttribute('data-start')).toBe(await second.getAttribute('data-start'));
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.downloads button[data-format="srt"]')]);
+  expect(download.suggestedFilename()).toBe('jfk.srt');
+  const srt = readFileSync((await download.path())!, 'utf8');
+  expect(srt).toMatch(/^1\r?\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}\r?\n\[SPEAKER_00\] /);
+  expect(srt.toLowerCase()).toContain('fellow americans');
+  await page.close();
+});
+
+test('a two-speaker clip as a job: the progress bar reaches 100%, then two speaker lanes and emotion badges', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await openWithKey(page);
+  await page.setInputFiles('#file', TWO_SPEAKERS);
+  await chooseTasks(page, ['transcribe', 'diarization', 'emotion']);
+  await page.check('input[name="mode"][value="job"]');
+  await page.click('#run');
+  await page.locator('#progress').waitFor({ state: 'visible' });
+  await page.locator('#transcript li').first().waitFor({ timeout: 90_000 });
+
+  expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(100);
+  expect(await page.locator('#run-status').textContent()).toMatch(/^Done in/);
+  expect(await page.locator('.speaker-lane').count()).toBe(2);
+  expect(await page.locator('.emotion-lane .lane-track button').count()).toBeGreaterThan(0);
+  const segments = await page.locator('#transcript button').count();
+  expect(await page.locator('#transcript .speaker-chip').allTextContents()).toEqual(expect.arrayContaining(['SPEAKER_00', 'SPEAKER_01']));
+  expect(await page.locator('#transcript .badge').count()).toBe(segments);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.downloads button[data-format="json"]')]);
+  const saved = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+  expect(saved.result.dia.num_speakers).toBe(2);
+  expect(saved.result.segments).toHaveLength(segments);
+
+  if (SCREENSHOTS) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.locator('#result').screenshot({ path: join(SCREENSHOTS, 'playground.png') });
+  }
+  await page.close();
+});
+
+test('live mode: Chromium\'s fake microphone plays a DEV clip, finals appear and replace the partials', async () => {
+  const live = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-audio-capture=${JFK}`,
+  ]);
+  try {
+    const page = await live.newPage();
+    await openWithKey(page);
+    await page.selectOption('#language', 'en');
+    await page.click('#live-toggle');
+    await page.locator('#live-status', { hasText: 'Listening' }).waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#live-text .partial')?.textContent, null, { timeout: 30_000 });
+    await page.waitForFunction(() => /country/i.test(document.querySelector('#live-text .finals')?.textContent ?? ''), null, { timeout: 45_000 });
+    await page.click('#live-toggle');
+    await page.locator('#live-status', { hasText: 'Finished' }).waitFor({ timeout: 20_000 });
+    const finals = await page.locator('#live-text .final').allTextContents();
+    expect(finals.length).toBeGreaterThan(0);
+    expect(await page.locator('#live-text .partial').textContent()).toBe('');
+    expect(await page.locator('#live-toggle').getAttribute('aria-pressed')).toBe('false');
+  } finally {
+    await live.close();
+  }
+});
