@@ -77,7 +77,7 @@ test('POST /v1/render refuses an unknown format, a body that is not a result, an
   for (const [format, body, status, message] of cases) {
     const res = await render(format, body);
     expect([format, res.status]).toEqual([format, status]);
-    expect((await res.json()).error.message).toContain(message);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(message);
   }
   const ok = await render('vtt', { result: transcript });
   expect(await ok.text()).toMatch(/^WEBVTT\s+1\s+00:00:00\.000 --> 00:00:01\.500\s+Hello there\./);

@@ -1,3 +1,4 @@
+/// <reference lib="dom" /> // page.evaluate callbacks run in the browser
 /**
  * The playground at / in a real browser (Debian's Chromium driven by playwright-core), against the real service with
  * API keys on: the key field, a synchronous run with speakers, a job with its progress bar, playback of a segment,
