@@ -1,4 +1,3 @@
-/// <reference lib="dom" /> // page.evaluate callbacks run in the browser
 /**
  * The playground at / in a real browser (Debian's Chromium driven by playwright-core), against the real service with
  * API keys on: the key field, a synchronous run with speakers, a job with its progress bar, playback of a segment,
@@ -96,7 +95,7 @@ test('a two-speaker clip as a job: the progress bar reaches 100%, then two speak
   await page.locator('#progress').waitFor({ state: 'visible' });
   await page.locator('#transcript li').first().waitFor({ timeout: 90_000 });
 
-  expect(await page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).toBe(100);
+  expect(await page.locator('#progress').evaluate((p) => (p as unknown as { value: number }).value)).toBe(100);
   expect(await page.locator('#run-status').textContent()).toMatch(/^Done in/);
   expect(await page.locator('.speaker-lane').count()).toBe(2);
   expect(await page.locator('.emotion-lane .lane-track button').count()).toBeGreaterThan(0);
@@ -128,8 +127,9 @@ test('live mode: Chromium\'s fake microphone plays a DEV clip, finals appear and
     await page.selectOption('#language', 'en');
     await page.click('#live-toggle');
     await page.locator('#live-status', { hasText: 'Listening' }).waitFor({ timeout: 15_000 });
-    await page.waitForFunction(() => document.querySelector('#live-text .partial')?.textContent, null, { timeout: 30_000 });
-    await page.waitForFunction(() => /country/i.test(document.querySelector('#live-text .finals')?.textContent ?? ''), null, { timeout: 45_000 });
+    // Expressions evaluated in the page (this project's TypeScript has no DOM types).
+    await page.waitForFunction("document.querySelector('#live-text .partial').textContent !== ''", null, { timeout: 30_000 });
+    await page.waitForFunction("/country/i.test(document.querySelector('#live-text .finals').textContent)", null, { timeout: 45_000 });
     await page.click('#live-toggle');
     await page.locator('#live-status', { hasText: 'Finished' }).waitFor({ timeout: 20_000 });
     const finals = await page.locator('#live-text .final').allTextContents();
