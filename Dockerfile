@@ -18,6 +18,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ecosystem.config.js ./
 # The built-in emotion head (a few KB; CC BY-NC-SA 4.0, see assets/emotion/earshot-ravdess/LICENCE.md).
 COPY assets ./assets
+# The browser UI (playground, dashboard), served as it is.
+COPY web ./web
 RUN mkdir -p /models /data && chown node:node /models /data
 VOLUME /data
 USER node

@@ -110,6 +110,7 @@ test('a two-speaker clip as a job: the progress bar reaches 100%, then two speak
 
   if (SCREENSHOTS) {
     mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.mouse.move(0, 0);
     await page.locator('#result').screenshot({ path: join(SCREENSHOTS, 'playground.png') });
   }
   await page.close();
@@ -127,9 +128,8 @@ test('live mode: Chromium\'s fake microphone plays a DEV clip, finals appear and
     await page.selectOption('#language', 'en');
     await page.click('#live-toggle');
     await page.locator('#live-status', { hasText: 'Listening' }).waitFor({ timeout: 15_000 });
-    // Expressions evaluated in the page (this project's TypeScript has no DOM types).
-    await page.waitForFunction("document.querySelector('#live-text .partial').textContent !== ''", null, { timeout: 30_000 });
-    await page.waitForFunction("/country/i.test(document.querySelector('#live-text .finals').textContent)", null, { timeout: 45_000 });
+    await page.locator('#live-text .partial', { hasText: /\S/ }).waitFor({ timeout: 30_000 });
+    await page.locator('#live-text .finals', { hasText: /country/i }).waitFor({ timeout: 45_000 });
     await page.click('#live-toggle');
     await page.locator('#live-status', { hasText: 'Finished' }).waitFor({ timeout: 20_000 });
     const finals = await page.locator('#live-text .final').allTextContents();
