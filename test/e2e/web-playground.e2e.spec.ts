@@ -85,6 +85,18 @@ test('a DEV clip run now: transcript text, a speaker lane, a segment that plays,
   await page.close();
 });
 
+test('a file that is not audio: the service\'s message is shown and the page stays usable', async () => {
+  const page = await browser.newPage();
+  await openWithKey(page);
+  await page.setInputFiles('#file', { name: 'notes.wav', mimeType: 'audio/wav', buffer: Buffer.from('these are not the samples you are looking for') });
+  await page.click('#run');
+  await page.locator('#run-status', { hasText: 'Failed' }).waitFor({ timeout: 30_000 });
+  expect(await page.locator('#run-status').textContent()).toMatch(/^Failed: .*(decode|audio)/i);
+  expect(await page.locator('#result').isHidden()).toBe(true);
+  expect(await page.locator('#run').isEnabled()).toBe(true);
+  await page.close();
+});
+
 test('a two-speaker clip as a job: the progress bar reaches 100%, then two speaker lanes and emotion badges', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await openWithKey(page);
@@ -116,7 +128,7 @@ test('a two-speaker clip as a job: the progress bar reaches 100%, then two speak
   await page.close();
 });
 
-test('live mode: Chromium\'s fake microphone plays a DEV clip, finals appear and replace the partials', async () => {
+test('live mode and recording: Chromium\'s fake microphone plays a DEV clip; finals replace the partials, a recording is transcribed', async () => {
   const live = await launchChromium([
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
@@ -136,6 +148,15 @@ test('live mode: Chromium\'s fake microphone plays a DEV clip, finals appear and
     expect(finals.length).toBeGreaterThan(0);
     expect(await page.locator('#live-text .partial').textContent()).toBe('');
     expect(await page.locator('#live-toggle').getAttribute('aria-pressed')).toBe('false');
+
+    // Recording: MediaRecorder's webm/opus from the same microphone becomes the file to run.
+    await page.click('#record');
+    await page.waitForTimeout(6_000);
+    await page.click('#record');
+    await page.locator('#chosen', { hasText: /^recording\.webm/ }).waitFor({ timeout: 10_000 });
+    await page.click('#run');
+    await page.locator('#transcript li').first().waitFor({ timeout: 60_000 });
+    expect((await page.locator('#transcript').textContent())!.toLowerCase()).toMatch(/country|americans|fellow/);
   } finally {
     await live.close();
   }
