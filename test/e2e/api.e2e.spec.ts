@@ -14,7 +14,7 @@ const uploads = mkdtempSync(join(tmpdir(), 'earshot-api-uploads-'));
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ MAX_UPLOAD_MB: '2', MAX_AUDIO_SECONDS: '40', UPLOAD_DIR: uploads });
+  server = await startServer({ MAX_UPLOAD_MB: '2', MAX_AUDIO_SECONDS: '40', UPLOAD_DIR: uploads, WEB_UI: 'false' });
 });
 
 afterAll(async () => {
@@ -32,6 +32,14 @@ async function stillServing(): Promise<void> {
   expect(res.status).toBe(200);
   expect(res.json.result.tra.text).toMatch(/fellow Americans/);
 }
+
+test('WEB_UI=false: no playground, no dashboard page, no UI files; the API is unchanged', async () => {
+  for (const path of ['/', '/dashboard', '/ui/js/api.js']) {
+    const res = await fetch(`${server.url}${path}`);
+    expect([path, res.status]).toEqual([path, 404]);
+    expect((await res.json()).error.code).toBe('not_found');
+  }
+});
 
 test('service endpoints: health, ready, models, cache stats, OpenAPI docs', async () => {
   const health = await getJson(`${server.url}/health`);

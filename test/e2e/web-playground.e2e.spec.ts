@@ -42,6 +42,22 @@ async function chooseTasks(page: Page, tasks: string[]): Promise<void> {
   for (const task of ['transcribe', 'diarization', 'emotion']) await page.setChecked(`input[name="task"][value="${task}"]`, tasks.includes(task));
 }
 
+test('the page and its files are served by Earshot under a same-origin CSP; the UI folder serves only web files', async () => {
+  const page = await fetch(`${server.url}/`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-type')).toContain('text/html');
+  expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self';script-src 'self';/);
+  const html = await page.text();
+  const linked = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]).filter((u) => u !== '/dashboard' && u !== '/docs' && u !== '/');
+  expect(linked.length).toBeGreaterThanOrEqual(3);
+  for (const path of [...linked, '/ui/vendor/wavesurfer.esm.js', '/ui/js/pcm-worklet.js']) {
+    expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, 200]);
+  }
+  for (const [path, status] of [['/ui/tsconfig.json', 404], ['/ui/js/worklet-scope.d.ts', 404], ['/ui/vendor/wavesurfer.d.ts', 404], ['/ui/%2e%2e/package.json', 403]]) {
+    expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, status]);
+  }
+});
+
 test('without a key the page says one is needed; with it the models are listed', async () => {
   const page = await browser.newPage();
   await page.goto(`${server.url}/`);
