@@ -53,8 +53,8 @@ test('the page and its files are served by Earshot under a same-origin CSP; the 
   for (const path of [...linked, '/ui/vendor/wavesurfer.esm.js', '/ui/js/pcm-worklet.js']) {
     expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, 200]);
   }
-  for (const [path, status] of [['/ui/tsconfig.json', 404], ['/ui/js/worklet-scope.d.ts', 404], ['/ui/vendor/wavesurfer.d.ts', 404], ['/ui/%2e%2e/package.json', 403]]) {
-    expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, status]);
+  for (const path of ['/ui/tsconfig.json', '/ui/js/worklet-scope.d.ts', '/ui/vendor/wavesurfer.d.ts']) {
+    expect([path, (await fetch(`${server.url}${path}`)).status]).toEqual([path, 404]);
   }
 });
 
