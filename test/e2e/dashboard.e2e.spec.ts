@@ -29,7 +29,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const history = async (): Promise<DashboardHistory> => (await fetch(`${server.url}/v1/dashboard`, { headers: { 'x-api-key': ADMIN } })).json();
+const history = async () => (await (await fetch(`${server.url}/v1/dashboard`, { headers: { 'x-api-key': ADMIN } })).json()) as DashboardHistory;
 
 async function post(audio: Uint8Array, name: string) {
   const form = new FormData();
@@ -51,10 +51,10 @@ async function samplesAfter(since: number, done: (samples: DashboardSample[]) =>
 test('the admin scope is needed: 401 without a key, 403 with a process-only key', async () => {
   const none = await fetch(`${server.url}/v1/dashboard`);
   expect(none.status).toBe(401);
-  expect((await none.json()).error.code).toBe('unauthorized');
+  expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
   const worker = await fetch(`${server.url}/v1/dashboard/events`, { headers: { 'x-api-key': PROCESS_ONLY } });
   expect(worker.status).toBe(403);
-  expect((await worker.json()).error.code).toBe('forbidden');
+  expect(((await worker.json()) as { error: { code: string } }).error.code).toBe('forbidden');
 });
 
 test('history: 1 s samples over a 15 minute window, each with every figure', async () => {

@@ -205,7 +205,8 @@ function renderCards() {
   setCard('audio-window', audioAmount(total((s) => s.audio_s)));
   setCard('requests-window', fmt(total((s) => s.requests.count)));
   const timed = latest((s) => (s.requests.count > 0 ? s.requests : null));
-  setCard('latency', timed ? `${fmt(timed.p50_ms)} / ${fmt(timed.p95_ms)} ms` : '–');
+  setCard('latency-p50', timed ? `${fmt(timed.p50_ms)} ms` : '–');
+  setCard('latency-p95', timed ? `${fmt(timed.p95_ms)} ms` : '–');
   setCard('errors-window', fmt(total((s) => Object.values(s.errors).reduce((a, b) => a + b, 0))));
   setCard('cpu', cpu ? `${fmt(cpu.percent)} %` : '–', cpu ? `CPU, 100 % = one of ${cpu.cores} cores` : undefined);
   setCard('rss', memory ? `${fmt(memory.rss)} MB` : '–', memory ? `Memory (RSS); heap ${fmt(memory.heap_used)} MB` : undefined);
@@ -280,6 +281,7 @@ function chartOptions(def, series, width) {
     width,
     height: CHART_HEIGHT,
     cursor: { drag: { x: false, y: false } },
+    legend: { live: false },
     scales: { y: { range: (/** @type {any} */ _u, /** @type {number|null} */ _min, /** @type {number|null} */ max) => [0, max && max > 0 ? max * 1.1 : 1] } },
     axes: [axis, { ...axis, size: 48 }],
     series: [
