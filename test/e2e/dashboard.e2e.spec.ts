@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import type { DashboardHistory, DashboardSample } from '../../libs/contracts/dashboard';
 import { DashboardService } from '../../src/core/dashboard/dashboard-service';
 import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
@@ -57,6 +58,12 @@ test('the admin scope is needed: 401 without a key, 403 with a process-only key'
   expect(((await worker.json()) as { error: { code: string } }).error.code).toBe('forbidden');
 });
 
+test('both routes are in the OpenAPI document under the dashboard tag', async () => {
+  const openapi = (await (await fetch(`${server.url}/docs-json`)).json()) as { paths: Record<string, { get: { tags: string[] } }> };
+  expect(openapi.paths['/v1/dashboard'].get.tags).toEqual(['dashboard']);
+  expect(openapi.paths['/v1/dashboard/events'].get.tags).toEqual(['dashboard']);
+});
+
 test('history: 1 s samples over a 15 minute window, each with every figure', async () => {
   const samples = await samplesAfter(0, (s) => s.length >= 2);
   const body = await history();
@@ -100,6 +107,19 @@ test('a real transcription moves throughput, requests and RTF; a corrupt upload 
   const metrics = await (await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': ADMIN } })).text();
   expect(metrics).toMatch(/earshot_errors_total\{code="unsupported_audio"\} 1\b/);
   expect(metrics).toMatch(/earshot_errors_total\{code="unauthorized"\} [1-9]/);
+});
+
+test('a WebSocket stream counts while open, and its error frame counts under its code', async () => {
+  const before = Date.now();
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/v1/ws`, { headers: { 'x-api-key': PROCESS_ONLY } });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  await samplesAfter(before, (s) => s.some((x) => x.streams === 1));
+  const frame = new Promise<{ type: string; code: string }>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)))));
+  socket.send(Buffer.alloc(4)); // audio before the settings frame
+  expect(await frame).toMatchObject({ type: 'error', code: 'invalid_request' });
+  socket.close();
+  const samples = await samplesAfter(before, (s) => s.some((x) => x.errors.invalid_request) && s[s.length - 1].streams === 0);
+  expect(samples.reduce((n, x) => n + (x.errors.invalid_request ?? 0), 0)).toBe(1);
 });
 
 test('the event stream: history, then a sample a second, past REQUEST_TIMEOUT_S; its listener goes on disconnect', async () => {
