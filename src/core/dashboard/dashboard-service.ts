@@ -56,7 +56,7 @@ export class DashboardService {
   private readonly runningJobsShown: number;
   private readonly sourceTimeoutMs: number;
   private timer?: NodeJS.Timeout;
-  private lastAt = performance.now();
+  private lastAt = 0;
   private lastCpu?: { user: number; system: number };
 
   constructor(private readonly sources: DashboardSources, private readonly options: DashboardOptions) {
@@ -64,12 +64,12 @@ export class DashboardService {
     this.runningJobsShown = options.runningJobsShown ?? 5;
     this.sourceTimeoutMs = Math.min(options.intervalMs / 2, 2000);
     this.samples = new RingBuffer(Math.ceil(this.windowMs / options.intervalMs));
-    this.lastCpu = this.read(() => sources.cpuUsage()) ?? undefined;
+    this.startInterval();
   }
 
   start(): void {
     this.stop();
-    this.lastAt = performance.now();
+    this.startInterval();
     this.timer = setInterval(() => void this.sample(), this.options.intervalMs);
     this.timer.unref();
   }
@@ -144,6 +144,12 @@ export class DashboardService {
       }
     }
     return sample;
+  }
+
+  /** The interval the next sample covers starts now. */
+  private startInterval(): void {
+    this.lastAt = performance.now();
+    this.lastCpu = this.read(() => this.sources.cpuUsage()) ?? undefined;
   }
 
   private read<T>(source: () => T): T | null {
