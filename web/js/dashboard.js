@@ -274,7 +274,7 @@ for (const def of CHARTS) {
 /** @param {string} name */
 const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
-/** @param {ChartDef} def @param {SeriesDef[]} series @param {number} width */
+/** @param {ChartDef} def @param {SeriesDef[]} series @param {number} width @returns {uPlot.Options} */
 function chartOptions(def, series, width) {
   const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--border'), width: 1 }, ticks: { stroke: cssVar('--border'), width: 1 } };
   return {
@@ -282,7 +282,7 @@ function chartOptions(def, series, width) {
     height: CHART_HEIGHT,
     cursor: { drag: { x: false, y: false } },
     legend: { live: false },
-    scales: { y: { range: (/** @type {any} */ _u, /** @type {number|null} */ _min, /** @type {number|null} */ max) => [0, max && max > 0 ? max * 1.1 : 1] } },
+    scales: { y: { range: (_u, _min, max) => [0, max && max > 0 ? max * 1.1 : 1] } },
     axes: [axis, { ...axis, size: 48 }],
     series: [
       {},
@@ -292,7 +292,7 @@ function chartOptions(def, series, width) {
         width: 2,
         spanGaps: def.gaps ?? false,
         points: { show: def.gaps ?? false, size: 5 },
-        value: (/** @type {any} */ _u, /** @type {number|null} */ v) => fmt(v, def.digits),
+        value: (/** @type {uPlot} */ _u, /** @type {number | null} */ v) => fmt(v, def.digits),
       })),
     ],
   };
@@ -303,7 +303,7 @@ function renderCharts() {
   for (const def of CHARTS) {
     const chart = /** @type {NonNullable<ReturnType<typeof charts.get>>} */ (charts.get(def.id));
     const series = def.series(samples);
-    const data = [xs, ...series.map((s) => samples.map((sample) => s.value(sample)))];
+    const data = /** @type {uPlot.AlignedData} */ ([xs, ...series.map((s) => samples.map((sample) => s.value(sample)))]);
     const key = series.map((s) => s.label).join('\n');
     if (!chart.plot || chart.key !== key) {
       chart.plot?.destroy();
@@ -312,7 +312,8 @@ function renderCharts() {
     } else {
       chart.plot.setData(data);
     }
-    const now = series.map((s, i) => `${s.label} ${fmt(/** @type {number|null} */ (data[i + 1][data[i + 1].length - 1] ?? null), def.digits)}`);
+    const last = samples[samples.length - 1];
+    const now = series.map((s) => `${s.label} ${last ? fmt(s.value(last), def.digits) : '–'}`);
     chart.box.setAttribute('aria-label', `${def.title}, last 15 minutes`);
     chart.caption.textContent = `Latest: ${now.join(', ')}`;
   }
