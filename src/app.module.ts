@@ -1,4 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DashboardController } from './api/dashboard/dashboard.controller';
+import { dashboardProviders } from './api/dashboard/dashboard.providers';
 import { JobsController } from './api/jobs/jobs.controller';
 import { jobProviders } from './api/jobs/jobs.providers';
 import { LegacyController } from './api/legacy/legacy.controller';
@@ -48,7 +50,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -98,6 +100,7 @@ export class AppModule {
         StreamGateway,
         InferenceLifecycle,
         ...jobProviders(config),
+        ...dashboardProviders(config),
       ],
     };
   }

@@ -10,6 +10,7 @@ import { StreamWsAdapter } from './api/stream/ws-adapter';
 import { installHardening, requestIdOf } from './api/security/install-hardening';
 import { installWebUi } from './api/web/install-web-ui';
 import type { AppConfig } from './infra/config/app-config';
+import { Metrics } from './infra/metrics/metrics';
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -21,7 +22,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });
-  app.useGlobalFilters(new ErrorFilter());
+  app.useGlobalFilters(new ErrorFilter(app.get(Metrics)));
   app.useWebSocketAdapter(new StreamWsAdapter(app, config.stream.maxFrameBytes));
   // SIGTERM/SIGINT: drain (jobs go back to the queue), close, then exit 0 rather than re-raising the signal.
   app.enableShutdownHooks(undefined, { useProcessExit: true });

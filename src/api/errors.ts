@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, 
 import type { FastifyReply } from 'fastify';
 import type { ErrorBody } from '../../libs/contracts/process';
 import { EarshotError, type ErrorCode } from '../core/errors';
+import type { Metrics } from '../infra/metrics/metrics';
 
 const STATUS_OF: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -66,11 +67,14 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly metrics: Metrics) {}
+
   catch(err: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, retryAfterS } = describeError(err);
     if (status >= 500 && status !== 503) this.logger.error((err as Error)?.stack ?? String(err));
     if (reply.sent) return;
+    this.metrics.errorSent(body.error.code);
     if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }

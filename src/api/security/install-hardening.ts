@@ -37,8 +37,9 @@ export function requestIdOf(raw: IncomingMessage): string {
   return id;
 }
 
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+export function sendError(reply: FastifyReply, err: unknown, metrics: Metrics): FastifyReply {
   const { status, body, retryAfterS } = describeError(err);
+  metrics.errorSent(body.error.code);
   if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
   return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
@@ -101,7 +102,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
       const principal = access === 'open' ? keys.anonymous : keys.authenticate(request.headers, access === 'any-key' ? null : access);
       context = { requestId: request.id, principal, signal: controller.signal };
     } catch (err) {
-      sendError(reply, err);
+      sendError(reply, err, metrics);
       return;
     }
     contexts.set(request.raw, context);
@@ -110,7 +111,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
       () => runWithRequestContext(context, () => done()),
       (err) => {
         metrics.rateLimited.inc({ limit: 'audio_seconds_per_hour' });
-        sendError(reply, err);
+        sendError(reply, err, metrics);
       },
     );
   });

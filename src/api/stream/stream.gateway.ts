@@ -27,6 +27,7 @@ export class StreamGateway implements OnGatewayConnection {
   handleConnection(client: WebSocket, request: IncomingMessage): void {
     const refuse = (err: unknown) => {
       const { body } = describeError(err);
+      this.metrics.errorSent(body.error.code);
       if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify({ type: 'error', ...body.error }));
       client.close(POLICY_VIOLATION);
     };
@@ -39,6 +40,7 @@ export class StreamGateway implements OnGatewayConnection {
     }
     const connection = this.streams.connect({
       send: (message) => {
+        if (message.type === 'error') this.metrics.errorSent(message.code);
         if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(message));
       },
       close: (code) => client.close(code),

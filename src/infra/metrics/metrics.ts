@@ -4,6 +4,7 @@ import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
 import type { AdmissionObserver } from '../inference/admission-queue';
 import type { ProcessObserver } from '../inference/inference-client';
 import type { ModelCacheStats } from '../models/model-cache';
+import { IntervalRecorder, isApiRoute } from './interval-recorder';
 
 const SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
@@ -42,7 +43,11 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
   });
   /** WebSocket streams open now: inc() on accept, dec() on close. */
   readonly activeStreams = new Gauge({ name: 'earshot_active_streams', help: 'Open WebSocket streams', registers: [this.registry] });
-  /** Background jobs waiting: set() by the job runner. */
+  readonly errors = new Counter({
+    name: 'earshot_errors_total', help: 'Error answers by error code (HTTP and WebSocket)', labelNames: ['code'], registers: [this.registry],
+  });
+  /** The raw observations of the dashboard's current interval. */
+  readonly interval = new IntervalRecorder();
 
   private modelCacheSource?: () => Promise<ModelCacheStats>;
   private jobsSource?: () => Promise<QueueStats>;
@@ -96,6 +101,13 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     const labels = { method, route, status: String(status) };
     this.httpRequests.inc(labels);
     this.httpDuration.observe(labels, seconds);
+    if (isApiRoute(route)) this.interval.request(seconds);
+  }
+
+  /** An error answer was sent (HTTP body or WebSocket error frame) with this code. */
+  errorSent(code: string): void {
+    this.errors.inc({ code });
+    this.interval.error(code);
   }
 
   depthChanged(queued: number, running: number): void {
@@ -113,13 +125,17 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
 
   processed(request: PipelineRequest, result: PipelineResult, elapsedMs: number): void {
     const duration = result.audio.duration_s;
+    const rtfByTask: Record<string, number> = {};
     for (const task of request.tasks) {
       const model = task === 'transcribe' ? request.transcribe.model : 'default';
       this.audioSeconds.inc({ task, model }, duration);
       // The task's own time when the pipeline reports it, else the whole run's.
       const taskMs = result.timings_ms[task] ?? elapsedMs;
-      if (duration > 0) this.realTimeFactor.observe({ task, model }, taskMs / 1000 / duration);
+      if (duration <= 0) continue;
+      rtfByTask[task] = taskMs / 1000 / duration;
+      this.realTimeFactor.observe({ task, model }, rtfByTask[task]);
     }
+    this.interval.run(duration, rtfByTask);
   }
 
   /** Figures from a source that may be briefly unavailable (a restarting worker, Redis): skipped for this scrape. */
