@@ -37,7 +37,7 @@ test('WEB_UI=false: no playground, no dashboard page, no UI files; the API is un
   for (const path of ['/', '/dashboard', '/ui/js/api.js']) {
     const res = await fetch(`${server.url}${path}`);
     expect([path, res.status]).toEqual([path, 404]);
-    expect((await res.json()).error.code).toBe('not_found');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
   }
 });
 
