@@ -99,6 +99,7 @@ export function startLive(ui) {
         const err = new ApiError(message.code === 'unauthorized' ? 401 : message.code === 'forbidden' ? 403 : 400, message.code, message.message);
         if (!ui.onAuthError(err)) ui.status.textContent = `Error: ${message.message}`;
       } else if (message.type === 'done') {
+        partial.textContent = ''; // provisional text that no final confirmed (the service judged it not speech)
         ui.status.textContent = 'Finished.';
       }
     };

@@ -203,16 +203,21 @@ export class BullJobQueue implements JobQueue {
     const settle = async (job: BullEarshotJob | undefined) => {
       if (!job) return;
       const redis = this.redis;
-      if (await redis.del(KEY.cancelled(job.id!))) {
+      // The job goes before its cancelled mark, so that it never shows again between the two (GET → 404 throughout).
+      if (await redis.exists(KEY.cancelled(job.id!))) {
         await job.remove().catch(() => undefined);
+        await redis.del(KEY.cancelled(job.id!));
         return;
       }
       const stored = await this.get(job.id!);
       if (stored && (stored.status === 'completed' || stored.status === 'failed')) onSettled(stored);
     };
+    // A run that ends while the service shuts down may find Redis closed: logged, not an unhandled rejection.
+    const settleLogged = (job: BullEarshotJob | undefined) =>
+      void settle(job).catch((err: Error) => this.logger.warn(`job ${job?.id}: could not settle: ${err.message}`));
     worker.on('error', (err) => this.logger.error(`job worker: ${err.message}`));
-    worker.on('completed', (job) => void settle(job));
-    worker.on('failed', (job) => void settle(job));
+    worker.on('completed', settleLogged);
+    worker.on('failed', settleLogged);
     await worker.waitUntilReady();
     this.worker = worker;
   }
