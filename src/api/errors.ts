@@ -63,19 +63,32 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: errorBody('internal', 'internal error') };
 }
 
+const logger = new Logger('Errors');
+
+/**
+ * The one way an HTTP error answer is sent: its status, `Retry-After` when the error carries one, and the JSON body
+ * (`shape` turns Earshot's body into another API's, e.g. OpenAI's). Unexpected failures (5xx other than 503) are
+ * logged with their stack; every answer is counted by code.
+ */
+export function replyWithError(
+  reply: FastifyReply,
+  err: unknown,
+  metrics: Metrics,
+  shape: (body: ErrorBody, status: number) => object = (body) => body,
+): FastifyReply {
+  const { status, body, retryAfterS } = describeError(err);
+  if (status >= 500 && status !== 503) logger.error((err as Error)?.stack ?? String(err));
+  if (reply.sent) return reply;
+  metrics.errorSent(body.error.code);
+  if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
+  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(shape(body, status));
+}
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Errors');
-
   constructor(private readonly metrics: Metrics) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, retryAfterS } = describeError(err);
-    if (status >= 500 && status !== 503) this.logger.error((err as Error)?.stack ?? String(err));
-    if (reply.sent) return;
-    this.metrics.errorSent(body.error.code);
-    if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+    replyWithError(host.switchToHttp().getResponse<FastifyReply>(), err, this.metrics);
   }
 }

@@ -11,7 +11,7 @@ import { EarshotError } from '../../core/errors';
 import type { HardeningConfig } from '../../infra/config/hardening-config';
 import { type RequestContext, runWithRequestContext } from '../../infra/context/request-context';
 import { Metrics } from '../../infra/metrics/metrics';
-import { describeError } from '../errors';
+import { replyWithError } from '../errors';
 import { ApiKeys } from './api-keys';
 import { AudioBudget } from './audio-budget';
 import { LIMITS_REDIS } from './hardening.module';
@@ -35,13 +35,6 @@ export function requestIdOf(raw: IncomingMessage): string {
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   (raw as IncomingMessage & { id?: string }).id = id;
   return id;
-}
-
-export function sendError(reply: FastifyReply, err: unknown, metrics: Metrics): FastifyReply {
-  const { status, body, retryAfterS } = describeError(err);
-  metrics.errorSent(body.error.code);
-  if (retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterS))));
-  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 
 /** Cuts off an upload that sends nothing for `idleMs`; the limit ends once the body has arrived. */
@@ -102,7 +95,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
       const principal = access === 'open' ? keys.anonymous : keys.authenticate(request.headers, access === 'any-key' ? null : access);
       context = { requestId: request.id, principal, signal: controller.signal };
     } catch (err) {
-      sendError(reply, err, metrics);
+      replyWithError(reply, err, metrics);
       return;
     }
     contexts.set(request.raw, context);
@@ -111,7 +104,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
       () => runWithRequestContext(context, () => done()),
       (err) => {
         metrics.rateLimited.inc({ limit: 'audio_seconds_per_hour' });
-        sendError(reply, err, metrics);
+        replyWithError(reply, err, metrics);
       },
     );
   });
