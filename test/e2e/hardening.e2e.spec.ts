@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startServer, TESTDATA, type TestServer } from '../support/server';
+import { jsonOrNull, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const JFK = join(TESTDATA, 'stt/en/jfk.wav');
 const dir = mkdtempSync(join(tmpdir(), 'earshot-hardening-'));
@@ -39,12 +39,7 @@ async function call(path: string, key?: string, init: RequestInit & { form?: Rec
   }
   const res = await fetch(`${server.url}${path}`, { ...init, headers, body, method: init.method ?? (body ? 'POST' : 'GET') });
   const text = await res.text();
-  let json: any = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
+  const json = jsonOrNull(text);
   return { status: res.status, headers: res.headers, text, json, code: json?.error?.code as string | undefined };
 }
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TESTDATA } from './server';
+import { jsonOrNull, TESTDATA } from './server';
 
 export const JFK = join(TESTDATA, 'stt/en/jfk.wav');
 export const LONG_CLIP = join(TESTDATA, 'stt/long/ljspeech_LJ001-0003_to_0012_concat.wav');
@@ -36,13 +36,7 @@ export interface HttpResult {
 export async function call(url: string, init?: RequestInit): Promise<HttpResult> {
   const res = await fetch(url, init);
   const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
+  return { status: res.status, json: jsonOrNull(text) ?? text };
 }
 
 /** POST /v1/process with async_process, and an optional Idempotency-Key. */

@@ -78,13 +78,16 @@ export async function postProcess(
   if (requestJson !== undefined) form.append('request_json', typeof requestJson === 'string' ? requestJson : JSON.stringify(requestJson));
   const res = await fetch(`${url}/v1/process`, { method: 'POST', body: form });
   const text = await res.text();
-  let json: unknown = null;
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: jsonOrNull(text) };
+}
+
+/** A response body parsed as JSON, or null when it is not JSON. */
+export function jsonOrNull(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    json = null;
+    return null;
   }
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
 }
 
 export async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
