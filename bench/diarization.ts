@@ -1,11 +1,14 @@
 /**
- * npm run bench:diarization [-- --long-minutes 30] [--threads N] [--step 1]
+ * npm run bench:diarization [-- --long-minutes 60] [--threads N] [--step 2]
  *
- * The diarizer (pyannote segmentation-3.0 + the speaker embedder found in MODELS_DIR/embedding, else the built-in
- * MFCC features) on the DEV diarization clips of shared/testdata, scored against their RTTMs (DER without collar,
- * overlap scored, optimal mapping; once with the speaker count free and once told the true count), then on one long
- * file concatenated from every DEV clip for speed and memory. Each part runs in its own child process so its peak
- * RSS is its own. Progress goes to stderr; stdout gets a table and, last, one line of JSON.
+ * The diarizer as a fresh install runs it (the built-in pyannote segmentation-3.0 and CAM++; MODELS_DIR replaces
+ * them as in the service), and the same with the MFCC fallback features, on two DEV sets: the turn-taking
+ * conversations built from RAVDESS training actors (test/support/dev-conversations.ts) and the meeting clips of
+ * shared/testdata (AMI excerpts and the pyannote sample, with overlap). Each file is scored against its RTTM
+ * (DER without collar, overlap scored, optimal mapping) once with the speaker count free and once told the true
+ * count; then one long file concatenated from every DEV clip measures speed and memory (built-in models only).
+ * Each run is its own child process, so its peak RSS is its own. Progress goes to stderr; stdout gets a table and,
+ * last, one line of JSON.
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,85 +16,119 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseWav } from '../libs/audio/wav';
-import { diarizationErrorRate, parseRttm } from '../libs/diarization/der';
-import { loadDiarizer } from '../src/infra/models/diarization-models';
+import { diarizationErrorRate, parseRttm, type Turn } from '../libs/diarization/der';
+import { DEFAULT_TUNING, Diarizer } from '../src/core/diarization/diarizer';
+import { MfccStatsEmbedder } from '../src/core/diarization/mfcc-embedder';
+import { DiarizationRegistry, loadDiarizer } from '../src/infra/models/diarization-models';
+import { PyannoteSegmentation } from '../src/infra/models/pyannote-segmentation';
+import { devConversations } from '../test/support/dev-conversations';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
-const MODELS_DIR = process.env.MODELS_DIR ?? resolve(__dirname, '../../shared/models');
+const MODELS_DIR = process.env.MODELS_DIR ?? join(__dirname, 'no-models-dir');
 
-interface ManifestEntry {
+type Embedder = 'builtin' | 'mfcc';
+type Job = { kind: 'files'; embedder: Embedder; threads: number; stepS: number } | { kind: 'long'; threads: number; stepS: number; minutes: number };
+
+interface DevFile {
+  set: 'conversations' | 'meetings';
+  name: string;
   path: string;
-  task: string;
-  reference: string;
-  num_speakers: number;
-  duration_s: number;
+  reference: Turn[];
+  speakers: number;
 }
 
-interface ClipRow {
-  clip: string;
+interface FileRow {
+  set: DevFile['set'];
+  file: string;
   duration_s: number;
   der: number;
-  der_known_count: number;
+  der_true_count: number;
   miss: number;
   false_alarm: number;
   confusion: number;
   speakers_found: number;
+  speakers_with_true_count: number;
   speakers_true: number;
   rtf: number;
+}
+
+interface FilesResult {
+  embedder: string;
+  rows: FileRow[];
   peak_rss_mb: number;
 }
 
-interface LongRow {
+interface LongResult {
   duration_s: number;
   speakers_found: number;
   rtf: number;
   peak_rss_mb: number;
 }
 
-type Job = { kind: 'clips'; threads: number; stepS: number } | { kind: 'long'; threads: number; stepS: number; minutes: number };
-
-function devClips(): ManifestEntry[] {
-  const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: ManifestEntry[] };
-  return manifest.files.filter((f) => f.task === 'diarization');
+function devFiles(): DevFile[] {
+  const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as {
+    files: Array<{ path: string; task: string; reference: string; num_speakers: number }>;
+  };
+  return [
+    ...devConversations().map((c) => ({ set: 'conversations' as const, name: c.name, path: c.path, reference: c.reference, speakers: c.speakers })),
+    ...manifest.files
+      .filter((f) => f.task === 'diarization')
+      .map((f) => ({
+        set: 'meetings' as const,
+        name: f.path.replace(/^diarization\/|\.wav$/g, ''),
+        path: join(TESTDATA, f.path),
+        reference: parseRttm(readFileSync(join(TESTDATA, f.reference), 'utf8')),
+        speakers: f.num_speakers,
+      })),
+  ];
 }
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const FREE = { numSpeakers: null, minSpeakers: null, maxSpeakers: null };
 
-async function runClips(threads: number, stepS: number): Promise<{ embedder: string; rows: ClipRow[] }> {
-  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads }, { stepS });
-  const rows: ClipRow[] = [];
-  for (const clip of devClips()) {
-    const audio = parseWav(readFileSync(join(TESTDATA, clip.path))).samples;
-    const reference = parseRttm(readFileSync(join(TESTDATA, clip.reference), 'utf8'));
+async function diarizer(embedder: Embedder, threads: number, stepS: number): Promise<Diarizer> {
+  const registry = new DiarizationRegistry(MODELS_DIR);
+  const runtime = { device: 'cpu', intraOpThreads: threads };
+  if (embedder === 'builtin') return loadDiarizer(registry, runtime, { stepS });
+  const segmentation = await PyannoteSegmentation.load({ modelPath: registry.chosen('speaker-segmentation')!.path, runtime });
+  return new Diarizer(segmentation, new MfccStatsEmbedder(), { ...DEFAULT_TUNING, stepS });
+}
+
+async function runFiles(embedder: Embedder, threads: number, stepS: number): Promise<FilesResult> {
+  const d = await diarizer(embedder, threads, stepS);
+  const rows: FileRow[] = [];
+  for (const file of devFiles()) {
+    const audio = parseWav(readFileSync(file.path)).samples;
     const uem = { start: 0, end: audio.length / 16000 };
     const t0 = performance.now();
-    const free = await diarizer.diarize(audio, { numSpeakers: null, minSpeakers: null, maxSpeakers: null });
+    const free = await d.diarize(audio, FREE);
     const seconds = (performance.now() - t0) / 1000;
-    const known = await diarizer.diarize(audio, { numSpeakers: clip.num_speakers, minSpeakers: null, maxSpeakers: null });
-    const score = diarizationErrorRate(reference, free.turns, uem);
+    const known = await d.diarize(audio, { ...FREE, numSpeakers: file.speakers });
+    const score = diarizationErrorRate(file.reference, free.turns, uem);
     rows.push({
-      clip: clip.path.replace(/^diarization\/|\.wav$/g, ''),
-      duration_s: uem.end,
+      set: file.set,
+      file: file.name,
+      duration_s: Math.round(uem.end * 10) / 10,
       der: pct(score.der),
-      der_known_count: pct(diarizationErrorRate(reference, known.turns, uem).der),
+      der_true_count: pct(diarizationErrorRate(file.reference, known.turns, uem).der),
       miss: pct(score.miss / score.total),
       false_alarm: pct(score.falseAlarm / score.total),
       confusion: pct(score.confusion / score.total),
       speakers_found: free.num_speakers,
-      speakers_true: clip.num_speakers,
+      speakers_with_true_count: known.num_speakers,
+      speakers_true: file.speakers,
       rtf: Math.round((seconds / uem.end) * 1000) / 1000,
-      peak_rss_mb: peakRssMb(),
     });
-    process.stderr.write(`${rows[rows.length - 1].clip}: DER ${rows[rows.length - 1].der}%\n`);
+    process.stderr.write(`${embedder} ${file.name}: DER ${rows[rows.length - 1].der}%\n`);
   }
-  return { embedder: diarizer.embedderName, rows };
+  return { embedder: d.embedderName, rows, peak_rss_mb: peakRssMb() };
 }
 
 /** Every DEV clip (diarization and speech-to-text) end to end, repeated up to `minutes`. */
 function longAudio(minutes: number): Float32Array {
-  const clips = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')).files
-    .filter((f: { path: string }) => f.path.endsWith('.wav'))
+  const clips = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8'))
+    .files.filter((f: { path: string }) => f.path.endsWith('.wav'))
     .map((f: { path: string }) => parseWav(readFileSync(join(TESTDATA, f.path))).samples as Float32Array);
   const out = new Float32Array(Math.round(minutes * 60 * 16000));
   for (let at = 0, i = 0; at < out.length; i++) {
@@ -102,12 +139,12 @@ function longAudio(minutes: number): Float32Array {
   return out;
 }
 
-async function runLong(threads: number, stepS: number, minutes: number): Promise<LongRow> {
-  const diarizer = await loadDiarizer(MODELS_DIR, { device: 'cpu', intraOpThreads: threads }, { stepS });
+async function runLong(threads: number, stepS: number, minutes: number): Promise<LongResult> {
+  const d = await diarizer('builtin', threads, stepS);
   const audio = longAudio(minutes);
   let lastReport = 0;
   const t0 = performance.now();
-  const result = await diarizer.diarize(audio, { numSpeakers: null, minSpeakers: null, maxSpeakers: null }, (f) => {
+  const result = await d.diarize(audio, FREE, (f) => {
     if (f - lastReport >= 0.1) {
       lastReport = f;
       process.stderr.write(`long: ${Math.round(f * 100)}%\n`);
@@ -125,32 +162,67 @@ function child<T>(job: Job): Promise<T> {
   });
 }
 
+/** DER over a set: errors summed over files / reference speech summed over files. */
+function pooled(rows: FileRow[], files: DevFile[], key: 'der' | 'der_true_count'): number {
+  let errors = 0;
+  let total = 0;
+  for (const r of rows) {
+    const speech = files.find((f) => f.name === r.file)!.reference.reduce((s, t) => s + t.end - t.start, 0);
+    errors += (r[key] / 100) * speech;
+    total += speech;
+  }
+  return total > 0 ? pct(errors / total) : 0;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      'long-minutes': { type: 'string', default: '30' },
+      'long-minutes': { type: 'string', default: '60' },
       threads: { type: 'string', default: '0' },
-      step: { type: 'string', default: '1' },
+      step: { type: 'string', default: String(DEFAULT_TUNING.stepS) },
       child: { type: 'string' },
     },
   });
   if (values.child) {
     const job = JSON.parse(values.child) as Job;
-    process.send!(job.kind === 'clips' ? await runClips(job.threads, job.stepS) : await runLong(job.threads, job.stepS, job.minutes));
+    process.send!(job.kind === 'files' ? await runFiles(job.embedder, job.threads, job.stepS) : await runLong(job.threads, job.stepS, job.minutes));
     return;
   }
   const threads = Number(values.threads);
   const stepS = Number(values.step);
-  const clips = await child<{ embedder: string; rows: ClipRow[] }>({ kind: 'clips', threads, stepS });
-  const long = await child<LongRow>({ kind: 'long', threads, stepS, minutes: Number(values['long-minutes']) });
-  console.log(`embedder: ${clips.embedder}; window step ${stepS} s; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs`);
-  console.log('| clip | dur s | DER % | DER % (true count) | miss % | FA % | conf % | spk found/true | RTF | peak RSS MB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of clips.rows) {
-    console.log(`| ${r.clip} | ${r.duration_s} | ${r.der} | ${r.der_known_count} | ${r.miss} | ${r.false_alarm} | ${r.confusion} | ${r.speakers_found}/${r.speakers_true} | ${r.rtf} | ${r.peak_rss_mb} |`);
+  const files = devFiles();
+  const results: FilesResult[] = [];
+  for (const embedder of ['builtin', 'mfcc'] as const) results.push(await child<FilesResult>({ kind: 'files', embedder, threads, stepS }));
+  const long = await child<LongResult>({ kind: 'long', threads, stepS, minutes: Number(values['long-minutes']) });
+
+  console.log(`window step ${stepS} s; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs; MODELS_DIR ${process.env.MODELS_DIR ?? 'unset (built-in models)'}`);
+  const summary = results.map((r) => ({
+    embedder: r.embedder,
+    peak_rss_mb: r.peak_rss_mb,
+    sets: (['conversations', 'meetings'] as const).map((set) => {
+      const rows = r.rows.filter((x) => x.set === set);
+      return {
+        set,
+        der: pooled(rows, files, 'der'),
+        der_true_count: pooled(rows, files, 'der_true_count'),
+        right_count: `${rows.filter((x) => x.speakers_found === x.speakers_true).length}/${rows.length}`,
+        true_count_honoured: `${rows.filter((x) => x.speakers_with_true_count === x.speakers_true).length}/${rows.length}`,
+      };
+    }),
+  }));
+  for (const r of results) {
+    console.log(`\nembedder: ${r.embedder} (peak RSS ${r.peak_rss_mb} MB)`);
+    console.log('| file | dur s | DER % | DER % (true count) | miss % | FA % | conf % | spk found/true | spk with true count | RTF |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const x of r.rows) {
+      console.log(`| ${x.file} | ${x.duration_s} | ${x.der} | ${x.der_true_count} | ${x.miss} | ${x.false_alarm} | ${x.confusion} | ${x.speakers_found}/${x.speakers_true} | ${x.speakers_with_true_count} | ${x.rtf} |`);
+    }
   }
-  console.log(`| long (concatenated) | ${long.duration_s} | – | – | – | – | – | ${long.speakers_found} | ${long.rtf} | ${long.peak_rss_mb} |`);
-  console.log(JSON.stringify({ embedder: clips.embedder, step_s: stepS, threads, clips: clips.rows, long }));
+  console.log('\n| embedder | set | DER % | DER % (true count) | right count (free) | true count honoured |');
+  console.log('|---|---|---|---|---|---|');
+  for (const s of summary) for (const x of s.sets) console.log(`| ${s.embedder} | ${x.set} | ${x.der} | ${x.der_true_count} | ${x.right_count} | ${x.true_count_honoured} |`);
+  console.log(`\nlong file (${Math.round(long.duration_s / 60)} min of every DEV clip, built-in models): RTF ${long.rtf}, peak RSS ${long.peak_rss_mb} MB, ${long.speakers_found} speakers`);
+  console.log(JSON.stringify({ step_s: stepS, threads, summary, files: results, long }));
 }
 
 main().catch((err) => {

@@ -2,18 +2,31 @@
  * npm run models:pull -- <name|owner/repo> [--emotion] [--revision <rev>] [--models-dir <dir>] [--force]
  * npm run models:pull -- --list
  *
- * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, MODELS_DIR (default ./models).
+ * Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN, SHERPA_ONNX_RELEASES (where release-asset
+ * models come from), MODELS_DIR (default ./models).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_HF_ENDPOINT, EMBEDDING_MODELS, KNOWN_EMOTION_MODELS, KNOWN_MODELS, pullModel } from '../src/infra/models/model-pull';
+import {
+  DEFAULT_HF_ENDPOINT,
+  DEFAULT_RELEASES_ENDPOINT,
+  EMBEDDING_MODELS,
+  KNOWN_EMOTION_MODELS,
+  KNOWN_MODELS,
+  pullModel,
+  RELEASE_MODELS,
+  SEGMENTATION_MODELS,
+} from '../src/infra/models/model-pull';
 
 const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--emotion] [--revision <rev>] [--models-dir <dir>] [--force]
        npm run models:pull -- --list
 
 Downloads a Whisper q8 ONNX model from Hugging Face into <models-dir>/<name>/, an emotion model (a known
 emotion name, or owner/repo with --emotion: an audio-classification export) into <models-dir>/emotion/<name>/,
-or a speaker-embedding model (${Object.keys(EMBEDDING_MODELS).join(', ')}) into <models-dir>/embedding/<name>/.
-Environment: HF_ENDPOINT (default ${DEFAULT_HF_ENDPOINT}), HF_TOKEN, MODELS_DIR (default ./models).`;
+a speaker-embedding model (${[...Object.keys(EMBEDDING_MODELS), ...Object.keys(RELEASE_MODELS)].join(', ')}) into
+<models-dir>/embedding/<name>/, or a speaker-segmentation model (${Object.keys(SEGMENTATION_MODELS).join(', ')}) into
+<models-dir>/segmentation/<name>/. Diarization works without any of them (its models are built in); these replace them.
+Environment: HF_ENDPOINT (default ${DEFAULT_HF_ENDPOINT}), HF_TOKEN, SHERPA_ONNX_RELEASES (default
+${DEFAULT_RELEASES_ENDPOINT}), MODELS_DIR (default ./models).`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -45,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
     for (const [name, repo] of Object.entries(KNOWN_MODELS)) console.log(`${name.padEnd(width)}  ${repo}`);
     for (const [name, repo] of Object.entries(KNOWN_EMOTION_MODELS)) console.log(`${name.padEnd(width)}  ${repo}  (emotion)`);
     for (const [name, repo] of Object.entries(EMBEDDING_MODELS)) console.log(`${name.padEnd(width)}  ${repo}  (speaker embedding)`);
+    for (const [name, m] of Object.entries(RELEASE_MODELS)) console.log(`${name.padEnd(width)}  ${m.path}  (speaker ${m.kind}, release asset)`);
+    for (const [name, repo] of Object.entries(SEGMENTATION_MODELS)) console.log(`${name.padEnd(width)}  ${repo}  (speaker segmentation)`);
     return 0;
   }
   if (positionals.length !== 1) {
@@ -64,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       kind: values.emotion ? 'emotion' : undefined,
       modelsDir: values['models-dir'] ?? (process.env.MODELS_DIR || './models'),
       endpoint: process.env.HF_ENDPOINT || undefined,
+      releasesEndpoint: process.env.SHERPA_ONNX_RELEASES || undefined,
       revision: values.revision,
       token: process.env.HF_TOKEN || undefined,
       force: values.force,

@@ -19,6 +19,7 @@ import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
 import { AdmissionQueue } from './infra/inference/admission-queue';
 import { InferenceClient, type ProcessObserver } from './infra/inference/inference-client';
 import { Metrics } from './infra/metrics/metrics';
+import { DiarizationRegistry } from './infra/models/diarization-models';
 import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from './infra/models/emotion-registry';
 import { ModelRegistry } from './infra/models/model-registry';
 
@@ -88,8 +89,11 @@ export class AppModule {
         {
           provide: SystemService,
           inject: [InferenceClient, ModelRegistry, EmotionRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
-            new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, config.defaultSttModel),
+          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) => {
+            const diarization = new DiarizationRegistry(config.modelsDir);
+            const speakerModels = () => diarization.list().map(({ name, kind, source, bytes }) => ({ name, kind, source, bytes }));
+            return new SystemService({ list: () => [...registry.list(), ...emotion.list(), ...speakerModels()] }, client, config.defaultSttModel);
+          },
         },
         {
           provide: StreamService,

@@ -32,10 +32,12 @@ test('a light cluster joins its nearest neighbour unless the count is fixed', ()
   expect(new Set(agglomerativeCluster(v, { threshold: 0.2, weights, minClusterShare: 0.1, minClusters: 3 })).size).toBe(3);
 });
 
-test('cannot-link pairs stay apart while the threshold allows', () => {
-  const v = [Float32Array.of(1, 0), Float32Array.of(0.99, 0.1), Float32Array.of(0, 1)];
-  expect(Array.from(agglomerativeCluster(v, { threshold: 0.5 }))).toEqual([0, 0, 1]);
-  expect(Array.from(agglomerativeCluster(v, { threshold: 0.5, cannotLink: [[0, 1]] }))).toEqual([0, 1, 2]);
+test('clustering can start from a partition: items of one initial label stay together', () => {
+  const v = [Float32Array.of(1, 0), Float32Array.of(0.99, 0.1), Float32Array.of(0, 1), Float32Array.of(0.1, 0.99)];
+  expect(Array.from(agglomerativeCluster(v, { threshold: 0.5 }))).toEqual([0, 0, 1, 1]);
+  // 0 and 2 start as one cluster: its mean distance to 1 and to 3 is ~0.45 (average linkage), above 0.4.
+  expect(Array.from(agglomerativeCluster(v, { threshold: 0.4, initialLabels: [7, 1, 7, 2] }))).toEqual([0, 1, 0, 2]);
+  expect(new Set(agglomerativeCluster(v, { threshold: 0.6, initialLabels: [7, 1, 7, 2] })).size).toBe(1);
 });
 
 test('no items, one item', () => {

@@ -1,8 +1,13 @@
+import { speechExtent } from '../../libs/audio/speech-extent';
+import { centred } from '../../libs/cluster/centred';
+import { composeConversation } from '../../libs/diarization/conversation';
 import { powersetToActivity, windowStarts } from '../../src/core/diarization/diarizer';
+import { quietFrames } from '../../src/core/diarization/quiet-frames';
 import { diarizationOptions } from '../../src/core/diarization/settings';
 import { linkLocalSpeakers } from '../../src/core/diarization/tracks';
 import { speakerTurns } from '../../src/core/diarization/turns';
 import { EarshotError } from '../../src/core/errors';
+import { logSoftmaxRows } from '../../src/infra/models/pyannote-segmentation';
 
 test('windows step through the audio and the last one ends with it', () => {
   expect(windowStarts(50000, 160000, 16000)).toEqual([0]);
@@ -21,7 +26,7 @@ test('powerset classes become per-local-speaker bits', () => {
   expect(Array.from(out)).toEqual([0, 0b011, 0b100]);
 });
 
-test('local speakers agreeing in the shared frames become one track; co-active ones are marked as different', () => {
+test('local speakers agreeing in the shared frames become one track', () => {
   const F = 6;
   // Window 0 frames 0–5, window 1 shifted by 2 frames. Speaker 0 of w0 = speaker 1 of w1.
   const activity = Uint8Array.from([1, 1, 1, 1, 3, 3, /* w1 */ 2, 2, 6, 6, 4, 4]);
@@ -30,7 +35,6 @@ test('local speakers agreeing in the shared frames become one track; co-active o
   expect(tracks.ofNode[1]).toBe(tracks.ofNode[3 + 2]);
   expect(tracks.ofNode[2]).toBe(-1);
   expect(tracks.count).toBe(2);
-  expect(tracks.concurrent).toEqual([[0, 1]]);
 });
 
 test('frame runs become labelled turns; short gaps filled, short turns dropped', () => {
@@ -59,4 +63,76 @@ test('dia settings: impossible counts are invalid_settings', () => {
   for (const bad of [{ num_speakers: 0 }, { num_speakers: 21 }, { min_speakers: 4, max_speakers: 3 }, { num_speakers: 5, max_speakers: 4 }, { max_speakers: 1.5 }]) {
     expect(() => diarizationOptions(bad)).toThrow(EarshotError);
   }
+});
+
+test('quiet frames: digital silence and frames far under the loud level, not quiet speech', () => {
+  const step = 100;
+  const audio = new Float32Array(40 * step);
+  for (let i = 0; i < audio.length; i++) {
+    const frame = Math.floor(i / step);
+    const amplitude = frame < 10 ? 0.5 : frame < 20 ? 0 : frame < 30 ? 0.5 * 10 ** (-30 / 20) : 0.5 * 10 ** (-60 / 20);
+    audio[i] = amplitude * Math.sin(i / 3);
+  }
+  const quiet = quietFrames(audio, 40, step, step / 2, 50);
+  expect(Array.from(quiet.subarray(0, 10))).toEqual(Array(10).fill(0)); // loud
+  expect(Array.from(quiet.subarray(11, 20))).toEqual(Array(9).fill(1)); // digital silence
+  expect(Array.from(quiet.subarray(21, 30))).toEqual(Array(9).fill(0)); // 30 dB down: still speech-level
+  expect(Array.from(quiet.subarray(31, 40))).toEqual(Array(9).fill(1)); // 60 dB down
+});
+
+test('speech extent: from the first to the last sustained loud run, ignoring a click in the padding', () => {
+  const sr = 1000;
+  const audio = new Float32Array(3 * sr);
+  audio[200] = 0.9; // a click: one sample, far shorter than the 150 ms run
+  for (let i = 1000; i < 2000; i++) audio[i] = 0.5 * Math.sin(i);
+  for (let i = 2000; i < 2300; i++) audio[i] = 0.001 * Math.sin(i); // breath, 54 dB down
+  expect(speechExtent(audio, sr)).toEqual([1000, 2000]);
+  expect(speechExtent(new Float32Array(sr), sr)).toEqual([0, 0]);
+});
+
+test('a composed conversation: turns alternate speakers, everyone speaks twice, references are exact', () => {
+  const tone = (n: number, v: number) => new Float32Array(n).fill(v);
+  const utterances = new Map([
+    ['a', [tone(300, 0.1), tone(200, 0.1)]],
+    ['b', [tone(250, 0.2)]],
+    ['c', [tone(100, 0.3)]],
+  ]);
+  const { audio, turns } = composeConversation(utterances, { sampleRate: 1000, turns: 8, gapS: [0.3, 0.9], edgeS: 0.5, seed: 4 });
+  expect(turns).toHaveLength(8);
+  for (let i = 1; i < turns.length; i++) {
+    expect(turns[i].speaker).not.toBe(turns[i - 1].speaker);
+    const gap = turns[i].start - turns[i - 1].end;
+    expect(gap).toBeGreaterThanOrEqual(0.3 - 1e-9);
+    expect(gap).toBeLessThanOrEqual(0.9 + 1e-9);
+  }
+  for (const s of ['a', 'b', 'c']) expect(turns.filter((t) => t.speaker === s).length).toBeGreaterThanOrEqual(2);
+  const level = { a: 0.1, b: 0.2, c: 0.3 } as Record<string, number>;
+  for (const t of turns) {
+    expect(audio[Math.round(t.start * 1000)]).toBeCloseTo(level[t.speaker], 6);
+    expect(audio[Math.round(t.end * 1000) - 1]).toBeCloseTo(level[t.speaker], 6);
+    expect(audio[Math.round(t.end * 1000)]).toBe(0);
+  }
+  expect(turns[0].start).toBe(0.5);
+  expect(audio.length / 1000 - turns[turns.length - 1].end).toBeCloseTo(0.5, 6);
+  expect(composeConversation(utterances, { sampleRate: 1000, turns: 8, gapS: [0.3, 0.9], edgeS: 0.5, seed: 4 }).turns).toEqual(turns);
+});
+
+test('centred: the weighted mean is removed and each vector is unit length again', () => {
+  const v = [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(1, 0)];
+  const out = centred(v, [1, 2, 1]);
+  // mean = (0.5, 0.5): (0.5, −0.5) and (−0.5, 0.5) normalised.
+  expect(Array.from(out[0])).toEqual([Math.SQRT1_2, -Math.SQRT1_2].map((x) => expect.closeTo(x, 6)));
+  expect(Array.from(out[1])).toEqual([-Math.SQRT1_2, Math.SQRT1_2].map((x) => expect.closeTo(x, 6)));
+  expect(Array.from(centred([Float32Array.of(2, 0)], [1])[0])).toEqual([0, 0]);
+});
+
+test('log-softmax rows: logits become log-probabilities; log-probabilities stay as they are', () => {
+  const rows = Float32Array.of(1, 2, 3, 0, 0, 0);
+  logSoftmaxRows(rows, 3);
+  expect(Math.exp(rows[0]) + Math.exp(rows[1]) + Math.exp(rows[2])).toBeCloseTo(1, 6);
+  expect(rows[2] - rows[1]).toBeCloseTo(1, 6);
+  expect(rows[3]).toBeCloseTo(Math.log(1 / 3), 6);
+  const again = Float32Array.from(rows);
+  logSoftmaxRows(again, 3);
+  for (let i = 0; i < 6; i++) expect(again[i]).toBeCloseTo(rows[i], 6);
 });

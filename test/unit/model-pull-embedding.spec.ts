@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDING_MODELS, pullModel, resolveModelName } from '../../src/infra/models/model-pull';
-import { findSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
+import { DiarizationRegistry, loadDiarizer } from '../../src/infra/models/diarization-models';
 import { embeddingGraph } from '../support/embedding-graph';
 
 const REPO = EMBEDDING_MODELS['wespeaker-resnet34'];
@@ -58,8 +58,8 @@ test('wespeaker-resnet34 is pulled into embedding/, verified, and then used as t
   expect(readdirSync(join(modelsDir, 'embedding'))).toEqual(['wespeaker-resnet34']);
   expect(requests).not.toContain(`/${REPO}/resolve/${'a'.repeat(40)}/README.md`);
 
-  const embedder = await findSpeakerEmbedder(join(modelsDir, 'embedding'), { device: 'cpu', intraOpThreads: 1 });
-  expect(embedder).toMatchObject({ name: 'wespeaker-resnet34', layout: { family: 'wespeaker', input: 'feats', output: 'embs' } });
+  const diarizer = await loadDiarizer(new DiarizationRegistry(modelsDir), { device: 'cpu', intraOpThreads: 1 });
+  expect(diarizer.embedderName).toBe('wespeaker-resnet34');
 
   const again = await pullModel({ name: 'wespeaker-resnet34', modelsDir, endpoint });
   expect(again.files).toEqual([]);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { BINS, embeddingGraph, valueInfo } from '../support/embedding-graph';
 import { kaldiFbank } from '../../libs/features/filterbank';
-import { describeEmbeddingModel, findSpeakerEmbedder, OnnxSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
+import { DiarizationRegistry, loadDiarizer } from '../../src/infra/models/diarization-models';
+import { describeEmbeddingModel, OnnxSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
 
 const runtime = { device: 'cpu', intraOpThreads: 1 };
 
@@ -58,12 +59,24 @@ test('graphs that are not embedding models are refused with the reason', () => {
   expect(() => describeEmbeddingModel(model, 'odd.onnx')).toThrow(/one features input/);
 });
 
-test('MODELS_DIR/embedding: a model in a folder (as models:pull stores it) is found and named by the folder; none → null', async () => {
+test('MODELS_DIR/embedding: a model in a folder (as models:pull stores it) replaces the built-in CAM++, named by the folder', async () => {
   const models = mkdtempSync(join(tmpdir(), 'earshot-models-'));
-  expect(await findSpeakerEmbedder(join(models, 'embedding'), runtime)).toBeNull();
+  const registry = new DiarizationRegistry(models);
+  expect(registry.chosen('speaker-embedding')).toMatchObject({ name: 'campplus-zh-en', source: 'builtin' });
+  expect(registry.chosen('speaker-segmentation')).toMatchObject({ name: 'pyannote-segmentation-3.0', source: 'builtin' });
   mkdirSync(join(models, 'embedding/wespeaker-resnet34/onnx'), { recursive: true });
   writeFileSync(join(models, 'embedding/wespeaker-resnet34/onnx/model.onnx'), embeddingGraph('time-major', { input: 'feats', output: 'embs' }));
-  const found = await findSpeakerEmbedder(join(models, 'embedding'), runtime);
-  expect(found?.name).toBe('wespeaker-resnet34');
-  expect(found?.layout.family).toBe('wespeaker');
+  expect(registry.chosen('speaker-embedding')).toMatchObject({ name: 'wespeaker-resnet34', source: 'models_dir' });
+  const diarizer = await loadDiarizer(registry, runtime);
+  expect(diarizer.embedderName).toBe('wespeaker-resnet34');
+});
+
+test('an embedding model that cannot be loaded falls back to the MFCC features, and says why', async () => {
+  const models = mkdtempSync(join(tmpdir(), 'earshot-models-'));
+  mkdirSync(join(models, 'embedding'), { recursive: true });
+  writeFileSync(join(models, 'embedding/broken.onnx'), 'not a model');
+  const reasons: string[] = [];
+  const diarizer = await loadDiarizer(new DiarizationRegistry(models), runtime, {}, (reason) => reasons.push(reason));
+  expect(diarizer.embedderName).toBe('builtin-mfcc-stats');
+  expect(reasons).toEqual([expect.stringContaining('broken.onnx could not be loaded')]);
 });

@@ -10,8 +10,7 @@ export const MFCC_EMBEDDER_NAME = 'builtin-mfcc-stats';
  */
 export class MfccStatsEmbedder implements SpeakerEmbedder {
   readonly name = MFCC_EMBEDDER_NAME;
-  /** Barely matters on DEV: the clusters come mostly from the segmentation's tracks. */
-  readonly clusterThreshold = 0.5;
+  readonly clustering = { voiceDistance: 1.0, sameVoiceDistance: 0.45 };
 
   async embed(audio: Float32Array, pieces: readonly (readonly SampleRange[])[]): Promise<Float32Array[]> {
     const C = MFCC_OPTIONS.numCoefficients;

@@ -25,7 +25,14 @@ export type SampleRange = readonly [number, number];
 export interface SpeakerEmbedder {
   /** Reported as result.dia.embedder. */
   readonly name: string;
-  /** Cosine distance below which two voices count as one when clustering (the embedder's own scale). */
-  readonly clusterThreshold: number;
+  /** How the diarizer clusters this embedder's vectors (each embedder's own scale, measured on DEV data). */
+  readonly clustering: EmbeddingClustering;
   embed(audio: Float32Array, pieces: readonly (readonly SampleRange[])[]): Promise<Float32Array[]>;
+}
+
+export interface EmbeddingClustering {
+  /** Average-linkage cosine distance between two clusters of file-centred embeddings above which they are two voices. */
+  voiceDistance: number;
+  /** Average-linkage cosine distance between two clusters of raw embeddings under which they are one voice after all. */
+  sameVoiceDistance: number;
 }

@@ -1,13 +1,12 @@
 /**
  * Local speakers (window, k) of consecutive overlapping windows that are active in the same shared frames are the
- * same voice: linking them gives tracks that need no embedding to hold together.
+ * same voice: linking them gives tracks. A track can still carry two voices in turn (the model sometimes gives
+ * similar voices one local speaker), so the diarizer clusters pauseless pieces of tracks, not whole tracks.
  */
 export interface Tracks {
   /** Track of node w·L + k, or −1 for a local speaker that never speaks in its window. */
   ofNode: Int32Array;
   count: number;
-  /** Pairs of tracks active in one window as different local speakers: different voices. */
-  concurrent: Array<[number, number]>;
 }
 
 export function linkLocalSpeakers(activity: Uint8Array, offsets: number[], F: number, L: number, minIou: number): Tracks {
@@ -69,15 +68,5 @@ export function linkLocalSpeakers(activity: Uint8Array, offsets: number[], F: nu
     if (!ids.has(r)) ids.set(r, ids.size);
     ofNode[i] = ids.get(r)!;
   }
-  const concurrent = new Map<string, [number, number]>();
-  for (let w = 0; w < W; w++) {
-    for (let p = 0; p < L; p++) {
-      for (let q = p + 1; q < L; q++) {
-        const a = ofNode[w * L + p];
-        const b = ofNode[w * L + q];
-        if (a >= 0 && b >= 0 && a !== b) concurrent.set(a < b ? `${a},${b}` : `${b},${a}`, a < b ? [a, b] : [b, a]);
-      }
-    }
-  }
-  return { ofNode, count: ids.size, concurrent: [...concurrent.values()] };
+  return { ofNode, count: ids.size };
 }

@@ -54,7 +54,7 @@ class Environment {
 
   /** Hop between the 10 s windows of speaker segmentation: longer is faster, a little less accurate. */
   @Type(() => Number) @IsNumber() @Min(0.5) @Max(5)
-  DIARIZATION_STEP_S = 1;
+  DIARIZATION_STEP_S = 2;
 
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   MODEL_CACHE_MAX_ENTRIES = 3;

@@ -5,7 +5,7 @@ import { EmotionAnalyzer } from '../../core/emotion/emotion-analyzer';
 import type { EmotionModel } from '../../core/emotion/emotion-model';
 import { AudioPipeline, type DiarizerProvider, type EmotionModelProvider, type TranscriberProvider } from '../../core/pipeline';
 import { StreamHub } from '../../core/stream/stream-hub';
-import { loadDiarizer } from '../models/diarization-models';
+import { DiarizationRegistry, loadDiarizer } from '../models/diarization-models';
 import { loadEmotionModel } from '../models/emotion-models';
 import { EmotionRegistry } from '../models/emotion-registry';
 import { ModelCache } from '../models/model-cache';
@@ -41,7 +41,8 @@ const transcribers: TranscriberProvider = {
 let diarizerReady: Promise<Diarizer> | null = null;
 const diarizers: DiarizerProvider = {
   diarizer: () => {
-    diarizerReady ??= loadDiarizer(settings.modelsDir, settings.runtime, settings.diarization).catch((err) => {
+    const fallback = (reason: string) => process.emitWarning(`diarization uses the MFCC features: ${reason}`);
+    diarizerReady ??= loadDiarizer(new DiarizationRegistry(settings.modelsDir), settings.runtime, settings.diarization, fallback).catch((err) => {
       diarizerReady = null;
       throw err;
     });

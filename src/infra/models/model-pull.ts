@@ -1,9 +1,11 @@
 /**
  * Downloads a transformers.js Whisper export (q8 ONNX) from the Hugging Face Hub into
  * `<modelsDir>/<name>/`, an audio-classification export (an emotion model) into `<modelsDir>/emotion/<name>/`, or a
- * speaker-embedding ONNX export into `<modelsDir>/embedding/<name>/`: the layouts the server loads models from.
+ * speaker-embedding ONNX export into `<modelsDir>/embedding/<name>/`, a speaker-segmentation export into
+ * `<modelsDir>/segmentation/<name>/`: the layouts the server loads models from. A few models are single files
+ * published as release assets (sherpa-onnx's CAM++), fetched from their URL into the same layout.
  *
- * Every file is streamed to disk, checked against the size and hash the Hub API reports,
+ * Every file is streamed to disk, checked against the size and hash the Hub API (or the release table) gives,
  * and the model folder only appears once all files are verified.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
@@ -41,15 +43,41 @@ export const EMBEDDING_MODELS: Readonly<Record<string, string>> = {
   'wespeaker-resnet34': 'onnx-community/wespeaker-voxceleb-resnet34-LM',
 };
 
-export type PullKind = 'stt' | 'emotion' | 'embedding';
+/** Speaker-segmentation models (transformers.js exports), stored in `<modelsDir>/segmentation/<name>/`. */
+export const SEGMENTATION_MODELS: Readonly<Record<string, string>> = {
+  // The fp32 export of the model built in as assets/diarization/segmentation (int8 there).
+  'pyannote-segmentation-3.0': 'onnx-community/pyannote-segmentation-3.0',
+};
+
+export type PullKind = 'stt' | 'emotion' | 'embedding' | 'segmentation';
 
 const KNOWN_BY_KIND: Record<PullKind, Readonly<Record<string, string>>> = {
   stt: KNOWN_MODELS,
   emotion: KNOWN_EMOTION_MODELS,
   embedding: EMBEDDING_MODELS,
+  segmentation: SEGMENTATION_MODELS,
+};
+
+/** A model published as one file at a URL (a GitHub release asset) rather than as a Hub repo. */
+export interface ReleaseModel {
+  kind: PullKind;
+  /** Path under the release endpoint. */
+  path: string;
+  bytes: number;
+}
+
+/** Models that k2-fsa publishes as sherpa-onnx release assets. */
+export const RELEASE_MODELS: Readonly<Record<string, ReleaseModel>> = {
+  // CAM++ (3D-Speaker zh-en common advanced): the speaker embedder built in as assets/diarization/embedding.
+  'campplus-zh-en': {
+    kind: 'embedding',
+    path: 'speaker-recongition-models/3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced.onnx',
+    bytes: 28_281_164,
+  },
 };
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
+export const DEFAULT_RELEASES_ENDPOINT = 'https://github.com/k2-fsa/sherpa-onnx/releases/download';
 
 interface Layout {
   required: string[];
@@ -82,6 +110,11 @@ const LAYOUTS: Record<PullKind, Layout> = {
     optional: ['config.json', 'preprocessor_config.json'],
     description: 'an ONNX speaker-embedding export',
   },
+  segmentation: {
+    required: ['onnx/model.onnx'],
+    optional: ['config.json', 'preprocessor_config.json'],
+    description: 'an ONNX speaker-segmentation export',
+  },
 };
 
 const MAX_ATTEMPTS = 4;
@@ -95,6 +128,8 @@ export interface PullOptions {
   kind?: PullKind;
   modelsDir: string;
   endpoint?: string;
+  /** Where RELEASE_MODELS are fetched from (default DEFAULT_RELEASES_ENDPOINT). */
+  releasesEndpoint?: string;
   revision?: string;
   token?: string;
   force?: boolean;
@@ -150,6 +185,8 @@ interface Context {
 export function pullKind(name: string, requested?: PullKind): PullKind {
   if (Object.hasOwn(KNOWN_EMOTION_MODELS, name)) return 'emotion';
   if (Object.hasOwn(EMBEDDING_MODELS, name)) return 'embedding';
+  if (Object.hasOwn(SEGMENTATION_MODELS, name)) return 'segmentation';
+  if (Object.hasOwn(RELEASE_MODELS, name)) return RELEASE_MODELS[name].kind;
   return requested ?? 'stt';
 }
 
@@ -157,7 +194,7 @@ export function pullKind(name: string, requested?: PullKind): PullKind {
 export function resolveModelName(name: string, kind: PullKind = pullKind(name)): { repo: string; folder: string } {
   const known = KNOWN_BY_KIND[kind];
   const prefix = kind === 'stt' ? '' : `${kind}/`;
-  if (Object.hasOwn(known, name)) return { repo: known[name], folder: prefix + name };
+  if (Object.hasOwn(known, name) || Object.hasOwn(RELEASE_MODELS, name)) return { repo: known[name] ?? name, folder: prefix + name };
   const match = /^[A-Za-z0-9][\w.-]*\/([A-Za-z0-9][\w.-]*)$/.exec(name);
   if (match) return { repo: name, folder: prefix + match[1].toLowerCase() };
   throw new ModelPullError(
@@ -167,7 +204,9 @@ export function resolveModelName(name: string, kind: PullKind = pullKind(name)):
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const kind = pullKind(opts.name, opts.kind);
-  const layout = LAYOUTS[kind];
+  const release = Object.hasOwn(RELEASE_MODELS, opts.name) ? RELEASE_MODELS[opts.name] : null;
+  const fileName = release ? path.posix.basename(release.path) : null;
+  const layout: Layout = release ? { required: [fileName!], optional: [], description: 'a release asset' } : LAYOUTS[kind];
   const { repo, folder } = resolveModelName(opts.name, kind);
   const ctx: Context = {
     repo,
@@ -190,15 +229,14 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     ctx.log(`${target} exists but is incomplete; it will be replaced`);
   }
 
-  const listing = await fetchListing(ctx);
+  const releasesEndpoint = (opts.releasesEndpoint ?? DEFAULT_RELEASES_ENDPOINT).replace(/\/+$/, '');
+  const listing = release ? { files: [{ path: fileName!, size: release.bytes }] } : await fetchListing(ctx);
   // Download by commit so a push to the branch mid-pull cannot mix two versions.
   const fileRevision = listing.commit ?? ctx.revision;
   const wanted = selectFiles(listing.files, ctx, layout);
   const total = wanted.reduce((sum, f) => sum + f.size, 0);
-  ctx.log(
-    `Pulling ${repo}@${ctx.revision}${listing.commit ? ` (${listing.commit.slice(0, 7)})` : ''} into ${target}: ` +
-      `${wanted.length} files, ${formatBytes(total)}`,
-  );
+  const source = release ? `${releasesEndpoint}/${release.path}` : `${repo}@${ctx.revision}${listing.commit ? ` (${listing.commit.slice(0, 7)})` : ''}`;
+  ctx.log(`Pulling ${source} into ${target}: ${wanted.length} files, ${formatBytes(total)}`);
 
   await mkdir(path.dirname(target), { recursive: true });
   const staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${randomBytes(4).toString('hex')}`);
@@ -208,9 +246,10 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     for (const [i, file] of wanted.entries()) {
       const label = `[${i + 1}/${wanted.length}] ${file.path}`;
       files.push(
-        await withRetries(ctx, label, () =>
-          downloadFile(ctx, file, fileRevision, path.join(staging, file.path), label),
-        ),
+        await withRetries(ctx, label, () => {
+          const url = release ? `${releasesEndpoint}/${release.path}` : hubFileUrl(ctx, fileRevision, file.path);
+          return downloadFile(ctx, file, url, path.join(staging, file.path), label);
+        }),
       );
     }
     await moveIntoPlace(staging, target);
@@ -220,6 +259,11 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     await rm(staging, { recursive: true, force: true });
     throw err;
   }
+}
+
+function hubFileUrl(ctx: Context, revision: string, file: string): string {
+  const filePath = file.split('/').map(encodeURIComponent).join('/');
+  return `${ctx.endpoint}/${repoPath(ctx.repo)}/resolve/${encodeURIComponent(revision)}/${filePath}`;
 }
 
 async function fetchListing(ctx: Context): Promise<{ commit?: string; files: RemoteFile[] }> {
@@ -270,15 +314,7 @@ function selectFiles(available: RemoteFile[], ctx: Context, layout: Layout): Rem
     .sort((a, b) => a.size - b.size);
 }
 
-async function downloadFile(
-  ctx: Context,
-  file: RemoteFile,
-  revision: string,
-  dest: string,
-  label: string,
-): Promise<PulledFile> {
-  const filePath = file.path.split('/').map(encodeURIComponent).join('/');
-  const url = `${ctx.endpoint}/${repoPath(ctx.repo)}/resolve/${encodeURIComponent(revision)}/${filePath}`;
+async function downloadFile(ctx: Context, file: RemoteFile, url: string, dest: string, label: string): Promise<PulledFile> {
   const res = await request(ctx, url);
   if (!res.ok || !res.body) throw await httpFailure(res, ctx, file.path);
 

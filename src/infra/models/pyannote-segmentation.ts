@@ -7,8 +7,8 @@ export interface PyannoteSegmentationConfig {
   runtime: OnnxRuntimeOptions;
 }
 
-/** Classes of the segmentation-3.0 powerset (3 local speakers, at most 2 at once), in output order. */
 const RECEPTIVE_FIELD = 991;
+/** Classes of the segmentation-3.0 powerset (3 local speakers, at most 2 at once), in output order. */
 const POWERSET: number[][] = [[], [0], [1], [2], [0, 1], [0, 2], [1, 2]];
 
 /**
@@ -29,16 +29,37 @@ export class PyannoteSegmentation implements SegmentationModel {
     readonly sizeBytes: number,
   ) {}
 
+  /** sherpa-onnx's export calls its input `x` and output `y`; the transformers.js one `input_values` and `logits`. */
+  private get input(): string {
+    return this.session.inputNames[0];
+  }
+
   static async load(config: PyannoteSegmentationConfig, sizeBytes = 0): Promise<PyannoteSegmentation> {
     return new PyannoteSegmentation(await createSession(config.modelPath, config.runtime), sizeBytes);
   }
 
   async run(windows: Float32Array, n: number): Promise<Float32Array> {
     if (windows.length !== n * this.windowSamples) throw new RangeError(`expected ${n} windows of ${this.windowSamples} samples`);
-    const out = await this.session.run({ x: new ort.Tensor('float32', windows, [n, 1, this.windowSamples]) });
-    const y = out.y;
+    const out = await this.session.run({ [this.input]: new ort.Tensor('float32', windows, [n, 1, this.windowSamples]) });
+    const y = out[this.session.outputNames[0]];
     const dims = y.dims;
     if (dims[1] !== this.framesPerWindow || dims[2] !== POWERSET.length) throw new Error(`unexpected segmentation output ${dims.join('×')}`);
-    return y.data as Float32Array;
+    return logSoftmaxRows(y.data as Float32Array, POWERSET.length);
   }
+}
+
+/**
+ * Log-softmax over each row of `width` values, in place. The sherpa-onnx export already gives log-probabilities
+ * (then this changes nothing); an export that stops at the logits gets them here.
+ */
+export function logSoftmaxRows(values: Float32Array, width: number): Float32Array {
+  for (let r = 0; r < values.length; r += width) {
+    let max = -Infinity;
+    for (let c = 0; c < width; c++) max = Math.max(max, values[r + c]);
+    let sum = 0;
+    for (let c = 0; c < width; c++) sum += Math.exp(values[r + c] - max);
+    const logSum = max + Math.log(sum);
+    for (let c = 0; c < width; c++) values[r + c] -= logSum;
+  }
+  return values;
 }

@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { kaldiFbank } from '../../../libs/features/filterbank';
 import { concatenate } from '../../core/diarization/mfcc-embedder';
-import type { SampleRange, SpeakerEmbedder } from '../../core/diarization/models';
+import type { EmbeddingClustering, SampleRange, SpeakerEmbedder } from '../../core/diarization/models';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 
 /** The speaker-embedding model families Earshot reads, and what each expects. */
@@ -75,16 +75,28 @@ export function embeddingFeatures(samples: Float32Array, layout: EmbeddingModelL
   return { data, frames };
 }
 
+/**
+ * Clustering distances per family. CAM++ (3D-Speaker) was calibrated on the DEV conversations and AMI clips by
+ * `npm run bench:diarization` (see the README's diarization figures); the other families have no model here to
+ * measure, so they borrow CAM++'s values.
+ */
+const CLUSTERING: Record<EmbeddingFamily, EmbeddingClustering> = {
+  '3d-speaker': { voiceDistance: 1.0, sameVoiceDistance: 0.45 },
+  wespeaker: { voiceDistance: 1.0, sameVoiceDistance: 0.45 },
+  nemo: { voiceDistance: 1.0, sameVoiceDistance: 0.45 },
+};
+
 /** A speaker-embedding ONNX model (WeSpeaker ResNet, 3D-Speaker CAM++/ERes2Net, NeMo TitaNet); one piece per run. */
 export class OnnxSpeakerEmbedder implements SpeakerEmbedder {
-  /** pyannote 3.1's centroid-linkage threshold for WeSpeaker ResNet34 embeddings (not measured here: no such model). */
-  readonly clusterThreshold = 0.7;
+  readonly clustering: EmbeddingClustering;
 
   private constructor(
     readonly name: string,
     readonly layout: EmbeddingModelLayout,
     private readonly session: ort.InferenceSession,
-  ) {}
+  ) {
+    this.clustering = CLUSTERING[layout.family];
+  }
 
   static async load(path: string, runtime: OnnxRuntimeOptions, name = basename(path, '.onnx')): Promise<OnnxSpeakerEmbedder> {
     const bytes = readFileSync(path);
@@ -104,33 +116,4 @@ export class OnnxSpeakerEmbedder implements SpeakerEmbedder {
     }
     return out;
   }
-}
-
-/**
- * The embedding model installed in `dir` (MODELS_DIR/embedding): a `.onnx` file there, or in a folder there
- * (as `models:pull` stores them), the first by name; null when there is none.
- */
-export async function findSpeakerEmbedder(dir: string, runtime: OnnxRuntimeOptions): Promise<OnnxSpeakerEmbedder | null> {
-  if (!existsSync(dir)) return null;
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (entry.endsWith('.onnx')) return OnnxSpeakerEmbedder.load(path, runtime);
-    if (!entry.startsWith('.') && statSync(path).isDirectory()) {
-      const model = findOnnx(path);
-      if (model) return OnnxSpeakerEmbedder.load(model, runtime, entry);
-    }
-  }
-  return null;
-}
-
-function findOnnx(dir: string): string | null {
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (entry.endsWith('.onnx')) return path;
-    if (statSync(path).isDirectory()) {
-      const inner = findOnnx(path);
-      if (inner) return inner;
-    }
-  }
-  return null;
 }

@@ -1,0 +1,85 @@
+/**
+ * The DEV turn-taking conversation set: 2 to 4 RAVDESS training actors (../shared/datasets/ravdess-train) taking
+ * turns with 0.3–0.9 s gaps and no overlap, every actor saying the same two sentences in random emotions, so that
+ * only the voice tells speakers apart. The reference turns are exact (one trimmed utterance each). Built
+ * deterministically from seeds and cached as WAV + RTTM under the OS temp folder.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { speechExtent } from '../../libs/audio/speech-extent';
+import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
+import { composeConversation } from '../../libs/diarization/conversation';
+import { parseRttm, type Turn } from '../../libs/diarization/der';
+import { seededRandom } from '../../libs/math/seeded-random';
+
+export const RAVDESS_TRAIN = resolve(__dirname, '../../../shared/datasets/ravdess-train');
+const CACHE = join(tmpdir(), 'earshot-dev-conversations-v3');
+const SAMPLE_RATE = 16000;
+
+export interface DevConversation {
+  name: string;
+  speakers: number;
+  path: string;
+  reference: Turn[];
+  durationS: number;
+}
+
+/** Seed and speaker count of each conversation: three each of 2, 3 and 4 speakers. */
+const PLAN: Array<{ seed: number; speakers: number }> = [
+  { seed: 11, speakers: 2 },
+  { seed: 12, speakers: 2 },
+  { seed: 13, speakers: 2 },
+  { seed: 21, speakers: 3 },
+  { seed: 22, speakers: 3 },
+  { seed: 23, speakers: 3 },
+  { seed: 31, speakers: 4 },
+  { seed: 32, speakers: 4 },
+  { seed: 33, speakers: 4 },
+];
+
+/** One RAVDESS file → 16 kHz mono float32, trimmed to its speech. */
+function utterance(file: string): Float32Array {
+  const out = spawnSync('ffmpeg', ['-v', 'error', '-i', join(RAVDESS_TRAIN, file), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'], {
+    maxBuffer: 64 << 20,
+  });
+  if (out.status !== 0) throw new Error(`ffmpeg failed on ${file}: ${out.stderr}`);
+  const samples = new Float32Array(out.stdout.buffer.slice(out.stdout.byteOffset, out.stdout.byteOffset + out.stdout.byteLength));
+  const [a, b] = speechExtent(samples, SAMPLE_RATE);
+  return samples.slice(a, b);
+}
+
+function build(seed: number, speakers: number, name: string): void {
+  const random = seededRandom(seed);
+  const files = readdirSync(RAVDESS_TRAIN).filter((f) => f.endsWith('.flac'));
+  const actors = [...new Set(files.map((f) => f.slice(-7, -5)))].sort();
+  const chosen: string[] = [];
+  while (chosen.length < speakers) {
+    const actor = actors[Math.floor(random() * actors.length)];
+    if (!chosen.includes(actor)) chosen.push(actor);
+  }
+  const utterances = new Map<string, Float32Array[]>();
+  for (const actor of chosen) {
+    const own = files.filter((f) => f.slice(-7, -5) === actor);
+    const picked: Float32Array[] = [];
+    for (let i = 0; i < 6; i++) picked.push(utterance(own[Math.floor(random() * own.length)]));
+    utterances.set(`actor${actor}`, picked);
+  }
+  const { audio, turns } = composeConversation(utterances, { sampleRate: SAMPLE_RATE, turns: 4 * speakers + 2, gapS: [0.3, 0.9], edgeS: 0.5, seed });
+  writeFileSync(join(CACHE, `${name}.wav`), encodeWavPcm16(audio, SAMPLE_RATE));
+  const rttm = turns.map((t) => `SPEAKER ${name} 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`);
+  writeFileSync(join(CACHE, `${name}.rttm`), `${rttm.join('\n')}\n`);
+}
+
+/** The DEV conversations, built on first use. */
+export function devConversations(): DevConversation[] {
+  mkdirSync(CACHE, { recursive: true });
+  return PLAN.map(({ seed, speakers }) => {
+    const name = `conv${speakers}spk_s${seed}`;
+    const path = join(CACHE, `${name}.wav`);
+    if (!existsSync(path) || !existsSync(join(CACHE, `${name}.rttm`))) build(seed, speakers, name);
+    const durationS = parseWav(readFileSync(path)).samples.length / SAMPLE_RATE;
+    return { name, speakers, path, reference: parseRttm(readFileSync(join(CACHE, `${name}.rttm`), 'utf8')), durationS };
+  });
+}
