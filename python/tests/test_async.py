@@ -47,5 +47,6 @@ async def test_stream_async_chunks(server_url: str) -> None:
                 await asyncio.sleep(0)
 
     async with earshot.AsyncEarshot(server_url, API_KEY) as client:
-        events = [e async for e in client.stream(chunks(), sample_rate=16000, settings={"tasks": ["transcribe"], "tra": {"language": "en"}})]
+        settings = {"tasks": ["transcribe"], "tra": {"language": "en"}}
+        events = [e async for e in client.stream(chunks(), sample_rate=16000, settings=settings)]
     assert "dark suit" in words(" ".join(e["segment"]["text"] for e in events if e["type"] == "final"))

@@ -5,7 +5,6 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 from conftest import JFK, JFK_WORDS, SHORT, TWO_SPEAKERS, words
@@ -13,7 +12,7 @@ from conftest import JFK, JFK_WORDS, SHORT, TWO_SPEAKERS, words
 EARSHOT = shutil.which("earshot")
 
 
-def run(args: List[str], env: Dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     assert EARSHOT is not None, "the earshot console script is not installed"
     done = subprocess.run([EARSHOT, *args], env=env, capture_output=True, text=True, timeout=300)
     if check:
@@ -21,7 +20,7 @@ def run(args: List[str], env: Dict[str, str], check: bool = True) -> subprocess.
     return done
 
 
-def test_transcribe_prints_text_and_writes_diarized_srt(cli_env: Dict[str, str], tmp_path: Path) -> None:
+def test_transcribe_prints_text_and_writes_diarized_srt(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert JFK_WORDS in words(run(["transcribe", str(JFK), "--language", "en"], cli_env).stdout)
 
     out = tmp_path / "meeting.srt"
@@ -34,7 +33,7 @@ def test_transcribe_prints_text_and_writes_diarized_srt(cli_env: Dict[str, str],
     assert "[SPEAKER_00]" in srt and "[SPEAKER_01]" in srt
 
 
-def test_transcribe_as_a_job_shows_progress_and_prints_the_result(cli_env: Dict[str, str]) -> None:
+def test_transcribe_as_a_job_shows_progress_and_prints_the_result(cli_env: dict[str, str]) -> None:
     done = run(["transcribe", str(JFK), "--language", "en", "--job", "--format", "json"], cli_env)
     response = json.loads(done.stdout)
     assert JFK_WORDS in words(response["result"]["tra"]["text"])
@@ -46,19 +45,19 @@ def test_transcribe_as_a_job_shows_progress_and_prints_the_result(cli_env: Dict[
     assert vtt.startswith("WEBVTT") and JFK_WORDS in words(vtt)
 
 
-def test_stream_prints_finals(cli_env: Dict[str, str]) -> None:
+def test_stream_prints_finals(cli_env: dict[str, str]) -> None:
     done = run(["stream", str(SHORT), "--language", "en"], cli_env)
     assert "dark suit" in words(done.stdout)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sounddevice") is not None, reason="sounddevice is installed here")
-def test_stream_mic_without_a_sound_library_says_what_to_install(cli_env: Dict[str, str]) -> None:
+def test_stream_mic_without_a_sound_library_says_what_to_install(cli_env: dict[str, str]) -> None:
     done = run(["stream", "--mic"], cli_env, check=False)
     assert done.returncode == 2
     assert "pip install sounddevice" in done.stderr
 
 
-def test_jobs_list_get_cancel_retry(cli_env: Dict[str, str], tmp_path: Path) -> None:
+def test_jobs_list_get_cancel_retry(cli_env: dict[str, str], tmp_path: Path) -> None:
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"these bytes are not audio")
     failed = run(["transcribe", str(broken), "--job"], cli_env, check=False)
@@ -79,7 +78,7 @@ def test_jobs_list_get_cancel_retry(cli_env: Dict[str, str], tmp_path: Path) -> 
     assert gone.stderr.startswith("earshot: job_not_found:") and "(request " in gone.stderr
 
 
-def test_the_url_flag_and_a_missing_file(cli_env: Dict[str, str]) -> None:
+def test_the_url_flag_and_a_missing_file(cli_env: dict[str, str]) -> None:
     env = {k: v for k, v in cli_env.items() if k != "EARSHOT_URL"}
     unreachable = run(["--url", "http://127.0.0.1:9", "jobs", "list"], env, check=False)
     assert unreachable.returncode == 1 and "connection_error" in unreachable.stderr

@@ -6,8 +6,8 @@ import http.server
 import io
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import API_KEY, JFK, JFK_WORDS, LIMITED_KEY, TESTDATA, words

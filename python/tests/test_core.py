@@ -50,7 +50,8 @@ def test_503_then_200_waits_retry_after_once() -> None:
 def test_retries_stop_at_max_retries_and_other_errors_are_not_retried() -> None:
     with pytest.raises(EarshotApiError) as exhausted:
         _drive(send(Send("GET", "/v1/models"), RetryPolicy(max_retries=1)), [BUSY, BUSY])
-    assert (exhausted.value.status, exhausted.value.code, exhausted.value.request_id, exhausted.value.retry_after_s) == (503, "overloaded", "r1", 2)
+    error = exhausted.value
+    assert (error.status, error.code, error.request_id, error.retry_after_s) == (503, "overloaded", "r1", 2)
     with pytest.raises(EarshotApiError) as not_found:
         _drive(send(Send("GET", "/v1/jobs/x"), RetryPolicy()), [Answer(404, {}, '{"error":{"code":"job_not_found","message":"no"}}')])
     assert not_found.value.code == "job_not_found"

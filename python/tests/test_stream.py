@@ -2,8 +2,8 @@
 and final events out; refusals are typed errors."""
 
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import SHORT, SHORT_2, TESTDATA, words

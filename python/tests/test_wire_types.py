@@ -24,18 +24,21 @@ def test_the_request_types_match_the_openapi_document(components: dict) -> None:
 
 
 # TranscribeSettings as it would be after careless edits: a wrong type, an invented field, a dropped one (vad_filter).
-DriftedTranscribeSettings = TypedDict(
-    "TranscribeSettings",
-    {"model": str, "language": str, "task": str, "beam_size": float, "temperature": float, "word_timestamps": bool,
-     "initial_prompt": Optional[str], "speed": float},
-    total=False,
-)
+class DriftedTranscribeSettings(TypedDict, total=False):
+    model: str
+    language: str
+    task: str
+    beam_size: float
+    temperature: float
+    word_timestamps: bool
+    initial_prompt: Optional[str]
+    speed: float
 
 
 def test_a_drifted_type_is_reported(components: dict) -> None:
-    assert openapi_mismatches(DriftedTranscribeSettings, components) == [
-        "TranscribeSettings.speed: in the Python type, not in the service's schema",
-        "TranscribeSettings.vad_filter: in the service's schema, missing from the Python type",
-        "TranscribeSettings.beam_size: Python {'type': 'number'} != schema {'type': 'integer'}",
-        "TranscribeSettings.task: Python {'type': 'string'} != schema {'type': 'string', 'enum': ['transcribe', 'translate']}",
+    assert openapi_mismatches(DriftedTranscribeSettings, components, "TranscribeSettingsDto") == [
+        "DriftedTranscribeSettings.speed: in the Python type, not in the service's schema",
+        "DriftedTranscribeSettings.vad_filter: in the service's schema, missing from the Python type",
+        "DriftedTranscribeSettings.beam_size: Python {'type': 'number'} != schema {'type': 'integer'}",
+        "DriftedTranscribeSettings.task: Python {'type': 'string'} != schema {'type': 'string', 'enum': ['transcribe', 'translate']}",
     ]

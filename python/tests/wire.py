@@ -1,6 +1,6 @@
 """Checks of the package's wire types (earshot.types TypedDicts): against an OpenAPI schema, and against real answers."""
 
-from typing import Any, Dict, List, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 NoneType = type(None)
 
@@ -13,7 +13,7 @@ def _literal_values(hint: Any) -> "list[Any] | None":
     return list(get_args(hint)) if get_origin(hint) is Literal else None
 
 
-def openapi_of(hint: Any) -> Dict[str, Any]:
+def openapi_of(hint: Any) -> dict[str, Any]:
     """The OpenAPI schema a Python hint stands for, in the terms @nestjs/swagger writes: a TypedDict ``X`` is a
     reference to the component ``XDto``; ``Optional`` is ``nullable``."""
     args = get_args(hint)
@@ -23,14 +23,14 @@ def openapi_of(hint: Any) -> Dict[str, Any]:
     literals = _literal_values(hint)
     if literals is not None:
         return {"type": "string", "enum": sorted(literals)}
-    if get_origin(hint) in (list, List):
+    if get_origin(hint) is list:
         return {"type": "array", "items": openapi_of(args[0])}
     if is_typeddict(hint):
         return {"$ref": f"#/components/schemas/{hint.__name__}Dto"}
     return {"type": {str: "string", int: "integer", float: "number", bool: "boolean"}[hint]}
 
 
-def _comparable(schema: Dict[str, Any]) -> Dict[str, Any]:
+def _comparable(schema: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in schema.items() if k in ("type", "enum", "$ref", "nullable", "items")}
     if "enum" in kept:
         kept["enum"] = sorted(kept["enum"])
@@ -41,12 +41,13 @@ def _comparable(schema: Dict[str, Any]) -> Dict[str, Any]:
     return kept
 
 
-def openapi_mismatches(typed: Any, components: Dict[str, Any]) -> List[str]:
-    """How a TypedDict (and the TypedDicts it refers to) differs from its component schema: fields missing or
-    extra on either side, required-ness, and each field's type."""
-    schema = components.get(f"{typed.__name__}Dto")
+def openapi_mismatches(typed: Any, components: dict[str, Any], component: Optional[str] = None) -> list[str]:
+    """How a TypedDict (and the TypedDicts it refers to) differs from its component schema (``XDto`` for ``X``):
+    fields missing or extra on either side, required-ness, and each field's type."""
+    component = component or f"{typed.__name__}Dto"
+    schema = components.get(component)
     if schema is None:
-        return [f"{typed.__name__}: no component {typed.__name__}Dto in the OpenAPI document"]
+        return [f"{typed.__name__}: no component {component} in the OpenAPI document"]
     hints = get_type_hints(typed)
     problems = []
     for name in sorted(set(hints) - set(schema["properties"])):
@@ -64,7 +65,7 @@ def openapi_mismatches(typed: Any, components: Dict[str, Any]) -> List[str]:
     return problems
 
 
-def _typeddicts_in(hint: Any) -> List[Any]:
+def _typeddicts_in(hint: Any) -> list[Any]:
     if is_typeddict(hint):
         return [hint]
     return [t for arg in get_args(hint) for t in _typeddicts_in(arg)]
@@ -88,11 +89,11 @@ def assert_wire(value: Any, hint: Any, where: str = "answer") -> None:
         assert value is None, f"{where}: {value!r} is not null"
     elif origin is Literal:
         assert value in args, f"{where}: {value!r} is not one of {args}"
-    elif origin in (list, List):
+    elif origin is list:
         assert isinstance(value, list), f"{where}: {value!r} is not a list"
         for i, item in enumerate(value):
             assert_wire(item, args[0], f"{where}[{i}]")
-    elif origin in (dict, Dict):
+    elif origin is dict:
         assert isinstance(value, dict), f"{where}: {value!r} is not an object"
         for key, item in value.items():
             assert_wire(item, args[1], f"{where}.{key}")

@@ -6,8 +6,9 @@ import re
 import shutil
 import subprocess
 import wave
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import IO, Any, Callable, Optional, Union
 
 from .errors import EarshotError
 
@@ -28,6 +29,7 @@ class Upload:
         self._audio = audio
         self._on_progress = on_progress
         self.url: Optional[str] = audio if isinstance(audio, str) and _URL.match(audio) else None
+        self._start: Optional[int]
         self.filename = os.path.basename(os.fspath(audio)) if isinstance(audio, (str, os.PathLike)) else "audio"
         if isinstance(audio, (bytes, bytearray, memoryview)):
             self._start = 0
@@ -41,9 +43,9 @@ class Upload:
             self.replayable = self._start is not None
 
     @contextmanager
-    def files(self, request_json: str) -> Iterator[Dict[str, Any]]:
+    def files(self, request_json: str) -> Iterator[dict[str, Any]]:
         """httpx's multipart ``files`` for one attempt: text fields as ``(None, value)``, the audio as a file."""
-        parts: Dict[str, Any] = {"request_json": (None, request_json)}
+        parts: dict[str, Any] = {"request_json": (None, request_json)}
         if self.url is not None:
             parts["audio_url"] = (None, self.url)
             yield parts
@@ -119,7 +121,7 @@ STREAM_SAMPLE_RATES = (8000, 16000, 44100, 48000)
 _FRAME_S = 0.1
 
 
-def pcm16_file(path: Union[str, "os.PathLike[str]"]) -> Tuple[int, Iterator[bytes]]:
+def pcm16_file(path: Union[str, "os.PathLike[str]"]) -> tuple[int, Iterator[bytes]]:
     """A file as PCM16 little-endian mono frames of 100 ms and their sample rate: a mono 16-bit WAV at a rate the
     stream takes is read as it is; anything else is converted by ffmpeg (which must then be installed)."""
     native = _pcm16_wav(path)
@@ -133,7 +135,7 @@ def pcm16_file(path: Union[str, "os.PathLike[str]"]) -> Tuple[int, Iterator[byte
     return sample_rate, _ffmpeg_frames(command, int(sample_rate * _FRAME_S) * 2)
 
 
-def _pcm16_wav(path: Union[str, "os.PathLike[str]"]) -> Optional[Tuple[int, Iterator[bytes]]]:
+def _pcm16_wav(path: Union[str, "os.PathLike[str]"]) -> Optional[tuple[int, Iterator[bytes]]]:
     try:
         with wave.open(os.fspath(path), "rb") as wav:
             if wav.getsampwidth() != 2 or wav.getnchannels() != 1 or wav.getframerate() not in STREAM_SAMPLE_RATES:
@@ -154,7 +156,7 @@ def _pcm16_wav(path: Union[str, "os.PathLike[str]"]) -> Optional[Tuple[int, Iter
     return sample_rate, frames()
 
 
-def _ffmpeg_frames(command: List[str], frame_bytes: int) -> Iterator[bytes]:
+def _ffmpeg_frames(command: list[str], frame_bytes: int) -> Iterator[bytes]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     try:
@@ -164,7 +166,8 @@ def _ffmpeg_frames(command: List[str], frame_bytes: int) -> Iterator[bytes]:
                 break
             yield chunk
         if process.wait() != 0:
-            raise EarshotError("unsupported_audio", f"ffmpeg cannot decode the file: {process.stderr.read().decode(errors='replace').strip()}")
+            reason = process.stderr.read().decode(errors="replace").strip()
+            raise EarshotError("unsupported_audio", f"ffmpeg cannot decode the file: {reason}")
     finally:
         if process.poll() is None:
             process.kill()

@@ -11,16 +11,16 @@ import logging
 import random
 import time
 import uuid
-from urllib.parse import quote
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Generator, Mapping, Optional, TypeVar, Union, cast
+from typing import Any, Callable, Optional, TypeVar, Union, cast
+from urllib.parse import quote
 
 from ._audio import AudioSource, Upload, UploadProgress
 from .errors import EarshotApiError, EarshotError, EarshotJobError
 from .types import (
     Job,
     JobAccepted,
-    JobDeleted,
     JobList,
     JobStatus,
     ProcessRequest,
@@ -51,8 +51,8 @@ class Send:
 
     method: str
     path: str
-    params: Optional[Dict[str, str]] = None
-    headers: Dict[str, str] = field(default_factory=dict)
+    params: Optional[dict[str, str]] = None
+    headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
     upload: Optional[Upload] = None
     request_json: str = ""
@@ -121,12 +121,14 @@ def send(request: Send, policy: RetryPolicy) -> Call[Answer]:
         if answer.status not in RETRY_STATUSES or retry >= policy.max_retries or not replayable:
             raise error
         delay = retry_delay_s(retry, error.retry_after_s, policy)
-        log.info("earshot: %s %s answered %d %s; retry %d in %.2f s", request.method, request.path, answer.status, error.code, retry + 1, delay)
+        log.info(
+            "earshot: %s %s answered %d %s; retry %d in %.2f s", request.method, request.path, answer.status, error.code, retry + 1, delay
+        )
         yield Sleep(delay)
         retry += 1
 
 
-def json_call(method: str, path: str, policy: RetryPolicy, params: Optional[Dict[str, str]] = None, body: Any = None) -> Call[Any]:
+def json_call(method: str, path: str, policy: RetryPolicy, params: Optional[dict[str, str]] = None, body: Any = None) -> Call[Any]:
     answer = yield from send(Send(method, path, params=params, json=body), policy)
     return json.loads(answer.text)
 

@@ -10,8 +10,9 @@ import os
 import threading
 import time
 from collections import abc
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import AsyncExitStack, ExitStack
-from typing import Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, Optional, Tuple, Union
+from typing import Any, Optional, Union
 
 from websockets.asyncio.client import connect as connect_async
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -32,7 +33,7 @@ END_FRAME = json.dumps({"type": "end"})
 class StreamSession:
     """The /v1/ws protocol without I/O: what to send first, and what each server frame means."""
 
-    def __init__(self, settings: Optional[Dict[str, Any]], sample_rate: int) -> None:
+    def __init__(self, settings: Optional[dict[str, Any]], sample_rate: int) -> None:
         self.start_frame = json.dumps({"settings": {"tasks": ["transcribe"], **(settings or {})}, "sample_rate": sample_rate})
         self.bytes_per_s = sample_rate * 2
         self.done = False
@@ -53,7 +54,7 @@ class StreamSession:
         return EarshotConnectionError("the server closed the stream before it was done")
 
 
-def stream_source(audio: Any, sample_rate: int) -> Tuple[int, Any]:
+def stream_source(audio: Any, sample_rate: int) -> tuple[int, Any]:
     """A path becomes its PCM16 frames (with the file's sample rate); chunks pass as they are."""
     if isinstance(audio, (str, os.PathLike)):
         return pcm16_file(audio)
@@ -88,7 +89,13 @@ class _Pace:
 
 
 def stream_sync(
-    url: str, headers: Dict[str, str], audio: StreamAudio, settings: Optional[ProcessSettings], sample_rate: int, realtime: bool, open_timeout_s: float
+    url: str,
+    headers: dict[str, str],
+    audio: StreamAudio,
+    settings: Optional[ProcessSettings],
+    sample_rate: int,
+    realtime: bool,
+    open_timeout_s: float,
 ) -> Iterator[StreamEvent]:
     sample_rate, chunks = stream_source(audio, sample_rate)
     session = StreamSession(dict(settings) if settings else None, sample_rate)
@@ -102,7 +109,7 @@ def stream_sync(
 
 def _session_sync(socket: ClientConnection, session: StreamSession, chunks: Iterable[bytes], realtime: bool) -> Iterator[StreamEvent]:
     stop = threading.Event()
-    failure: "list[BaseException]" = []
+    failure: list[BaseException] = []
 
     def send_audio() -> None:
         # A thread, so that audio goes out while events come in; websockets' sync connection takes sends from one
@@ -160,7 +167,7 @@ async def _aiter(chunks: Union[Iterable[bytes], AsyncIterable[bytes]]) -> AsyncI
 
 async def stream_async(
     url: str,
-    headers: Dict[str, str],
+    headers: dict[str, str],
     audio: AsyncStreamAudio,
     settings: Optional[ProcessSettings],
     sample_rate: int,
@@ -190,7 +197,7 @@ async def stream_async(
             await socket.close()
             raise
 
-    sender: "Optional[asyncio.Task[None]]" = None
+    sender: Optional[asyncio.Task[None]] = None
     async with scope:
         try:
             try:

@@ -4,8 +4,11 @@ import argparse
 import json
 import os
 import queue
+import signal
 import sys
-from typing import IO, Any, Iterator, List, Optional, Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, Optional
 
 from .client import Earshot
 from .errors import EarshotError
@@ -102,7 +105,7 @@ def _wait(client: Earshot, job_id: str) -> Job:
 
 
 def _transcribe(client: Earshot, args: argparse.Namespace) -> None:
-    tasks: List[TaskName] = ["transcribe"]
+    tasks: list[TaskName] = ["transcribe"]
     if args.diarize:
         tasks.append("diarization")
     if args.emotion:
@@ -138,15 +141,16 @@ def _transcribe(client: Earshot, args: argparse.Namespace) -> None:
     _write(output, args.output)
 
 
-def _microphone(sample_rate: int) -> Iterator[bytes]:
-    """PCM16 mono chunks of 100 ms from the default input device, until Ctrl-C."""
-    import sounddevice  # type: ignore[import-not-found]  # optional: pip install earshot-client[mic]
-
-    chunks: "queue.Queue[bytes]" = queue.Queue()
+def _microphone(sounddevice: Any, sample_rate: int, stopped: threading.Event) -> Iterator[bytes]:
+    """PCM16 mono chunks of 100 ms from the default input device (the sounddevice module) until ``stopped``."""
+    chunks: queue.Queue[bytes] = queue.Queue()
     with sounddevice.RawInputStream(samplerate=sample_rate, channels=1, dtype="int16", blocksize=sample_rate // 10,
                                     callback=lambda data, _frames, _time, _status: chunks.put(bytes(data))):
-        while True:
-            yield chunks.get()
+        while not stopped.is_set():
+            try:
+                yield chunks.get(timeout=0.2)
+            except queue.Empty:
+                continue
 
 
 def _stream(client: Earshot, args: argparse.Namespace) -> int:
@@ -156,11 +160,20 @@ def _stream(client: Earshot, args: argparse.Namespace) -> int:
     audio: Any = args.file
     if args.mic:
         try:
-            import sounddevice  # type: ignore[import-not-found]  # noqa: F401
+            # Optional (pip install earshot-client[mic]); it needs the PortAudio library too.
+            import sounddevice  # type: ignore[import-not-found]
         except (ImportError, OSError) as err:
             sys.stderr.write(f"earshot stream --mic needs the sounddevice package (pip install sounddevice) and PortAudio: {err}\n")
             return 2
-        audio = _microphone(16000)
+        # The first Ctrl-C ends the audio, so that the service still sends the last finals; a second stops at once.
+        stopped = threading.Event()
+
+        def stop(_signal: int, _frame: Any) -> None:
+            stopped.set()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, stop)
+        audio = _microphone(sounddevice, 16000, stopped)
         sys.stderr.write("listening; Ctrl-C to stop\n")
     tra: TranscribeSettings = {}
     if args.language:
@@ -168,7 +181,7 @@ def _stream(client: Earshot, args: argparse.Namespace) -> int:
     if args.model:
         tra["model"] = args.model
     show_partials = sys.stderr.isatty()
-    for event in client.stream(audio, settings={"tasks": ["transcribe"], "tra": tra}, realtime=args.realtime or args.mic):
+    for event in client.stream(audio, settings={"tasks": ["transcribe"], "tra": tra}, realtime=args.realtime):
         if event["type"] == "final":
             if show_partials:
                 sys.stderr.write("\r\033[K")

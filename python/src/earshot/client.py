@@ -3,8 +3,9 @@
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, Optional, Union, cast
+from typing import Any, Callable, Optional, Union, cast
 
 import httpx
 
@@ -62,7 +63,7 @@ class _Settings:
     ) -> None:
         self.url = (url or os.environ.get("EARSHOT_URL") or "http://localhost:8000").rstrip("/")
         api_key = api_key if api_key is not None else os.environ.get("EARSHOT_API_KEY")
-        self.headers: Dict[str, str] = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self.headers: dict[str, str] = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.timeout = timeout
         self.retry = RetryPolicy(max_retries, retry_base_delay, max_retry_delay)
 
@@ -70,7 +71,7 @@ class _Settings:
     def ws_url(self) -> str:
         return "ws" + self.url[len("http") :] + "/v1/ws"
 
-    def http_options(self) -> Dict[str, Any]:
+    def http_options(self) -> dict[str, Any]:
         return {"base_url": self.url, "headers": self.headers, "timeout": httpx.Timeout(self.timeout)}
 
 

@@ -5,7 +5,7 @@ Each is a TypedDict: answers are plain dicts, typed for checkers. A required and
 against the service's OpenAPI document and the answers against real answers by the package's tests.
 """
 
-from typing import Dict, List, Literal, Optional, TypedDict, Union
+from typing import Literal, Optional, TypedDict, Union
 
 TaskName = Literal["transcribe", "diarization", "emotion"]
 # `rttm` (speaker turns as NIST RTTM) is for diarization without transcription.
@@ -40,7 +40,7 @@ class EmotionSettings(TypedDict, total=False):
 
 
 class _ProcessSettingsRequired(TypedDict):
-    tasks: List[TaskName]
+    tasks: list[TaskName]
 
 
 class ProcessSettings(_ProcessSettingsRequired, total=False):
@@ -78,7 +78,7 @@ class _TranscriptSegmentRequired(TypedDict):
 
 
 class TranscriptSegment(_TranscriptSegmentRequired, total=False):
-    words: List[Word]
+    words: list[Word]
 
 
 class TranscriptionResult(TypedDict):
@@ -86,7 +86,7 @@ class TranscriptionResult(TypedDict):
     # 1 when the language was given.
     language_prob: float
     text: str
-    segments: List[TranscriptSegment]
+    segments: list[TranscriptSegment]
 
 
 class SpeakerTurn(TypedDict):
@@ -102,15 +102,15 @@ class SpeakerTotal(TypedDict):
 
 class DiarizationResult(TypedDict):
     num_speakers: int
-    turns: List[SpeakerTurn]
-    speakers: List[SpeakerTotal]
+    turns: list[SpeakerTurn]
+    speakers: list[SpeakerTotal]
     # The speaker embedder used (a model name, or the built-in fallback).
     embedder: str
 
 
 class _EmotionScoresRequired(TypedDict):
     label: str
-    scores: Dict[str, float]
+    scores: dict[str, float]
 
 
 class EmotionScores(_EmotionScoresRequired, total=False):
@@ -131,7 +131,7 @@ class EmotionResult(TypedDict):
     level: EmotionLevel
     model: str
     file: EmotionScores
-    items: List[EmotionItem]
+    items: list[EmotionItem]
 
 
 class _MergedSegmentRequired(TypedDict):
@@ -154,7 +154,7 @@ class MergedWord(_MergedWordRequired, total=False):
 class MergedSegment(_MergedSegmentRequired, total=False):
     speaker: str
     emotion: str
-    words: List[MergedWord]
+    words: list[MergedWord]
 
 
 class ProcessResult(TypedDict, total=False):
@@ -162,7 +162,7 @@ class ProcessResult(TypedDict, total=False):
     dia: DiarizationResult
     emo: EmotionResult
     # Present whenever more than one task ran.
-    segments: List[MergedSegment]
+    segments: list[MergedSegment]
 
 
 class AudioInfo(TypedDict):
@@ -175,7 +175,7 @@ class ProcessResponse(TypedDict):
     status: Literal["completed"]
     request_id: str
     audio: AudioInfo
-    timings_ms: Dict[str, float]
+    timings_ms: dict[str, float]
     result: ProcessResult
 
 
@@ -216,7 +216,7 @@ class Job(_JobRequired, total=False):
 
 
 class JobList(TypedDict):
-    jobs: List[Job]
+    jobs: list[Job]
     next_cursor: Optional[str]
 
 
@@ -268,7 +268,7 @@ class ModelInfo(_ModelInfoRequired, total=False):
 class ModelList(TypedDict):
     object: Literal["list"]
     default_model: str
-    data: List[ModelInfo]
+    data: list[ModelInfo]
 
 
 class PartialEvent(TypedDict):
