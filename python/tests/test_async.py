@@ -17,12 +17,12 @@ EN = {"settings": {"tasks": ["transcribe"], "tra": {"language": "en"}}}
 async def test_process_submit_wait_and_errors(server_url: str) -> None:
     async with earshot.AsyncEarshot(server_url, API_KEY) as client:
         # Two requests at once on one client.
-        response, srt = await asyncio.gather(client.process(JFK, EN), client.process(JFK.read_bytes(), {**EN, "format_output": "srt"}))
+        response, srt = await asyncio.gather(client.process(JFK, EN), client.process(SHORT.read_bytes(), {**EN, "format_output": "srt"}))
         assert_wire(response, ProcessResponse)
         assert JFK_WORDS in words(response["result"]["tra"]["text"])
-        assert isinstance(srt, str) and JFK_WORDS in words(srt)
+        assert isinstance(srt, str) and "dark suit" in words(srt)
 
-        accepted = await client.submit(JFK, EN)
+        accepted = await client.submit(SHORT, EN)
         progress = []
         job = await client.wait_for_job(accepted, poll_interval=0.1, on_progress=lambda p, _job: progress.append(p))
         assert_wire(job, Job)

@@ -1,7 +1,7 @@
 """Background jobs through the sync client: submit, wait with progress, get, list, cancel, retry, failures."""
 
 import pytest
-from conftest import JFK, JFK_WORDS, TWO_SPEAKERS, words
+from conftest import JFK, JFK_WORDS, SHORT, TWO_SPEAKERS, words
 from wire import assert_wire
 
 import earshot
@@ -30,10 +30,10 @@ def test_submit_then_wait_reports_progress_up_to_1_and_returns_the_result(client
 
 
 def test_the_same_idempotency_key_gives_back_the_same_job_and_a_fresh_one_by_default(client: earshot.Earshot) -> None:
-    first = client.submit(JFK, EN, idempotency_key="python-client-once")
-    again = client.submit(JFK, EN, idempotency_key="python-client-once")
+    first = client.submit(SHORT, EN, idempotency_key="python-client-once")
+    again = client.submit(SHORT, EN, idempotency_key="python-client-once")
     assert again["job_id"] == first["job_id"]
-    other = client.submit(JFK, EN)
+    other = client.submit(SHORT, EN)
     assert other["job_id"] != first["job_id"]
     for job in (first, other):
         client.wait(job, poll_interval=0.1)
@@ -64,7 +64,7 @@ def test_a_failed_job_raises_its_code_and_can_be_retried(client: earshot.Earshot
     # It ran again: a later end than the first run's.
     assert failed_again.value.job["finished_at"] > failed.value.job["finished_at"]
 
-    done = client.submit(JFK, EN)
+    done = client.submit(SHORT, EN)
     client.wait_for_job(done, poll_interval=0.1)
     with pytest.raises(earshot.EarshotApiError) as conflict:
         client.retry_job(done)
