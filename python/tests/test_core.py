@@ -58,3 +58,16 @@ def test_retries_stop_at_max_retries_and_other_errors_are_not_retried() -> None:
     with pytest.raises(EarshotApiError) as proxy:
         _drive(send(Send("GET", "/"), RetryPolicy()), [Answer(502, {}, "<html>bad gateway</html>")])
     assert (proxy.value.code, proxy.value.message) == ("http_502", "<html>bad gateway</html>")
+
+
+def test_realtime_pacing_sends_each_chunk_when_the_audio_before_it_has_played(monkeypatch: pytest.MonkeyPatch) -> None:
+    from earshot import _stream
+
+    clock = [100.0]
+    monkeypatch.setattr(_stream.time, "monotonic", lambda: clock[0])
+    pace = _stream._Pace(bytes_per_s=32000)  # 16 kHz PCM16
+    assert pace.wait_s(bytes(3200)) == 0  # the first 100 ms goes at once
+    clock[0] += 0.03
+    assert pace.wait_s(bytes(6400)) == pytest.approx(0.07)  # due at 0.1 s
+    clock[0] += 0.5  # behind schedule (a slow audio source): send at once
+    assert pace.wait_s(bytes(3200)) == 0
