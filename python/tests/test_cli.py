@@ -32,6 +32,9 @@ def test_transcribe_prints_text_and_writes_diarized_srt(cli_env: dict[str, str],
     # Both speakers of the sample are tagged.
     assert "[SPEAKER_00]" in srt and "[SPEAKER_01]" in srt
 
+    rttm = run(["transcribe", str(SHORT), "--format", "rttm"], cli_env).stdout.splitlines()
+    assert rttm and all(line.startswith("SPEAKER ") and " SPEAKER_00 " in line for line in rttm)
+
 
 def test_transcribe_as_a_job_shows_progress_and_prints_the_result(cli_env: dict[str, str]) -> None:
     done = run(["transcribe", str(JFK), "--language", "en", "--job", "--format", "json"], cli_env)

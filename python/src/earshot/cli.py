@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--emotion", action="store_true", help="recognise emotion per segment")
     transcribe.add_argument("--language", help='ISO code such as "en" (default: detect)')
     transcribe.add_argument("--model", help="speech-to-text model (GET /v1/models)")
-    transcribe.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    transcribe.add_argument("--format", choices=FORMATS, default="text", help="output format (default text); rttm runs diarization alone")
     transcribe.add_argument("--job", action="store_true", help="run as a background job and wait for it, with progress")
     transcribe.add_argument("-o", "--output", metavar="OUT", help="write to this file instead of stdout")
 
@@ -110,6 +110,8 @@ def _transcribe(client: Earshot, args: argparse.Namespace) -> None:
         tasks.append("diarization")
     if args.emotion:
         tasks.append("emotion")
+    if args.format == "rttm":
+        tasks = ["diarization"]  # RTTM is speaker turns: the service makes it from diarization alone
     tra: TranscribeSettings = {}
     if args.language:
         tra["language"] = args.language
