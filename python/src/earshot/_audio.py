@@ -29,16 +29,16 @@ class Upload:
         self._audio = audio
         self._on_progress = on_progress
         self.url: Optional[str] = audio if isinstance(audio, str) and _URL.match(audio) else None
-        self._start: Optional[int]
-        self.filename = os.path.basename(os.fspath(audio)) if isinstance(audio, (str, os.PathLike)) else "audio"
-        if isinstance(audio, (bytes, bytearray, memoryview)):
-            self._start = 0
-            self.replayable = True
-        elif isinstance(audio, (str, os.PathLike)):
-            self._start = 0
-            self.replayable = True
+        self._start: Optional[int] = 0
+        self.replayable = True
+        if isinstance(audio, (str, os.PathLike)):
+            self.filename = os.path.basename(os.fspath(audio))
+        elif isinstance(audio, (bytes, bytearray, memoryview)):
+            self.filename = "audio"
         else:
             # A file object: sent from where it stands now; it can be sent again only if it can be rewound.
+            name = getattr(audio, "name", None)
+            self.filename = os.path.basename(name) if isinstance(name, str) else "audio"
             self._start = _tell(audio)
             self.replayable = self._start is not None
 
@@ -54,7 +54,7 @@ class Upload:
         opened: Optional[IO[bytes]] = None
         source: IO[bytes]
         if isinstance(audio, (str, os.PathLike)):
-            source = opened = open(audio, "rb")  # noqa: SIM115 (closed below)
+            source = opened = open(audio, "rb")
             start = 0
         elif isinstance(audio, (bytes, bytearray, memoryview)):
             source, start = io.BytesIO(audio), 0
