@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ErrorFilter } from './api/errors';
+import { ProcessRequestDto } from './api/process/process-request.dto';
 import { StreamWsAdapter } from './api/stream/ws-adapter';
 import { installHardening, requestIdOf } from './api/security/install-hardening';
 import { installWebUi } from './api/web/install-web-ui';
@@ -32,6 +33,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .setDescription('Self-hosted speech-to-text, speaker diarization and speech emotion recognition. Every error is {"error":{"code","message"}}.')
     .setVersion('0.1.0')
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi));
+  // request_json is a string field of the multipart body, so no route names ProcessRequestDto: listing it puts the
+  // request's schema in components.schemas, where clients (the Python package's wire-type test) check against it.
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi, { extraModels: [ProcessRequestDto] }));
   return app;
 }

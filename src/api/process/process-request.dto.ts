@@ -30,7 +30,7 @@ export class TranscribeSettingsDto {
   @IsOptional() @IsIn(['transcribe', 'translate'])
   task?: 'transcribe' | 'translate';
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 1 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10, default: 1 })
   @IsOptional() @IsInt() @Min(1) @Max(10)
   beam_size?: number;
 
@@ -42,7 +42,7 @@ export class TranscribeSettingsDto {
   @IsOptional() @IsBoolean()
   word_timestamps?: boolean;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Text that conditions the decoder (names, spelling, style).' })
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Text that conditions the decoder (names, spelling, style).' })
   @IsOptional() @IsString() @MaxLength(2000)
   initial_prompt?: string | null;
 
@@ -53,15 +53,15 @@ export class TranscribeSettingsDto {
 
 /** Shapes only: impossible counts (0, over 20, min above max) are refused by the service with 422. */
 export class DiarizationSettingsDto {
-  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20, description: 'Exact speaker count when known.' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20, description: 'Exact speaker count when known.' })
   @IsOptional() @IsInt()
   num_speakers?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20 })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20 })
   @IsOptional() @IsInt()
   min_speakers?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 20 })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20 })
   @IsOptional() @IsInt()
   max_speakers?: number | null;
 
@@ -81,7 +81,7 @@ export class EmotionSettingsDto {
 }
 
 export class ProcessSettingsDto {
-  @ApiProperty({ example: ['transcribe'], description: `Any non-empty subset of ${TASKS.join(', ')}.` })
+  @ApiProperty({ enum: TASKS, isArray: true, example: ['transcribe'], description: 'Any non-empty subset.' })
   @IsArray() @ArrayNotEmpty() @IsString({ each: true })
   tasks!: string[];
 
@@ -112,7 +112,7 @@ export class ProcessRequestDto {
   @IsOptional() @IsBoolean()
   async_process?: boolean;
 
-  @ApiPropertyOptional({ nullable: true, description: 'With async_process: the finished job is POSTed here, signed (X-Earshot-Signature).' })
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'With async_process: the finished job is POSTed here, signed (X-Earshot-Signature).' })
   @IsOptional() @IsString() @MaxLength(2048)
   callback_url?: string | null;
 }

