@@ -121,6 +121,7 @@ const LOUDNESS_MODEL: EmotionModel = {
   name: 'loudness',
   labels: ['neutral', 'angry'],
   windowSamples: 6 * SR,
+  neutralMargin: 0,
   classify: async (pieces) => {
     const out = new Float32Array(pieces.length * 2);
     pieces.forEach((p, i) => {
