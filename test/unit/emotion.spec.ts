@@ -190,6 +190,18 @@ describe('EmotionAnalyzer levels', () => {
     expect(planItems('word', [], 9 * SR, 6 * SR, long).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
   });
 
+  it("labels follow the model's neutral margin, the scores stay as they are", async () => {
+    // Mean amplitude a little under 0.35 over the speech piece (its edges hold some silence) → angry ahead of
+    // neutral by about 0.25.
+    const moderate = audio([[1, 0], [3, 0.35], [1, 0]]);
+    const plain = await analyzer.analyze(LOUDNESS_MODEL, moderate, 'file');
+    const cautious = await analyzer.analyze({ ...LOUDNESS_MODEL, neutralMargin: 0.5 }, moderate, 'file');
+    expect(plain.file.label).toBe('angry');
+    expect(cautious.file.label).toBe('neutral');
+    expect(cautious.file.scores).toEqual(plain.file.scores);
+    expect((await analyzer.analyze({ ...LOUDNESS_MODEL, neutralMargin: 0.1 }, moderate, 'file')).file.label).toBe('angry');
+  });
+
   it('silence: a result flagged low-confidence, not a failure', async () => {
     const emo = await analyzer.analyze(LOUDNESS_MODEL, new Float32Array(3 * SR), 'segment');
     expect(emo.file.low_confidence).toBe(true);
