@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       name: { type: 'string', default: 'earshot-robust' },
       out: { type: 'string' },
       window: { type: 'string', default: String(DEFAULT_FEATURE_RECIPE.window_s) },
-      lambda: { type: 'string', default: '0.003,0.01,0.03' },
+      lambda: { type: 'string', default: '0.01,0.03,0.1' },
       folds: { type: 'string', default: '4' },
       seed: { type: 'string', default: '7' },
       cache: { type: 'string', default: join(tmpdir(), 'earshot-emotion-features') },
