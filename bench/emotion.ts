@@ -7,16 +7,20 @@
  * label over all eight labels and over the four-class view; on the DEV read speech (the stt clips: LibriSpeech,
  * LJ Speech, JFK, TIMIT, seven other languages) the share labelled neutral or calm and the share whose four-class
  * view is neutral; the calibration error (ECE, 10 bins) of the file scores over both sets (read speech counted as
- * neutral); and ms per clip. Then, for the new head, the extra time `emotion` adds to a transcribe request on a long
+ * neutral); the 4-class accuracy of the acted clips under fixed recording conditions (telephone band + opus, noise,
+ * a quieter mp3); and ms per clip. Then, for the new head, the extra time `emotion` adds to a transcribe request on a long
  * file concatenated from the test clips (`--long-minutes 0` skips it). Progress goes to stderr; stdout gets tables
  * and, last, one JSON line.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
+import { type Augmentation, applyGain, augmentedExtension, colouredNoise, ffmpegAugmentArgs, mixAtSnr } from '../libs/audio/augment';
 import { encodeWavPcm16 } from '../libs/audio/wav';
 import type { EmotionLevel } from '../libs/contracts/process';
+import { seededRandom } from '../libs/math/seeded-random';
 import { expectedCalibrationError } from '../libs/ml/calibration';
 import { decodeAudioFile } from '../src/core/audio/decode';
 import { EmotionAnalyzer } from '../src/core/emotion/emotion-analyzer';
@@ -53,6 +57,51 @@ function confusion(labels: readonly string[], pairs: Array<[string, string]>): s
   return lines.join('\n');
 }
 
+/**
+ * Recording conditions the DEV acted clips are also scored under (fixed, unlike training's random draws): does the
+ * head still hear the emotion, or only the studio it learned?
+ */
+const CONDITIONS: Record<string, Augmentation> = {
+  'telephone + opus 12 kbit/s': {
+    filters: ['highpass=f=300', 'lowpass=f=3400', 'aresample=8000', 'aresample=16000'], codec: { name: 'opus', kbps: 12 },
+    noise: null, gainDb: 0, padBefore_s: 0, padAfter_s: 0, trim: false,
+  },
+  'pink noise at 10 dB SNR': { filters: [], codec: null, noise: { colour: 'pink', snrDb: 10 }, gainDb: 0, padBefore_s: 0, padAfter_s: 0, trim: false },
+  '20 dB quieter, mp3 32 kbit/s': { filters: [], codec: { name: 'mp3', kbps: 32 }, noise: null, gainDb: -20, padBefore_s: 0, padAfter_s: 0, trim: false },
+};
+
+/** The DEV acted clips through each condition (ffmpeg for filters and codecs, then noise and gain). */
+async function conditioned(acted: Entry[]): Promise<Map<string, Map<string, Float32Array>>> {
+  const run = promisify(execFile);
+  const dir = mkdtempSync(join(tmpdir(), 'earshot-bench-conditions-'));
+  const out = new Map<string, Map<string, Float32Array>>();
+  for (const [name, aug] of Object.entries(CONDITIONS)) {
+    const clips = new Map<string, Float32Array>();
+    for (const [i, clip] of acted.entries()) {
+      const file = join(dir, `c${augmentedExtension(aug)}`);
+      await run(LIMITS.ffmpegPath, ffmpegAugmentArgs(join(TESTDATA, clip.path), file, aug));
+      let samples = (await decodeAudioFile(file, LIMITS)).samples;
+      if (aug.noise) samples = mixAtSnr(samples, colouredNoise(samples.length, aug.noise.colour, seededRandom(i)), aug.noise.snrDb);
+      clips.set(clip.path, applyGain(samples, aug.gainDb));
+    }
+    out.set(name, clips);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** Four-class accuracy of the DEV acted clips under each recording condition. */
+async function conditionAccuracy(model: EmotionModel, analyzer: EmotionAnalyzer, acted: Entry[], conditions: Map<string, Map<string, Float32Array>>) {
+  const four = acted.filter((e) => (FOUR_CLASS_LABELS as readonly string[]).includes(e.reference));
+  const result: Record<string, number> = {};
+  for (const [name, clips] of conditions) {
+    let right = 0;
+    for (const clip of four) if (fourClass((await analyzer.analyze(model, clips.get(clip.path)!, 'file')).file.scores) === clip.reference) right++;
+    result[name] = right / four.length;
+  }
+  return result;
+}
+
 const fourClass = (scores: Record<string, number>): string => FOUR_CLASS_LABELS.reduce((a, b) => ((scores[b] ?? 0) > (scores[a] ?? 0) ? b : a));
 const share = <T>(items: T[], test: (t: T) => boolean): number => items.filter(test).length / items.length;
 
@@ -63,11 +112,14 @@ interface HeadResult {
   ece: number;
   ms_per_clip: number;
   load_ms: number;
+  /** RAVDESS DEV four-class accuracy under each of CONDITIONS. */
+  conditions: Record<string, number>;
 }
 
 /** One head over the DEV emotion clips and the DEV read speech. */
 async function measure(
   model: EmotionModel, loadMs: number, analyzer: EmotionAnalyzer, acted: Entry[], read: Entry[], audio: Map<string, Float32Array>,
+  conditions: Map<string, Map<string, Float32Array>>,
 ) {
   const pairs8: Array<[string, string]> = [];
   const pairs4: Array<[string, string]> = [];
@@ -76,12 +128,8 @@ async function measure(
   const labels = model.labels;
   const probs = new Float64Array((acted.length + read.length) * labels.length);
   const truth: number[] = [];
-  let clipMs = 0;
-  await analyzer.analyze(model, audio.get(acted[0].path)!, 'file'); // warm-up
   for (const [i, clip] of [...acted, ...read].entries()) {
-    const t0 = performance.now();
     const emo = await analyzer.analyze(model, audio.get(clip.path)!, 'file');
-    if (i < acted.length) clipMs += performance.now() - t0;
     labels.forEach((l, k) => (probs[i * labels.length + k] = emo.file.scores[l] ?? 0));
     if (i < acted.length) {
       truth.push(labels.indexOf(clip.reference));
@@ -104,8 +152,9 @@ async function measure(
       labels: readLabels,
     },
     ece: expectedCalibrationError(probs, truth, labels.length),
-    ms_per_clip: clipMs / acted.length,
+    ms_per_clip: NaN,
     load_ms: loadMs,
+    conditions: await conditionAccuracy(model, analyzer, acted, conditions),
   };
   return { result, pairs8, pairs4 };
 }
@@ -130,6 +179,7 @@ async function main(): Promise<void> {
   const read = entries.filter((e) => e.task === 'stt' && !e.path.includes('originals'));
   const audio = new Map<string, Float32Array>();
   for (const e of [...acted, ...read]) audio.set(e.path, (await decodeAudioFile(join(TESTDATA, e.path), LIMITS)).samples);
+  const conditions = await conditioned(acted);
 
   const heads: Array<{ model: EmotionModel; result: HeadResult; pairs8: Array<[string, string]>; pairs4: Array<[string, string]> }> = [];
   for (const name of [values.old!, values.new!]) {
@@ -137,11 +187,25 @@ async function main(): Promise<void> {
     if (!installed) throw new Error(`emotion model ${name} is not installed`);
     const loadStarted = performance.now();
     const model = await loadEmotionModel(installed, RUNTIME, (encoder) => registry.find(encoder)!.dir);
-    const measured = await measure(model, performance.now() - loadStarted, analyzer, acted, read, audio);
+    const measured = await measure(model, performance.now() - loadStarted, analyzer, acted, read, audio, conditions);
     log(`${name}: ${JSON.stringify(measured.result)}`);
     heads.push({ model, ...measured });
   }
   const [oldHead, newHead] = heads;
+  // ms per clip: the heads take turns on each acted clip, three rounds, the median per head, so that the load of a
+  // shared machine falls on both alike.
+  const times: number[][] = heads.map(() => []);
+  for (const head of heads) await analyzer.analyze(head.model, audio.get(acted[0].path)!, 'file'); // warm-up
+  for (let round = 0; round < 3; round++) {
+    for (const clip of acted) {
+      for (const [h, head] of heads.entries()) {
+        const t0 = performance.now();
+        await analyzer.analyze(head.model, audio.get(clip.path)!, 'file');
+        times[h].push(performance.now() - t0);
+      }
+    }
+  }
+  heads.forEach((head, h) => (head.result.ms_per_clip = times[h].sort((a, b) => a - b)[times[h].length >> 1]));
   const model = newHead.model;
   await oldHead.model.release();
 
@@ -156,8 +220,9 @@ async function main(): Promise<void> {
   console.log(row(`RAVDESS actors 01–04, 4-class view accuracy (${newHead.result.ravdess.clips_4} clips)`, (r) => pct(r.ravdess.accuracy_4)));
   console.log(row(`read speech labelled neutral or calm (${read.length} clips)`, (r) => pct(r.read_speech.neutral_or_calm)));
   console.log(row('read speech neutral in the 4-class view', (r) => pct(r.read_speech.neutral_4)));
+  for (const name of Object.keys(CONDITIONS)) console.log(row(`RAVDESS 4-class view, ${name}`, (r) => pct(r.conditions[name])));
   console.log(row('calibration error (ECE, 10 bins, both sets)', (r) => pct(r.ece)));
-  console.log(row('ms per clip (VAD + encoder + head)', (r) => r.ms_per_clip.toFixed(0)));
+  console.log(row('ms per clip (VAD + encoder + head; median, heads alternating)', (r) => r.ms_per_clip.toFixed(0)));
   console.log(row('load ms', (r) => r.load_ms.toFixed(0)));
   console.log('\n| read-speech clip | old | new |\n|---|---|---|');
   for (const e of read) console.log(`| ${e.path} | ${oldHead.result.read_speech.labels[e.path]} | ${newHead.result.read_speech.labels[e.path]} |`);
