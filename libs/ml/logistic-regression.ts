@@ -19,13 +19,18 @@ export interface FitOptions {
   tolerance?: number;
   /** Pairs kept by L-BFGS. */
   memory?: number;
+  /** Weight of each row in the mean cross-entropy (e.g. to balance classes); all 1 when absent. */
+  sampleWeights?: Float64Array;
 }
 
-/** Mean penalised cross-entropy and its gradient at params = [weights, bias]. */
+/** Weighted mean penalised cross-entropy and its gradient at params = [weights, bias]. */
 function lossAndGradient(
-  params: Float64Array, x: Float64Array, y: Int32Array, dim: number, classes: number, lambda: number, grad: Float64Array,
+  params: Float64Array, x: Float64Array, y: Int32Array, rowWeights: Float64Array, dim: number, classes: number, lambda: number,
+  grad: Float64Array,
 ): number {
   const n = y.length;
+  let totalWeight = 0;
+  for (let i = 0; i < n; i++) totalWeight += rowWeights[i];
   const wSize = dim * classes;
   grad.fill(0);
   const logits = new Float64Array(classes);
@@ -44,8 +49,9 @@ function lossAndGradient(
     let sum = 0;
     for (let k = 0; k < classes; k++) sum += Math.exp(logits[k] - max);
     const logSum = max + Math.log(sum);
-    loss += logSum - logits[y[i]];
-    for (let k = 0; k < classes; k++) logits[k] = Math.exp(logits[k] - logSum) - (k === y[i] ? 1 : 0);
+    const weight = rowWeights[i];
+    loss += weight * (logSum - logits[y[i]]);
+    for (let k = 0; k < classes; k++) logits[k] = weight * (Math.exp(logits[k] - logSum) - (k === y[i] ? 1 : 0));
     for (let d = 0; d < dim; d++) {
       const v = x[row + d];
       if (v === 0) continue;
@@ -56,13 +62,13 @@ function lossAndGradient(
   }
   let penalty = 0;
   for (let j = 0; j < params.length; j++) {
-    grad[j] /= n;
+    grad[j] /= totalWeight;
     if (j < wSize) {
       grad[j] += lambda * params[j];
       penalty += params[j] * params[j];
     }
   }
-  return loss / n + (lambda / 2) * penalty;
+  return loss / totalWeight + (lambda / 2) * penalty;
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
@@ -74,10 +80,11 @@ function dot(a: Float64Array, b: Float64Array): number {
 /** Fits on rows x [n × dim] with labels y in [0, classes). */
 export function fitLogistic(x: Float64Array, y: Int32Array, dim: number, classes: number, options: FitOptions): LogisticModel {
   const { lambda, maxIterations = 500, tolerance = 1e-6, memory = 10 } = options;
+  const rowWeights = options.sampleWeights ?? new Float64Array(y.length).fill(1);
   const size = dim * classes + classes;
   let params = new Float64Array(size);
   let grad = new Float64Array(size);
-  let loss = lossAndGradient(params, x, y, dim, classes, lambda, grad);
+  let loss = lossAndGradient(params, x, y, rowWeights, dim, classes, lambda, grad);
   const s: Float64Array[] = [];
   const yDiff: Float64Array[] = [];
   const rho: number[] = [];
@@ -111,7 +118,7 @@ export function fitLogistic(x: Float64Array, y: Int32Array, dim: number, classes
     let nextLoss = Infinity;
     for (let tries = 0; tries < 40; tries++) {
       for (let i = 0; i < size; i++) next[i] = params[i] + step * direction[i];
-      nextLoss = lossAndGradient(next, x, y, dim, classes, lambda, nextGrad);
+      nextLoss = lossAndGradient(next, x, y, rowWeights, dim, classes, lambda, nextGrad);
       if (nextLoss <= loss + 1e-4 * step * slope) break;
       step /= 2;
     }

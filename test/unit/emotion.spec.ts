@@ -121,6 +121,7 @@ const LOUDNESS_MODEL: EmotionModel = {
   name: 'loudness',
   labels: ['neutral', 'angry'],
   windowSamples: 6 * SR,
+  neutralMargin: 0,
   classify: async (pieces) => {
     const out = new Float32Array(pieces.length * 2);
     pieces.forEach((p, i) => {
@@ -187,6 +188,18 @@ describe('EmotionAnalyzer levels', () => {
     // A 9 s segment gets three 3 s windows; its words take the window holding their middle.
     const long = [{ ...segments[0], start: 0, end: 9, words: [{ word: 'x', start: 2.8, end: 3.4, prob: 1 }, { word: 'y', start: 8, end: 8.5, prob: 1 }] }];
     expect(planItems('word', [], 9 * SR, 6 * SR, long).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
+  });
+
+  it("labels follow the model's neutral margin, the scores stay as they are", async () => {
+    // Mean amplitude a little under 0.35 over the speech piece (its edges hold some silence) → angry ahead of
+    // neutral by about 0.25.
+    const moderate = audio([[1, 0], [3, 0.35], [1, 0]]);
+    const plain = await analyzer.analyze(LOUDNESS_MODEL, moderate, 'file');
+    const cautious = await analyzer.analyze({ ...LOUDNESS_MODEL, neutralMargin: 0.5 }, moderate, 'file');
+    expect(plain.file.label).toBe('angry');
+    expect(cautious.file.label).toBe('neutral');
+    expect(cautious.file.scores).toEqual(plain.file.scores);
+    expect((await analyzer.analyze({ ...LOUDNESS_MODEL, neutralMargin: 0.1 }, moderate, 'file')).file.label).toBe('angry');
   });
 
   it('silence: a result flagged low-confidence, not a failure', async () => {

@@ -75,7 +75,7 @@ export class EmotionSettingsDto {
   @IsOptional() @IsIn(EMOTION_LEVELS as unknown as string[])
   analysis_level?: EmotionLevel;
 
-  @ApiPropertyOptional({ example: 'earshot-ravdess', description: 'An installed emotion model (GET /v1/models); default the built-in head.' })
+  @ApiPropertyOptional({ example: 'earshot-robust', description: 'An installed emotion model (GET /v1/models); default the built-in head.' })
   @IsOptional() @IsString() @MaxLength(200)
   model?: string;
 }

@@ -1,5 +1,6 @@
 import type { EmotionItem, EmotionLevel, EmotionResult, EmotionScores, TranscriptSegment } from '../../../libs/contracts/process';
 import { type SpeechProbabilityModel, speechRegions, type SpeechRegion } from '../audio/vad';
+import { decideLabel } from './decision';
 import type { EmotionModel } from './emotion-model';
 import { filePieces, groupRegions, type Span, speechWithin, splitEvenly } from './pieces';
 
@@ -64,22 +65,21 @@ export class EmotionAnalyzer {
     const emotionItems: EmotionItem[] = items.map((item) => ({
       start: seconds(item.span.start),
       end: seconds(item.span.end),
-      ...toScores(model.labels, item.pieces.length > 0 ? scoresOf(item.pieces) : null, lowConfidence(item.span)),
+      ...toScores(model, item.pieces.length > 0 ? scoresOf(item.pieces) : null, lowConfidence(item.span)),
     }));
     // The file's distribution: its own pieces at file level; otherwise the items' pieces, so nothing is scored twice.
     const filePiecesUsed = level === 'file' ? file.pieces : [...unique.values()];
-    const fileScores = toScores(model.labels, filePiecesUsed.length > 0 ? scoresOf(filePiecesUsed) : null, lowConfidence(file.span));
+    const fileScores = toScores(model, filePiecesUsed.length > 0 ? scoresOf(filePiecesUsed) : null, lowConfidence(file.span));
     return { level, model: model.name, file: fileScores, items: emotionItems };
   }
 }
 
-function toScores(labels: readonly string[], probs: Float64Array | null, lowConfidence: boolean): EmotionScores {
+function toScores(model: EmotionModel, probs: Float64Array | null, lowConfidence: boolean): EmotionScores {
   if (!probs) return { label: 'unknown', scores: {}, low_confidence: true };
-  let best = 0;
-  for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
+  const label = decideLabel(model.labels, probs, model.neutralMargin);
   const scores: Record<string, number> = {};
-  labels.forEach((l, k) => (scores[l] = Math.round(probs[k] * 10000) / 10000));
-  return lowConfidence ? { label: labels[best], scores, low_confidence: true } : { label: labels[best], scores };
+  model.labels.forEach((l, k) => (scores[l] = Math.round(probs[k] * 10000) / 10000));
+  return lowConfidence ? { label, scores, low_confidence: true } : { label, scores };
 }
 
 /** Items of the segment and word levels, with their pieces. */

@@ -6,6 +6,8 @@ export interface EmotionModel {
   readonly labels: readonly string[];
   /** Longest piece of audio (in samples at 16 kHz) scored as one unit; longer spans are cut and averaged. */
   readonly windowSamples: number;
+  /** The label is neutral unless another label's score beats neutral's by this much (0: plain argmax). */
+  readonly neutralMargin: number;
   /** Probabilities [pieces.length × labels.length] of 16 kHz mono pieces, each at most windowSamples long. */
   classify(pieces: Float32Array[]): Promise<Float32Array>;
   release(): Promise<void>;

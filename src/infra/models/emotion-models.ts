@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { zeroMeanUnitVariance } from '../../../libs/audio/normalize';
+import { normalizeLoudness, zeroMeanUnitVariance } from '../../../libs/audio/normalize';
 import type { EmotionModel } from '../../core/emotion/emotion-model';
 import { HEAD_INPUT, HEAD_OUTPUT } from './emotion-head';
 import { type EmotionHeadManifest, hfOnnxFile, type InstalledEmotionModel } from './emotion-registry';
@@ -10,17 +10,23 @@ import { WhisperFeatureEncoder } from './whisper-feature-encoder';
 
 const SAMPLE_RATE = 16000;
 
-/** Earshot's head: a cut Whisper encoder makes pooled features, a tiny ONNX classifier scores them. */
+/**
+ * Earshot's head: a cut Whisper encoder makes pooled features of each piece (brought to one loudness first when the
+ * head was trained so), a tiny ONNX classifier scores them.
+ */
 export class WhisperHeadEmotionModel implements EmotionModel {
   readonly windowSamples: number;
+  readonly neutralMargin: number;
 
   private constructor(
     readonly name: string,
     readonly labels: readonly string[],
     private readonly encoder: WhisperFeatureEncoder,
     private readonly head: ort.InferenceSession,
+    private readonly manifest: EmotionHeadManifest,
   ) {
     this.windowSamples = encoder.windowSamples;
+    this.neutralMargin = manifest.decision?.neutral_margin ?? 0;
   }
 
   /** `whisperDir`: the installed Whisper export that the manifest's feature recipe names. */
@@ -28,12 +34,13 @@ export class WhisperHeadEmotionModel implements EmotionModel {
     const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as EmotionHeadManifest;
     const encoder = await WhisperFeatureEncoder.load(whisperDir, manifest.features, runtime);
     const head = await createSession(join(dir, manifest.head), runtime);
-    return new WhisperHeadEmotionModel(name, manifest.labels, encoder, head);
+    return new WhisperHeadEmotionModel(name, manifest.labels, encoder, head, manifest);
   }
 
   async classify(pieces: Float32Array[]): Promise<Float32Array> {
     if (pieces.length === 0) return new Float32Array(0);
-    const features = await this.encoder.embed(pieces);
+    const loudness = this.manifest.loudness;
+    const features = await this.encoder.embed(loudness ? pieces.map((p) => normalizeLoudness(p, loudness.target_dbfs, loudness.max_gain_db)) : pieces);
     const input = new ort.Tensor('float32', features, [pieces.length, this.encoder.dim]);
     const result = await this.head.run({ [HEAD_INPUT]: input });
     return (result[HEAD_OUTPUT].data as Float32Array).slice();
@@ -61,6 +68,7 @@ const HF_WINDOW_SECONDS = 8;
  */
 export class HfAudioClassifier implements EmotionModel {
   readonly windowSamples = HF_WINDOW_SECONDS * SAMPLE_RATE;
+  readonly neutralMargin = 0;
 
   private constructor(
     readonly name: string,

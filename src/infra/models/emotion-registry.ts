@@ -13,8 +13,14 @@ export const DEFAULT_FEATURE_RECIPE: WhisperFeatureRecipe = {
   pooling: 'mean+std',
 };
 
+/**
+ * Loudness every piece is brought to before the encoder (heads trained with it say so in model.json): RMS −23 dBFS,
+ * gain limited to ±30 dB.
+ */
+export const DEFAULT_LOUDNESS = { target_dbfs: -23, max_gain_db: 30 };
+
 /** The head shipped in the repository (assets/emotion/), used when settings.emo.model is not given. */
-export const DEFAULT_EMOTION_MODEL = 'earshot-ravdess';
+export const DEFAULT_EMOTION_MODEL = 'earshot-robust';
 
 /** model.json of a head trained by `npm run train:emotion`. */
 export interface EmotionHeadManifest {
@@ -24,6 +30,12 @@ export interface EmotionHeadManifest {
   /** ONNX file of the head, relative to the model folder. */
   head: string;
   features: WhisperFeatureRecipe;
+  /** Each piece scaled to this RMS level before the encoder; absent: pieces as they are (older heads). */
+  loudness?: { target_dbfs: number; max_gain_db: number };
+  /** The label is neutral unless another label's score beats neutral's by this much (absent: 0, plain argmax). */
+  decision?: { neutral_margin: number };
+  /** Temperature already folded into the head, and the calibration error it was measured to give. */
+  calibration?: Record<string, unknown>;
   training: Record<string, unknown>;
   cv: Record<string, unknown>;
   licence: string;
