@@ -16,7 +16,8 @@ ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 MODELS_DIR=/models DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ecosystem.config.js ./
-# The built-in emotion head (a few KB; CC BY-NC-SA 4.0, see assets/emotion/earshot-ravdess/LICENCE.md).
+# Built-in models: the emotion heads (a few KB; CC BY-NC-SA 4.0, see assets/emotion/*/LICENCE.md) and the diarization
+# models (pyannote segmentation-3.0, MIT, and CAM++, Apache-2.0; 30 MB; see assets/diarization/*/LICENCE.md).
 COPY assets ./assets
 # The browser UI (playground, dashboard), served as it is.
 COPY web ./web
