@@ -66,6 +66,7 @@ export class AppModule {
                 cache: config.modelCache,
                 limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
                 diarization: { stepS: config.diarizationStepS },
+                stt: config.sttWindows,
               },
               admission,
               observer,
@@ -89,13 +90,16 @@ export class AppModule {
           provide: SystemService,
           inject: [InferenceClient, ModelRegistry, EmotionRegistry],
           useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
-            new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, config.defaultSttModel),
+            new SystemService({ list: () => [...registry.list(), ...emotion.list()] }, client, {
+              file: config.defaultSttModel,
+              stream: config.defaultStreamModel,
+            }),
         },
         {
           provide: StreamService,
           inject: [InferenceClient, ProcessService],
           useFactory: (client: InferenceClient, process: ProcessService) =>
-            new StreamService(client, streamStartParser(process, config.sttBatchSize), config.stream),
+            new StreamService(client, streamStartParser(process, config.sttBatchSize, config.defaultStreamModel), config.stream),
         },
         StreamGateway,
         InferenceLifecycle,

@@ -1,6 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import type { TranscriptionResult, TranscriptSegment, Word } from '../../../libs/contracts/process';
-import { WHISPER_CHUNK_SAMPLES, WHISPER_N_FRAMES, WHISPER_SAMPLE_RATE, whisperLogMel } from '../../../libs/features/mel';
+import { WHISPER_CHUNK_SAMPLES, WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
+import { ENCODER_FRAME_SAMPLES, shortWindowLogMel } from '../../../libs/features/pooling';
 import type { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import { EarshotError } from '../errors';
 import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
@@ -23,6 +24,19 @@ export interface TranscribeOptions {
   vadFilter: boolean;
   /** Decoder rows per batch (windows × beams). */
   batchSize: number;
+}
+
+export interface TranscriberSettings {
+  /**
+   * Windows shorter than 30 s are encoded at their own length plus this many seconds of silence (whisper.cpp's
+   * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
+   */
+  shortWindowPadS: number | null;
+  /**
+   * Audio that fits one window is decoded with <|notimestamps|> (as transformers.js does): one segment, the
+   * window's bounds for times.
+   */
+  singleWindowText: boolean;
 }
 
 /** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
@@ -81,6 +95,7 @@ export class WhisperTranscriber {
     private readonly model: WhisperModel,
     private readonly tokenizer: WhisperTokenizer,
     private readonly vad: SpeechProbabilityModel,
+    private readonly settings: TranscriberSettings,
   ) {
     this.decoder = new WhisperDecoder(model, tokenizer);
   }
@@ -91,6 +106,7 @@ export class WhisperTranscriber {
     onProgress: (fraction: number) => void = () => undefined,
   ): Promise<TranscriptionResult> {
     const { chunks, probs } = await this.planWindows(samples, opts.vadFilter);
+    const timestamps = !(this.settings.singleWindowText && chunks.length === 1);
     const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
     let language = this.resolveLanguage(opts.language);
     let languageProb = 1;
@@ -109,7 +125,7 @@ export class WhisperTranscriber {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
       const batchLanguage = language;
-      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random);
+      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random, timestamps);
       const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
@@ -153,7 +169,7 @@ export class WhisperTranscriber {
     }
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
     const results = await this.decodeWithFallback(
-      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback,
+      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), true, opts.fallback,
     );
     const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
     return results.map((r, i) => {
@@ -203,10 +219,19 @@ export class WhisperTranscriber {
   }
 
   private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
-    const size = this.model.config.nMels * WHISPER_N_FRAMES;
+    const melFrames = 2 * this.encoderFrames(batch);
+    const size = this.model.config.nMels * melFrames;
     const features = new Float32Array(batch.length * size);
-    batch.forEach((c, i) => whisperLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, features, i * size));
+    batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
     return this.model.encode(features, batch.length);
+  }
+
+  /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
+  private encoderFrames(batch: AudioChunk[]): number {
+    const full = this.model.config.audioFrames;
+    if (this.settings.shortWindowPadS === null) return full;
+    const longest = Math.max(...batch.map((c) => c.end - c.start));
+    return Math.min(full, Math.ceil((longest + this.settings.shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
   }
 
   /** One language for the whole file, from the windows of the first batch weighted by their length. */
@@ -234,6 +259,7 @@ export class WhisperTranscriber {
     opts: TranscribeOptions,
     promptTokens: number[],
     random: () => number,
+    timestamps: boolean,
     fallback = true,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
@@ -252,7 +278,7 @@ export class WhisperTranscriber {
             this.model.selectAudio(audio, part),
             part.map((i) => languages[i]),
             part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
-            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
+            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random, timestamps },
           )),
         );
       }
@@ -295,7 +321,7 @@ export class WhisperTranscriber {
     const tokens = new Int32Array(rows.length * length).fill(special.eot);
     rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
     const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
-    const frames = this.model.config.audioFrames;
+    const frames = audio.frames;
     rows.forEach((i, k) => {
       const text = texts[i];
       const n = text.length + 1; // the notimestamps row, then one row per text token
