@@ -24,7 +24,7 @@ class Environment {
 
   /** Files (POST /v1/process, jobs, the OpenAI routes) when a request names no model. */
   @IsString() @IsNotEmpty()
-  DEFAULT_STT_MODEL = 'whisper-tiny';
+  DEFAULT_STT_MODEL = 'whisper-small';
 
   /** Live streams (/v1/ws) when the first frame names no model. */
   @IsString() @IsNotEmpty()
