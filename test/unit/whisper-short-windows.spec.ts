@@ -1,4 +1,4 @@
-/** Short windows (the encoder's positional table sliced to the input) and single-window text decoding, on whisper-tiny. */
+/** Short windows (the encoder's positional table sliced to the input), on whisper-tiny. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -59,10 +59,9 @@ describe('WhisperTranscriber on short windows', () => {
   });
   afterAll(() => vad.release());
 
-  it('transcribes an 11 s clip encoded as 14 s, words timed inside the clip', async () => {
+  it('transcribes an 11 s clip encoded as 21 s, words timed inside the clip', async () => {
     const { transcriber, release } = await loadWhisper('whisper-tiny', whisperDir, { device: 'cpu', intraOpThreads: 2 }, vad, {
-      shortWindowPadS: 3,
-      singleWindowText: false,
+      shortWindowPadS: 10,
     });
     const result = await transcriber.transcribe(samples, OPTIONS);
     const { edits, words } = wordErrors(jfk.reference, result.text);
@@ -75,22 +74,6 @@ describe('WhisperTranscriber on short windows', () => {
     }
     // The last word ("country") is spoken in the last second and a half, not squeezed towards the window's start.
     expect(timed[timed.length - 1].start).toBeGreaterThan(jfk.duration_s - 2.5);
-    await release();
-  });
-
-  it('decodes a one-window clip without timestamp tokens: one segment over the window, words timed', async () => {
-    const { transcriber, release } = await loadWhisper('whisper-tiny', whisperDir, { device: 'cpu', intraOpThreads: 2 }, vad, {
-      shortWindowPadS: null,
-      singleWindowText: true,
-    });
-    const result = await transcriber.transcribe(samples, OPTIONS);
-    const { edits, words } = wordErrors(jfk.reference, result.text);
-    expect(edits / words).toBeLessThanOrEqual(0.05);
-    expect(result.segments).toHaveLength(1);
-    expect(result.segments[0].start).toBeLessThan(1);
-    expect(result.segments[0].end).toBeGreaterThan(jfk.duration_s - 1);
-    const timed = result.segments[0].words!;
-    expect(timed[0].start).toBeLessThan(timed[timed.length - 1].start);
     await release();
   });
 });

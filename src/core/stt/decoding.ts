@@ -13,8 +13,6 @@ export interface DecodeOptions {
   temperature: number;
   /** Encoded initial prompt, placed after <|startofprev|>. */
   promptTokens: number[];
-  /** false: <|notimestamps|> decoding, text tokens only (how transformers.js transcribes by default). */
-  timestamps: boolean;
   random: () => number;
 }
 
@@ -106,7 +104,6 @@ export class WhisperDecoder {
       out = await this.model.step(out.state, Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)));
       out = await this.model.step(out.state, new Int32Array(rows).fill(task));
     }
-    if (!opts.timestamps) out = await this.model.step(out.state, new Int32Array(rows).fill(special.noTimestamps));
 
     const width = opts.temperature > 0 ? 1 : Math.max(1, opts.beamSize);
     const groups: Group[] = [];
@@ -139,7 +136,7 @@ export class WhisperDecoder {
         const candidates: Array<{ parent: number; token: number; logprob: number; hyp: Hypothesis }> = [];
         g.alive.forEach((hyp, h) => {
           const row = logits.subarray((base + h) * vocab, (base + h + 1) * vocab);
-          const norm = opts.timestamps ? this.applyRules(row, hyp.tokens, g.maxTimestamp) : this.applyTextRules(row, hyp.tokens);
+          const norm = this.applyRules(row, hyp.tokens, g.maxTimestamp);
           if (opts.temperature > 0 || width === 1) {
             const token = opts.temperature > 0 ? sampleIndex(row, opts.temperature, opts.random) : argMax(row);
             candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });
@@ -198,14 +195,6 @@ export class WhisperDecoder {
         temperature: opts.temperature,
       };
     });
-  }
-
-  /** Suppressed tokens and no timestamp at all, applied in place to one row of logits; returns its log-normaliser. */
-  private applyTextRules(row: Float32Array, generated: number[]): number {
-    for (let i = 0; i < this.suppress.length; i++) row[this.suppress[i]] = -Infinity;
-    row.fill(-Infinity, this.tokenizer.special.noTimestamps);
-    if (generated.length === 0) for (let i = 0; i < this.beginSuppress.length; i++) row[this.beginSuppress[i]] = -Infinity;
-    return logSumExp(row);
   }
 
   /**

@@ -32,11 +32,6 @@ export interface TranscriberSettings {
    * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
    */
   shortWindowPadS: number | null;
-  /**
-   * Audio that fits one window is decoded with <|notimestamps|> (as transformers.js does): one segment, the
-   * window's bounds for times.
-   */
-  singleWindowText: boolean;
 }
 
 /** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
@@ -106,7 +101,6 @@ export class WhisperTranscriber {
     onProgress: (fraction: number) => void = () => undefined,
   ): Promise<TranscriptionResult> {
     const { chunks, probs } = await this.planWindows(samples, opts.vadFilter);
-    const timestamps = !(this.settings.singleWindowText && chunks.length === 1);
     const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
     let language = this.resolveLanguage(opts.language);
     let languageProb = 1;
@@ -125,7 +119,7 @@ export class WhisperTranscriber {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
       const batchLanguage = language;
-      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random, timestamps);
+      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random);
       const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
@@ -169,7 +163,7 @@ export class WhisperTranscriber {
     }
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
     const results = await this.decodeWithFallback(
-      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), true, opts.fallback,
+      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback,
     );
     const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
     return results.map((r, i) => {
@@ -259,7 +253,6 @@ export class WhisperTranscriber {
     opts: TranscribeOptions,
     promptTokens: number[],
     random: () => number,
-    timestamps: boolean,
     fallback = true,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
@@ -278,7 +271,7 @@ export class WhisperTranscriber {
             this.model.selectAudio(audio, part),
             part.map((i) => languages[i]),
             part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
-            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random, timestamps },
+            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
           )),
         );
       }

@@ -36,7 +36,7 @@ class Environment {
 
   /** Silence encoded after a short window: less is faster; too little and Whisper repeats itself at the end. */
   @Type(() => Number) @IsNumber() @Min(0) @Max(30)
-  STT_SHORT_WINDOW_PAD_S = 3;
+  STT_SHORT_WINDOW_PAD_S = 10;
 
   /** "cpu", "cuda:N", or "cuda" to take GPU (worker index mod GPU_COUNT) under PM2. */
   @Matches(/^(cpu|cuda|cuda:\d+)$/, { message: 'DEVICE must be "cpu", "cuda" or "cuda:N"' })

@@ -17,10 +17,7 @@ export interface SttWindowSettings {
 }
 
 export function transcriberSettings(model: string, windows: SttWindowSettings): TranscriberSettings {
-  return {
-    shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null,
-    singleWindowText: true,
-  };
+  return { shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null };
 }
 
 /** A ready transcriber for the Whisper export in `dir` (model, tokenizer, the shared VAD). */
