@@ -55,7 +55,7 @@ export class SystemService {
     return this.readiness.state === 'ready';
   }
 
-  /** `ok` once the default models have run, `degraded` while it loads, `unhealthy` if it failed to load. */
+  /** `ok` once the default models have run, `degraded` while they load, `unhealthy` if one failed to load. */
   modelStatus(): ModelStatus {
     return MODEL_STATUS[this.readiness.state];
   }
