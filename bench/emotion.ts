@@ -27,11 +27,12 @@ import { EmotionAnalyzer } from '../src/core/emotion/emotion-analyzer';
 import type { EmotionModel } from '../src/core/emotion/emotion-model';
 import { EMOTION_LABELS, FOUR_CLASS_LABELS } from '../src/core/emotion/labels';
 import { AudioPipeline, type PipelineRequest } from '../src/core/pipeline';
+import { loadConfig } from '../src/infra/config/app-config';
 import { loadEmotionModel } from '../src/infra/models/emotion-models';
 import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from '../src/infra/models/emotion-registry';
 import { ModelRegistry } from '../src/infra/models/model-registry';
 import { SileroVad } from '../src/infra/models/silero-vad';
-import { loadWhisper } from '../src/infra/models/whisper-loader';
+import { loadWhisper, transcriberSettings } from '../src/infra/models/whisper-loader';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
 const LIMITS = { maxSeconds: 4 * 3600, ffmpegTimeoutMs: 600_000, ffmpegPath: process.env.FFMPEG_PATH ?? 'ffmpeg' };
@@ -270,7 +271,7 @@ async function longFile(
   writeFileSync(wav, encodeWavPcm16(long, 16000));
 
   const stt = values['stt-model']!;
-  const whisper = await loadWhisper(stt, registry.find(stt)!.dir, RUNTIME, vad);
+  const whisper = await loadWhisper(stt, registry.find(stt)!.dir, RUNTIME, vad, transcriberSettings(stt, loadConfig({}).sttWindows));
   const pipeline = new AudioPipeline({ withTranscriber: (_name, fn) => fn(whisper.transcriber) }, LIMITS, {
     emotion: { models: { withEmotionModel: (_name, fn) => fn(model) }, analyzer },
   });

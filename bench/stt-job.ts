@@ -1,5 +1,6 @@
 /** What bench/stt.ts hands to one bench/stt-child.ts process, and what comes back. */
 import { join, resolve } from 'node:path';
+import type { SttWindowSettings } from '../src/infra/models/whisper-loader';
 
 export type Engine = 'earshot' | 'transformers.js';
 
@@ -7,7 +8,10 @@ export interface ChildJob {
   engine: Engine;
   model: string;
   threads: number;
-  inputs: Array<{ name: string; files: string[] }>;
+  /** Earshot's short-window settings (the service's, from the environment). */
+  windows: SttWindowSettings;
+  /** languages[i]: ISO code of files[i], given to both engines. */
+  inputs: Array<{ name: string; files: string[]; languages: string[] }>;
 }
 
 export interface InputRun {
@@ -15,6 +19,8 @@ export interface InputRun {
   audioSeconds: number;
   /** Transcription only: reading the audio and loading the model are not counted. */
   wallSeconds: number;
+  /** Seconds per file, same order as texts. */
+  fileSeconds: number[];
   texts: string[];
   /** Process peak so far: inputs run in order, so a later input's figure covers the earlier ones. */
   peakRssMb: number;

@@ -1,17 +1,19 @@
 /**
- * npm run bench:stt [-- --models whisper-tiny,whisper-base] [--skip-reference] [--long-minutes 10]
+ * npm run bench:stt [-- --models whisper-tiny,whisper-base,whisper-small] [--skip-reference] [--long-minutes 10]
  *
  * Earshot's WhisperTranscriber against the transformers.js ASR pipeline on the same int8 models and the same
- * decoded audio: the English STT clips of shared/testdata, then one long file concatenated from them. Each
- * (engine, model) runs in its own child process. Progress goes to stderr; stdout gets a table and, last, one
- * line of JSON.
+ * decoded audio: every STT clip of shared/testdata (language given), then one long English file concatenated from
+ * the English clips. Each (engine, model) runs in its own child process. Earshot runs with the service's settings
+ * (STT_SHORT_WINDOW_MODELS, STT_SHORT_WINDOW_PAD_S from the environment). Progress goes to stderr; stdout gets a
+ * table and, last, one line of JSON.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wordErrors } from '../libs/text/wer';
+import { characterErrors, wordErrors } from '../libs/text/wer';
+import { loadConfig } from '../src/infra/config/app-config';
 import { type ChildJob, type ChildReport, type Engine, modelRoot } from './stt-job';
 
 interface Options {
@@ -32,7 +34,9 @@ interface Input {
   name: 'clips' | 'long';
   /** 16 kHz mono f32le, one per audio file. */
   files: string[];
+  languages: string[];
   references: string[];
+  durations: number[];
 }
 
 interface Result {
@@ -44,18 +48,25 @@ interface Result {
   wall_s: number;
   rtf: number;
   peak_rss_mb: number;
-  wer: number;
-  edits: number;
-  ref_words: number;
+  /** English: word edits over reference words, all files together. */
+  wer_en: number | null;
+  /** Other languages: mean over files of WER, or CER for unspaced scripts. */
+  error_other: number | null;
+  /** Median seconds per file shorter than SHORT_CLIP_S. */
+  p50_short_s: number | null;
 }
 
 const TESTDATA = '/work/shared/testdata';
 const GAP_S = 0.5;
+/** Clips this short count towards the short-clip latency (voice notes, commands). */
+const SHORT_CLIP_S = 8;
+/** Scored by characters: no spaces between words. */
+const CER_LANGUAGES = new Set(['zh', 'ja', 'ko', 'th', 'yue']);
 
 const log = (line: string): boolean => process.stderr.write(`[bench:stt] ${line}\n`);
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { models: ['whisper-tiny', 'whisper-base'], skipReference: false, longMinutes: 10 };
+  const options: Options = { models: ['whisper-tiny', 'whisper-base', 'whisper-small'], skipReference: false, longMinutes: 10 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--skip-reference') {
@@ -79,10 +90,11 @@ function ffmpeg(args: string[]): void {
   execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-function englishClips(): ManifestEntry[] {
+/** The single-utterance STT clips, every language (not the originals in other formats, not the long file). */
+function devClips(): ManifestEntry[] {
   const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: ManifestEntry[] };
   return manifest.files.filter(
-    (f) => f.task === 'stt' && f.language === 'en' && f.path.endsWith('.wav') && !f.path.startsWith('stt/originals/'),
+    (f) => f.task === 'stt' && f.path.endsWith('.wav') && !f.path.startsWith('stt/originals/') && !f.path.startsWith('stt/long/'),
   );
 }
 
@@ -138,16 +150,35 @@ function runChild(job: ChildJob): Promise<ChildReport> {
   });
 }
 
+function median(values: number[]): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function score(job: ChildJob, report: ChildReport, inputs: Input[]): Result[] {
   return report.runs.map((run, i) => {
     const input = inputs[i];
-    let edits = 0;
-    let words = 0;
+    let enEdits = 0;
+    let enWords = 0;
+    const other: number[] = [];
     run.texts.forEach((text, k) => {
-      const e = wordErrors(input.references[k], text);
-      edits += e.edits;
-      words += e.words;
+      const language = input.languages[k];
+      if (language === 'en') {
+        const e = wordErrors(input.references[k], text);
+        enEdits += e.edits;
+        enWords += e.words;
+      } else if (CER_LANGUAGES.has(language)) {
+        const e = characterErrors(input.references[k], text);
+        other.push(e.edits / e.characters);
+      } else {
+        const e = wordErrors(input.references[k], text);
+        other.push(e.edits / e.words);
+      }
     });
+    const short = run.fileSeconds.filter((_, k) => input.durations[k] < SHORT_CLIP_S);
+    const p50 = median(short);
     return {
       engine: job.engine,
       model: job.model,
@@ -157,9 +188,9 @@ function score(job: ChildJob, report: ChildReport, inputs: Input[]): Result[] {
       wall_s: round(run.wallSeconds, 2),
       rtf: round(run.wallSeconds / run.audioSeconds, 4),
       peak_rss_mb: Math.round(run.peakRssMb),
-      wer: round(words ? edits / words : 0, 4),
-      edits,
-      ref_words: words,
+      wer_en: enWords ? round(enEdits / enWords, 4) : null,
+      error_other: other.length ? round(other.reduce((a, b) => a + b, 0) / other.length, 4) : null,
+      p50_short_s: p50 === null ? null : round(p50, 2),
     };
   });
 }
@@ -170,7 +201,8 @@ function round(value: number, digits: number): number {
 }
 
 function table(results: Result[]): string {
-  const header = ['engine', 'model', 'input', 'audio s', 'load s', 'wall s', 'RTF', 'peak RSS MB', 'WER %', 'edits/words'];
+  const header = ['engine', 'model', 'input', 'audio s', 'load s', 'wall s', 'RTF', 'p50 short s', 'peak RSS MB', 'WER en %', 'error other %'];
+  const percent = (v: number | null): string => (v === null ? '' : (v * 100).toFixed(2));
   const rows = results.map((r) => [
     r.engine,
     r.model,
@@ -179,9 +211,10 @@ function table(results: Result[]): string {
     r.load_s.toFixed(2),
     r.wall_s.toFixed(2),
     r.rtf.toFixed(4),
+    r.p50_short_s === null ? '' : r.p50_short_s.toFixed(2),
     String(r.peak_rss_mb),
-    (r.wer * 100).toFixed(2),
-    `${r.edits}/${r.ref_words}`,
+    percent(r.wer_en),
+    percent(r.error_other),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
@@ -194,23 +227,33 @@ async function main(): Promise<void> {
   const machine = { cores: threads, cpu_model: cpus()[0]?.model.trim() ?? 'unknown' };
   const work = mkdtempSync(join(tmpdir(), 'earshot-bench-stt-'));
   try {
-    const clips = englishClips();
-    const plan = longPlan(clips, options.longMinutes);
+    const clips = devClips();
+    const plan = longPlan(clips.filter((c) => c.language === 'en'), options.longMinutes);
     const long = longWav(plan, work);
+    const longSeconds = plan.reduce((sum, c) => sum + c.duration_s + GAP_S, 0);
     log(`decoding ${clips.length} clips and the long file to f32le`);
     const inputs: Input[] = [
       {
         name: 'clips',
         files: clips.map((c, i) => decodeToF32(join(TESTDATA, c.path), join(work, `clip-${i}.f32`))),
+        languages: clips.map((c) => c.language),
         references: clips.map((c) => c.reference),
+        durations: clips.map((c) => c.duration_s),
       },
-      { name: 'long', files: [decodeToF32(long, join(work, 'long.f32'))], references: [plan.map((c) => c.reference).join(' ')] },
+      {
+        name: 'long',
+        files: [decodeToF32(long, join(work, 'long.f32'))],
+        languages: ['en'],
+        references: [plan.map((c) => c.reference).join(' ')],
+        durations: [longSeconds],
+      },
     ];
+    const windows = loadConfig(process.env).sttWindows;
     const engines: Engine[] = options.skipReference ? ['earshot'] : ['earshot', 'transformers.js'];
     const results: Result[] = [];
     for (const model of options.models) {
       for (const engine of engines) {
-        const job: ChildJob = { engine, model, threads, inputs: inputs.map(({ name, files }) => ({ name, files })) };
+        const job: ChildJob = { engine, model, threads, windows, inputs: inputs.map(({ name, files, languages }) => ({ name, files, languages })) };
         results.push(...score(job, await runChild(job), inputs));
       }
     }
@@ -223,14 +266,18 @@ async function main(): Promise<void> {
       if (earshot && reference) speedupLong[model] = round(reference / earshot, 2);
     }
     process.stdout.write(
-      `\nEarshot: greedy, temperature fallback, language en, VAD on, batch 8. transformers.js: chunk_length_s 30, ` +
-        `language english. Both: q8 ONNX, ${threads} intra-op threads. Peak RSS of the long row covers the whole process.\n\n`,
+      `\nEarshot: greedy, temperature fallback, VAD on, batch 8, short windows for ` +
+        `${windows.shortWindowModels.join(', ') || 'no model'} (+${windows.shortWindowPadS} s). transformers.js: ` +
+        `chunk_length_s 30. Both: language given, q8 ONNX, ${threads} intra-op threads, one untimed clip first. ` +
+        `WER en: all English clips' word edits over their words; error other: mean WER (CER for ` +
+        `${[...CER_LANGUAGES].join('/')}) over the other clips; p50 short: clips under ${SHORT_CLIP_S} s. ` +
+        `Peak RSS of the long row covers the whole process.\n\n`,
     );
     process.stdout.write(`${table(results)}\n\n`);
     for (const [model, speedup] of Object.entries(speedupLong)) {
       process.stdout.write(`${model}: Earshot is ${speedup}x the speed of the transformers.js pipeline on the long file\n`);
     }
-    process.stdout.write(`${JSON.stringify({ bench: 'stt', machine, results, speedup_long: speedupLong })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'stt', machine, windows, results, speedup_long: speedupLong })}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

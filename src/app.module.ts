@@ -67,6 +67,7 @@ export class AppModule {
                 cache: config.modelCache,
                 limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
                 diarization: { stepS: config.diarizationStepS },
+                stt: config.sttWindows,
               },
               admission,
               observer,
@@ -92,14 +93,17 @@ export class AppModule {
           useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) => {
             const diarization = new DiarizationRegistry(config.modelsDir);
             const speakerModels = () => diarization.list().map(({ name, kind, source, bytes }) => ({ name, kind, source, bytes }));
-            return new SystemService({ list: () => [...registry.list(), ...emotion.list(), ...speakerModels()] }, client, config.defaultSttModel);
+            return new SystemService({ list: () => [...registry.list(), ...emotion.list(), ...speakerModels()] }, client, {
+              file: config.defaultSttModel,
+              stream: config.defaultStreamModel,
+            });
           },
         },
         {
           provide: StreamService,
           inject: [InferenceClient, ProcessService],
           useFactory: (client: InferenceClient, process: ProcessService) =>
-            new StreamService(client, streamStartParser(process, config.sttBatchSize), config.stream),
+            new StreamService(client, streamStartParser(process, config.sttBatchSize, config.defaultStreamModel), config.stream),
         },
         StreamGateway,
         InferenceLifecycle,

@@ -244,6 +244,9 @@ export interface ModelInfo {
 /** GET /v1/models, in OpenAI's list shape. */
 export interface ModelList {
   object: 'list';
+  /** The files' default (default_models.file), kept for clients that read one name. */
   default_model: string;
+  /** Speech-to-text model used when a request names none, per path: files (/v1/process, jobs) and streams (/v1/ws). */
+  default_models: { file: string; stream: string };
   data: ModelInfo[];
 }

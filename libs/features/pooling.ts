@@ -10,6 +10,10 @@ export const ENCODER_FRAME_SAMPLES = 2 * WHISPER_HOP_LENGTH;
  */
 export function shortWindowLogMel(samples: Float32Array, nMels: 80 | 128, melFrames: number, out: Float32Array, outOffset = 0): void {
   if (melFrames > WHISPER_N_FRAMES) throw new RangeError(`a window holds at most ${WHISPER_N_FRAMES} mel frames`);
+  if (melFrames === WHISPER_N_FRAMES) {
+    whisperLogMel(samples, nMels, out, outOffset);
+    return;
+  }
   const full = whisperLogMel(samples.subarray(0, melFrames * WHISPER_HOP_LENGTH), nMels);
   for (let m = 0; m < nMels; m++) {
     out.set(full.subarray(m * WHISPER_N_FRAMES, m * WHISPER_N_FRAMES + melFrames), outOffset + m * melFrames);

@@ -20,6 +20,12 @@ export interface EngineStatus {
 
 export type ModelStatus = HealthReport['model_status'];
 
+/** Speech-to-text model used when a request names none: files (POST /v1/process, jobs) and live streams (/v1/ws). */
+export interface DefaultModels {
+  file: string;
+  stream: string;
+}
+
 export type Readiness = { state: 'starting' } | { state: 'ready'; since: string } | { state: 'failed'; error: string };
 
 const MODEL_STATUS: Record<Readiness['state'], ModelStatus> = { ready: 'ok', starting: 'degraded', failed: 'unhealthy' };
@@ -31,13 +37,13 @@ export class SystemService {
   constructor(
     private readonly inventory: ModelInventory,
     private readonly engine: EngineStatus,
-    private readonly defaultModel: string,
+    private readonly defaults: DefaultModels,
   ) {}
 
-  /** Loads and warms the default model; the service is ready once it has run once. */
+  /** Loads and warms the default models; the service is ready once they have run once. */
   async warmUp(): Promise<void> {
     try {
-      await this.engine.warmup(this.defaultModel);
+      for (const model of new Set([this.defaults.file, this.defaults.stream])) await this.engine.warmup(model);
       this.readiness = { state: 'ready', since: new Date().toISOString() };
     } catch (err) {
       this.readiness = { state: 'failed', error: (err as Error).message };
@@ -49,7 +55,7 @@ export class SystemService {
     return this.readiness.state === 'ready';
   }
 
-  /** `ok` once the default model has run, `degraded` while it loads, `unhealthy` if it failed to load. */
+  /** `ok` once the default models have run, `degraded` while they load, `unhealthy` if one failed to load. */
   modelStatus(): ModelStatus {
     return MODEL_STATUS[this.readiness.state];
   }
@@ -63,7 +69,7 @@ export class SystemService {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       ready: this.ready,
       model_status: this.modelStatus(),
-      default_model: this.defaultModel,
+      default_model: this.defaults.file,
       inference_worker_restarts: this.engine.restarts,
       memory_mb: {
         rss: mb(mem.rss),
@@ -76,7 +82,7 @@ export class SystemService {
   }
 
   readinessReport() {
-    return { ...this.readiness, default_model: this.defaultModel };
+    return { ...this.readiness, default_model: this.defaults.file };
   }
 
   /**
@@ -88,7 +94,8 @@ export class SystemService {
     const created = Math.floor(this.startedAt / 1000);
     return {
       object: 'list',
-      default_model: this.defaultModel,
+      default_model: this.defaults.file,
+      default_models: { ...this.defaults },
       data: this.inventory.list().map((m) => ({
         id: m.name,
         object: 'model',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { call, finished, flushRedis, longWav, pollJob, submitJob } from '../support/jobs';
-import { freePort, manifest, SHARED_MODELS } from '../support/server';
+import { freePort, manifest, SHARED_MODELS, TEST_STT_MODEL } from '../support/server';
 
 const ROOT = resolve(__dirname, '../..');
 const REQUEST = { settings: { tasks: ['transcribe'], tra: { language: 'en' } } };
@@ -32,7 +32,7 @@ async function startEarshot(env: Record<string, string>): Promise<Earshot> {
   const port = await freePort();
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: SHARED_MODELS, UPLOAD_DIR: join(work, 'uploads'), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'log', RATE_LIMIT_PER_MIN: '0', ...env },
+    env: { ...process.env, MODELS_DIR: SHARED_MODELS, DEFAULT_STT_MODEL: TEST_STT_MODEL, UPLOAD_DIR: join(work, 'uploads'), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'log', RATE_LIMIT_PER_MIN: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

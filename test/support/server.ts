@@ -31,8 +31,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts Earshot on a random port with the given environment, and waits until /ready says so. */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** The files' default model of test servers: the fastest. Suites about the shipped default pass DEFAULT_STT_MODEL: undefined. */
+export const TEST_STT_MODEL = 'whisper-tiny';
+
+/**
+ * Starts Earshot on a random port with the given environment, and waits until /ready says so. A variable given as
+ * undefined is left out, so the service's own default applies.
+ */
+export async function startServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
   const config = loadConfig({
     MODELS_DIR: SHARED_MODELS,
     UPLOAD_DIR: mkdtempSync(join(tmpdir(), 'earshot-test-uploads-')),
@@ -40,6 +46,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     LOG_LEVEL: 'warn',
     // Suites send bursts from one address; the suites about limits set their own.
     RATE_LIMIT_PER_MIN: '0',
+    DEFAULT_STT_MODEL: TEST_STT_MODEL,
     ...env,
   });
   const app = await createApp(config);

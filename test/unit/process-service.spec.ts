@@ -2,6 +2,7 @@
 import type { ProcessResponse } from '../../libs/contracts/process';
 import { EarshotError } from '../../src/core/errors';
 import type { PipelineRequest } from '../../src/core/pipeline';
+import { streamStartParser } from '../../src/api/stream/stream-start';
 import { ProcessService } from '../../src/core/process-service';
 
 const calls: PipelineRequest[] = [];
@@ -83,4 +84,20 @@ test('rttm renders the turns under the request id', () => {
     body: 'SPEAKER req-1 1 0.500 1.500 <NA> <NA> SPEAKER_00 <NA> <NA>\n',
   });
   expect(service.render(response, 'json')).toBe(response);
+});
+
+test('a stream without a model takes the streams\' default, not the files\' one; a named model is kept', async () => {
+  const files = new ProcessService(
+    { process: async () => Promise.reject(new Error('not called')) },
+    { has: (name) => name === 'whisper-tiny' || name === 'whisper-base' },
+    { sttModel: 'whisper-base', batchSize: 8 },
+  );
+  const parse = streamStartParser(files, 4, 'whisper-tiny');
+  const unnamed = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }));
+  expect(unnamed.transcribe).toMatchObject({ model: 'whisper-tiny', language: 'en', batchSize: 4 });
+  const bare = await parse(JSON.stringify({ settings: { tasks: ['transcribe'] }, sample_rate: 16000 }));
+  expect(bare.transcribe.model).toBe('whisper-tiny');
+  const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }));
+  expect(named.transcribe.model).toBe('whisper-base');
+  expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe!.model).toBe('whisper-base');
 });

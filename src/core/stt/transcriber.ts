@@ -1,6 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import type { TranscriptionResult, TranscriptSegment, Word } from '../../../libs/contracts/process';
-import { WHISPER_CHUNK_SAMPLES, WHISPER_N_FRAMES, WHISPER_SAMPLE_RATE, whisperLogMel } from '../../../libs/features/mel';
+import { WHISPER_CHUNK_SAMPLES, WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
+import { ENCODER_FRAME_SAMPLES, shortWindowLogMel } from '../../../libs/features/pooling';
 import type { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import { EarshotError } from '../errors';
 import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
@@ -23,6 +24,14 @@ export interface TranscribeOptions {
   vadFilter: boolean;
   /** Decoder rows per batch (windows × beams). */
   batchSize: number;
+}
+
+export interface TranscriberSettings {
+  /**
+   * Windows shorter than 30 s are encoded at their own length plus this many seconds of silence (whisper.cpp's
+   * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
+   */
+  shortWindowPadS: number | null;
 }
 
 /** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
@@ -81,6 +90,7 @@ export class WhisperTranscriber {
     private readonly model: WhisperModel,
     private readonly tokenizer: WhisperTokenizer,
     private readonly vad: SpeechProbabilityModel,
+    private readonly settings: TranscriberSettings,
   ) {
     this.decoder = new WhisperDecoder(model, tokenizer);
   }
@@ -203,10 +213,19 @@ export class WhisperTranscriber {
   }
 
   private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
-    const size = this.model.config.nMels * WHISPER_N_FRAMES;
+    const melFrames = 2 * this.encoderFrames(batch);
+    const size = this.model.config.nMels * melFrames;
     const features = new Float32Array(batch.length * size);
-    batch.forEach((c, i) => whisperLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, features, i * size));
+    batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
     return this.model.encode(features, batch.length);
+  }
+
+  /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
+  private encoderFrames(batch: AudioChunk[]): number {
+    const full = this.model.config.audioFrames;
+    if (this.settings.shortWindowPadS === null) return full;
+    const longest = Math.max(...batch.map((c) => c.end - c.start));
+    return Math.min(full, Math.ceil((longest + this.settings.shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
   }
 
   /** One language for the whole file, from the windows of the first batch weighted by their length. */
@@ -295,7 +314,7 @@ export class WhisperTranscriber {
     const tokens = new Int32Array(rows.length * length).fill(special.eot);
     rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
     const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
-    const frames = this.model.config.audioFrames;
+    const frames = audio.frames;
     rows.forEach((i, k) => {
       const text = texts[i];
       const n = text.length + 1; // the notimestamps row, then one row per text token

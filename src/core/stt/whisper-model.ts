@@ -20,6 +20,8 @@ export interface WhisperModelConfig {
 /** Encoder output of a batch; opaque to core. */
 export interface EncodedAudio {
   readonly batch: number;
+  /** Encoder frames per window: audioFrames for 30 s windows, fewer for shorter ones. */
+  readonly frames: number;
 }
 
 /** Decoder KV state of a batch of rows; opaque to core. */
@@ -37,7 +39,7 @@ export interface DecoderOutput {
 
 export interface WhisperModel {
   readonly config: WhisperModelConfig;
-  /** features: [batch * nMels * 3000] log-mel windows. */
+  /** features: [batch * nMels * melFrames] log-mel windows; melFrames is even and at most 3000 (30 s). */
   encode(features: Float32Array, batch: number): Promise<EncodedAudio>;
   /** Repeat/select encoder rows: row i of the result is row `rows[i]` of `audio`. */
   selectAudio(audio: EncodedAudio, rows: ArrayLike<number>): EncodedAudio;
@@ -51,7 +53,7 @@ export interface WhisperModel {
   reorderRows(state: DecoderState, rows: ArrayLike<number>): DecoderState;
   /**
    * Teacher-forced pass for word alignment: cross-attention weights of the alignment heads for tokens
-   * [rows * length] → [rows * alignmentHeads.length * length * audioFrames].
+   * [rows * length] → [rows * alignmentHeads.length * length * audio.frames].
    */
   crossAttentions(audio: EncodedAudio, tokens: Int32Array, length: number): Promise<Float32Array>;
   release(): Promise<void>;

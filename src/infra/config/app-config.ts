@@ -5,6 +5,7 @@ import { plainToInstance, Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { assignDevice } from '../device/gpu-assignment';
 import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
+import type { SttWindowSettings } from '../models/whisper-loader';
 import { type HardeningConfig, loadHardeningConfig, toBoolean } from './hardening-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -21,8 +22,21 @@ class Environment {
   @IsString() @IsNotEmpty()
   MODELS_DIR = './models';
 
+  /** Files (POST /v1/process, jobs, the OpenAI routes) when a request names no model. */
   @IsString() @IsNotEmpty()
-  DEFAULT_STT_MODEL = 'whisper-tiny';
+  DEFAULT_STT_MODEL = 'whisper-small';
+
+  /** Live streams (/v1/ws) when the first frame names no model. */
+  @IsString() @IsNotEmpty()
+  DEFAULT_STREAM_MODEL = 'whisper-tiny';
+
+  /** Models that encode windows shorter than 30 s at their own length (plus STT_SHORT_WINDOW_PAD_S); "none": off. */
+  @Matches(/^(none|[\w.-]+(,[\w.-]+)*)$/, { message: 'STT_SHORT_WINDOW_MODELS must be "none" or comma-separated model names' })
+  STT_SHORT_WINDOW_MODELS = 'whisper-small';
+
+  /** Silence encoded after a short window: less is faster; too little and Whisper repeats itself at the end. */
+  @Type(() => Number) @IsNumber() @Min(0) @Max(30)
+  STT_SHORT_WINDOW_PAD_S = 10;
 
   /** "cpu", "cuda:N", or "cuda" to take GPU (worker index mod GPU_COUNT) under PM2. */
   @Matches(/^(cpu|cuda|cuda:\d+)$/, { message: 'DEVICE must be "cpu", "cuda" or "cuda:N"' })
@@ -106,6 +120,8 @@ export interface AppConfig {
   host: string;
   modelsDir: string;
   defaultSttModel: string;
+  defaultStreamModel: string;
+  sttWindows: SttWindowSettings;
   device: string;
   /** How the device was chosen, for the start-up log. */
   deviceAssignment: string;
@@ -160,6 +176,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: parsed.HOST,
     modelsDir: resolve(parsed.MODELS_DIR),
     defaultSttModel: parsed.DEFAULT_STT_MODEL,
+    defaultStreamModel: parsed.DEFAULT_STREAM_MODEL,
+    sttWindows: {
+      shortWindowModels: parsed.STT_SHORT_WINDOW_MODELS === 'none' ? [] : parsed.STT_SHORT_WINDOW_MODELS.split(','),
+      shortWindowPadS: parsed.STT_SHORT_WINDOW_PAD_S,
+    },
     ...deviceOf(parsed, env),
     intraOpThreads: parsed.ORT_INTRA_OP_THREADS,
     maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,

@@ -4,6 +4,7 @@ import type { StreamOptions } from '../../core/stream/stream-session';
 import type { ErrorCode } from '../../core/errors';
 import type { ModelCacheStats } from '../models/model-cache';
 import type { OnnxRuntimeOptions } from '../models/onnx-session';
+import type { SttWindowSettings } from '../models/whisper-loader';
 
 /** What a worker needs to build its pipeline; plain data, sent as workerData. */
 export interface WorkerSettings {
@@ -13,6 +14,7 @@ export interface WorkerSettings {
   limits: { maxSeconds: number; ffmpegTimeoutMs: number; ffmpegPath: string };
   /** Hop between segmentation windows (DIARIZATION_STEP_S); the diarizer's default when absent. */
   diarization?: { stepS: number };
+  stt: SttWindowSettings;
 }
 
 export type WorkerRequest =

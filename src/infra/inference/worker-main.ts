@@ -11,7 +11,7 @@ import { EmotionRegistry } from '../models/emotion-registry';
 import { ModelCache } from '../models/model-cache';
 import { ModelRegistry } from '../models/model-registry';
 import { SileroVad } from '../models/silero-vad';
-import { type LoadedWhisper, loadWhisper } from '../models/whisper-loader';
+import { type LoadedWhisper, loadWhisper, transcriberSettings } from '../models/whisper-loader';
 import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStreamMessage } from './protocol';
 
 /**
@@ -29,7 +29,7 @@ const cache = new ModelCache<LoadedWhisper>({
   load: async (name) => {
     const installed = registry.find(name);
     if (!installed) throw new EarshotError('model_not_found', `model "${name}" is not installed`);
-    const loaded = await loadWhisper(name, installed.dir, settings.runtime, await vadReady);
+    const loaded = await loadWhisper(name, installed.dir, settings.runtime, await vadReady, transcriberSettings(name, settings.stt));
     return { value: loaded, sizeBytes: loaded.model.sizeBytes };
   },
 });

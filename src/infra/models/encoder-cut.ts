@@ -11,6 +11,8 @@ export interface EncoderCut {
 }
 
 const POSITION_TABLE = 'embed_positions.weight';
+/** Prefix of the tensors and nodes that variableLengthWhisperEncoder adds. */
+const VARIABLE_LENGTH = '/earshot_variable_length';
 
 /**
  * The Whisper encoder export at `path` cut after the tensor `cut.output`: only the nodes that tensor needs stay,
@@ -58,5 +60,33 @@ export function cutWhisperEncoder(path: string, cut: EncoderCut): Uint8Array {
       },
     }),
   ];
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * A Whisper encoder export (ONNX bytes) with its positional table sliced to the length of each input (whisper.cpp's
+ * `audio_ctx`): it takes any even number of mel frames, not only 3000, and returns half as many encoder frames.
+ * The export adds the whole [1500 × width] table to the convolutions' output; this adds the first rows instead.
+ */
+export function variableLengthWhisperEncoder(bytes: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph!;
+  const nodes = graph.node ?? [];
+  const add = nodes.find((n) => n.opType === 'Add' && (n.input ?? []).includes(POSITION_TABLE));
+  if (!add) throw new Error(`encoder graph: no Add of ${POSITION_TABLE}`);
+  const hidden = add.input!.find((i) => i !== POSITION_TABLE)!;
+  const int64 = (name: string, values: number[]): onnx.ITensorProto =>
+    onnx.TensorProto.create({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], int64Data: values });
+  const name = (suffix: string): string => `${VARIABLE_LENGTH}/${suffix}`;
+  graph.initializer!.push(int64(name('zero'), [0]), int64(name('one'), [1]), int64(name('two'), [2]));
+  // hidden is [batch, frames, width]: its frame count is Shape(hidden)[1:2].
+  const sliceNodes = [
+    onnx.NodeProto.create({ opType: 'Shape', name: name('Shape'), input: [hidden], output: [name('shape')] }),
+    onnx.NodeProto.create({ opType: 'Slice', name: name('Frames'), input: [name('shape'), name('one'), name('two'), name('zero')], output: [name('frames')] }),
+    onnx.NodeProto.create({ opType: 'Slice', name: name('Table'), input: [POSITION_TABLE, name('zero'), name('frames'), name('zero')], output: [name('table')] }),
+  ];
+  add.input = add.input!.map((i) => (i === POSITION_TABLE ? name('table') : i));
+  graph.node = [...nodes.slice(0, nodes.indexOf(add)), ...sliceNodes, ...nodes.slice(nodes.indexOf(add))];
+  graph.valueInfo = [];
   return onnx.ModelProto.encode(model).finish();
 }

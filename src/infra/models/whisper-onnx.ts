@@ -8,6 +8,7 @@ import type {
   WhisperModel,
   WhisperModelConfig,
 } from '../../core/stt/whisper-model';
+import { variableLengthWhisperEncoder } from './encoder-cut';
 import { withOutputs } from './onnx-graph';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 
@@ -36,6 +37,9 @@ class OnnxEncodedAudio implements EncodedAudio {
   constructor(readonly hidden: ort.Tensor) {}
   get batch(): number {
     return this.hidden.dims[0];
+  }
+  get frames(): number {
+    return this.hidden.dims[1];
   }
 }
 
@@ -156,7 +160,7 @@ export class WhisperOnnxModel implements WhisperModel {
     // The encoder allocates hundreds of MB per window: without an arena it gives them back after each run. The
     // decoder allocates the same small buffers step after step, which the arena serves best.
     const [encoder, decoder] = await Promise.all([
-      createSession(withOutputs(encoderPath, (o) => o === 'last_hidden_state'), runtime, { memoryArena: false }),
+      createSession(variableLengthWhisperEncoder(withOutputs(encoderPath, (o) => o === 'last_hidden_state')), runtime, { memoryArena: false }),
       createSession(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o)), runtime),
     ]);
     const config: WhisperModelConfig = {
@@ -175,7 +179,8 @@ export class WhisperOnnxModel implements WhisperModel {
   }
 
   /**
-   * Runs the encoder `encoderBatch` windows at a time and returns one batch. On CPU one window per run is both
+   * Runs the encoder `encoderBatch` windows at a time and returns one batch. Windows may be shorter than 30 s (any
+   * even number of mel frames up to 3000): the encoder's positional table is cut to their length. On CPU one window per run is both
    * faster per window and far smaller: the self-attention of each window costs hundreds of MB while it runs.
    */
   async encode(features: Float32Array, batch: number): Promise<EncodedAudio> {
@@ -274,7 +279,7 @@ export class WhisperOnnxModel implements WhisperModel {
     const heads = this.config.alignmentHeads;
     const rows = audio.batch;
     const layers = [...new Set(heads.map(([layer]) => layer))];
-    const frames = this.config.audioFrames;
+    const frames = audio.frames;
     const perHead = length * frames;
     const result = new Float32Array(rows * heads.length * perHead);
     for (let from = 0; from < rows; from += PREFILL_ROWS) {
