@@ -11,17 +11,22 @@ import { streamStartParser } from './api/stream/stream-start';
 import { StreamStatsController } from './api/stream/stream-stats.controller';
 import { StreamGateway } from './api/stream/stream.gateway';
 import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
+import { SpeakersController } from './api/speakers/speakers.controller';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
+import { SpeakerService } from './core/speakers/speaker-service';
 import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
+import { currentRequestContext } from './infra/context/request-context';
 import { AdmissionQueue } from './infra/inference/admission-queue';
 import { InferenceClient, type ProcessObserver } from './infra/inference/inference-client';
 import { Metrics } from './infra/metrics/metrics';
 import { DiarizationRegistry } from './infra/models/diarization-models';
 import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from './infra/models/emotion-registry';
 import { ModelRegistry } from './infra/models/model-registry';
+import { FileSpeakerAudioStore } from './infra/speakers/speaker-audio-store';
+import { SqliteSpeakerStore } from './infra/speakers/sqlite-speaker-store';
 
 /** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
 class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,7 +56,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -76,14 +81,21 @@ export class AppModule {
           },
         },
         {
+          provide: SpeakerService,
+          inject: [InferenceClient],
+          useFactory: (client: InferenceClient) =>
+            new SpeakerService(new SqliteSpeakerStore(config.speakers.dbPath), client, new FileSpeakerAudioStore(config.speakers.dataDir), config.speakers),
+        },
+        {
           provide: ProcessService,
-          inject: [InferenceClient, ModelRegistry, EmotionRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
+          inject: [InferenceClient, ModelRegistry, EmotionRegistry, SpeakerService],
+          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry, speakers: SpeakerService) =>
             new ProcessService(
               client,
               { has: (name) => registry.find(name) !== undefined },
               { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
               { has: (name) => emotion.find(name) !== undefined },
+              { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
             ),
         },
         {
