@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { EarshotClient } from '../../client/src';
 import { encodeWavPcm16 } from '../../libs/audio/wav';
 import type { Turn } from '../../libs/diarization/der';
 import { enrolmentConversation, RAVDESS_TRAIN, utterance } from '../support/dev-conversations';
@@ -136,10 +137,16 @@ test("one key never sees another's speakers", async () => {
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe('speaker_not_found');
   }
-  // The same name is free in another tenant.
-  const own = await request(KEYS.b, 'POST', '/v1/speakers', enrolForm('alice', [enrolmentClip('19')]));
-  expect(own.status).toBe(201);
-  expect(own.json.speaker_id).not.toBe(ids.alice);
+  // The same name is free in another tenant; the SDK's speakers calls.
+  const sdk = new EarshotClient({ baseUrl: server.url, apiKey: KEYS.b });
+  const own = await sdk.speakers.enrol('alice', enrolmentClip('19'), { metadata: { via: 'sdk' } });
+  expect(own).toMatchObject({ name: 'alice', clips: 1, metadata: { via: 'sdk' } });
+  expect(own.speaker_id).not.toBe(ids.alice);
+  expect((await sdk.speakers.list()).speakers.map((s) => s.speaker_id)).toEqual([own.speaker_id]);
+  expect(await sdk.speakers.get(own.speaker_id)).toEqual(own);
+  await expect(sdk.speakers.get(ids.alice)).rejects.toMatchObject({ status: 404 });
+  expect(await sdk.speakers.delete(own.speaker_id)).toEqual({ speaker_id: own.speaker_id, deleted: true });
+  expect((await sdk.speakers.list()).speakers).toEqual([]);
 }, 60_000);
 
 test('bad enrolment audio is refused with a clear 4xx', async () => {
