@@ -12,6 +12,7 @@ import { StreamStatsController } from './api/stream/stream-stats.controller';
 import { StreamGateway } from './api/stream/stream.gateway';
 import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
 import { SpeakersController } from './api/speakers/speakers.controller';
+import { speakerProviders } from './api/speakers/speakers.providers';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
 import { SpeakerService } from './core/speakers/speaker-service';
@@ -25,8 +26,6 @@ import { Metrics } from './infra/metrics/metrics';
 import { DiarizationRegistry } from './infra/models/diarization-models';
 import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from './infra/models/emotion-registry';
 import { ModelRegistry } from './infra/models/model-registry';
-import { FileSpeakerAudioStore } from './infra/speakers/speaker-audio-store';
-import { SqliteSpeakerStore } from './infra/speakers/sqlite-speaker-store';
 
 /** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
 class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -81,12 +80,6 @@ export class AppModule {
           },
         },
         {
-          provide: SpeakerService,
-          inject: [InferenceClient],
-          useFactory: (client: InferenceClient) =>
-            new SpeakerService(new SqliteSpeakerStore(config.speakers.dbPath), client, new FileSpeakerAudioStore(config.speakers.dataDir), config.speakers),
-        },
-        {
           provide: ProcessService,
           inject: [InferenceClient, ModelRegistry, EmotionRegistry, SpeakerService],
           useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry, speakers: SpeakerService) =>
@@ -116,6 +109,7 @@ export class AppModule {
         StreamGateway,
         InferenceLifecycle,
         ...jobProviders(config),
+        ...speakerProviders(config),
         ...dashboardProviders(config),
       ],
     };

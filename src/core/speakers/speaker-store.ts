@@ -19,7 +19,7 @@ export interface StoredSpeaker {
   updatedAt: number;
 }
 
-/** Where voiceprints are kept (SQLite beside the jobs). */
+/** Where voiceprints are kept: beside the jobs (SQLite, or Redis with REDIS_URL). */
 export interface SpeakerStore {
   /** Throws speaker_conflict when the tenant already has a speaker of that name. */
   add(speaker: StoredSpeaker): Promise<void>;
@@ -31,6 +31,7 @@ export interface SpeakerStore {
   list(tenant: string): Promise<StoredSpeaker[]>;
   /** False when there was none. */
   remove(tenant: string, id: string): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** Kept enrolment audio (keep_audio), under DATA_DIR. */

@@ -126,7 +126,7 @@ export class SqliteSpeakerStore implements SpeakerStore {
     return this.db.prepare('DELETE FROM speakers WHERE tenant = ? AND id = ?').run(tenant, id).changes > 0;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }
