@@ -11,11 +11,15 @@ import { streamStartParser } from './api/stream/stream-start';
 import { StreamStatsController } from './api/stream/stream-stats.controller';
 import { StreamGateway } from './api/stream/stream.gateway';
 import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
+import { SpeakersController } from './api/speakers/speakers.controller';
+import { speakerProviders } from './api/speakers/speakers.providers';
 import { SystemController } from './api/system/system.controller';
 import { ProcessService } from './core/process-service';
+import { SpeakerService } from './core/speakers/speaker-service';
 import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
+import { currentRequestContext } from './infra/context/request-context';
 import { AdmissionQueue } from './infra/inference/admission-queue';
 import { InferenceClient, type ProcessObserver } from './infra/inference/inference-client';
 import { Metrics } from './infra/metrics/metrics';
@@ -51,7 +55,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -78,13 +82,14 @@ export class AppModule {
         },
         {
           provide: ProcessService,
-          inject: [InferenceClient, ModelRegistry, EmotionRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) =>
+          inject: [InferenceClient, ModelRegistry, EmotionRegistry, SpeakerService],
+          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry, speakers: SpeakerService) =>
             new ProcessService(
               client,
               { has: (name) => registry.find(name) !== undefined },
               { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
               { has: (name) => emotion.find(name) !== undefined },
+              { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
             ),
         },
         {
@@ -108,6 +113,7 @@ export class AppModule {
         StreamGateway,
         InferenceLifecycle,
         ...jobProviders(config),
+        ...speakerProviders(config),
         ...dashboardProviders(config),
       ],
     };

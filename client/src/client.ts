@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  EnrolledSpeaker,
   HealthReport,
   Job,
   JobAccepted,
@@ -11,6 +12,7 @@ import type {
   OutputFormat,
   ProcessRequest,
   ProcessResponse,
+  SpeakerList,
   TranscribeSettings,
   TranscriptionResult,
 } from '../../libs/contracts/process.js';
@@ -61,6 +63,13 @@ export interface ListJobsQuery {
   cursor?: string;
 }
 
+export interface EnrolOptions extends CallOptions {
+  /** A JSON object kept with the speaker. */
+  metadata?: Record<string, unknown>;
+  /** Keep the enrolment audio too (default: only the voiceprint is stored). */
+  keepAudio?: boolean;
+}
+
 type TextFormat = Exclude<OutputFormat, 'json'>;
 
 const FINISHED: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -83,6 +92,30 @@ export class EarshotClient {
     };
     this.headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   }
+
+  /**
+   * Known speakers (needs a key with the `speakers` scope): enrol a voice once, then name it in any diarization
+   * with `settings.dia.speakers`.
+   */
+  readonly speakers = {
+    /** POST /v1/speakers: stores the voiceprint of one speaker's audio (refused, 422, when it holds no clear single voice). */
+    enrol: async (name: string, audio: AudioInput, options: EnrolOptions = {}): Promise<EnrolledSpeaker> => {
+      const fields: Record<string, string> = { name };
+      if (options.metadata) fields.metadata = JSON.stringify(options.metadata);
+      if (options.keepAudio) fields.keep_audio = 'true';
+      return JSON.parse(await this.uploadForm('/v1/speakers', audio, fields, options)) as EnrolledSpeaker;
+    },
+    /** POST /v1/speakers/:id/audio: more audio of the same speaker for the voiceprint. */
+    addAudio: async (id: string, audio: AudioInput, options: Omit<EnrolOptions, 'metadata'> = {}): Promise<EnrolledSpeaker> => {
+      const fields: Record<string, string> = options.keepAudio ? { keep_audio: 'true' } : {};
+      return JSON.parse(await this.uploadForm(`/v1/speakers/${encodeURIComponent(id)}/audio`, audio, fields, options)) as EnrolledSpeaker;
+    },
+    list: (options?: CallOptions): Promise<SpeakerList> => this.json('GET', '/v1/speakers', options),
+    get: (id: string, options?: CallOptions): Promise<EnrolledSpeaker> => this.json('GET', `/v1/speakers/${encodeURIComponent(id)}`, options),
+    /** DELETE /v1/speakers/:id: removes the voiceprint and any kept audio. */
+    delete: (id: string, options?: CallOptions): Promise<{ speaker_id: string; deleted: true }> =>
+      this.json('DELETE', `/v1/speakers/${encodeURIComponent(id)}`, options),
+  };
 
   /** POST /v1/process: the full response, or the transcript as text/SRT/VTT when `format_output` asks for it. */
   process(audio: AudioInput, request?: ProcessRequest & { format_output?: 'json' }, options?: CallOptions): Promise<ProcessResponse>;
@@ -162,8 +195,12 @@ export class EarshotClient {
     return JSON.parse(answer.body) as T;
   }
 
-  private async upload(path: string, audio: AudioInput, request: ProcessRequest, options: CallOptions, headers: Record<string, string> = {}) {
-    const body = await multipartBody('audio', audio, { request_json: JSON.stringify(request) });
+  private upload(path: string, audio: AudioInput, request: ProcessRequest, options: CallOptions, headers: Record<string, string> = {}) {
+    return this.uploadForm(path, audio, { request_json: JSON.stringify(request) }, options, headers);
+  }
+
+  private async uploadForm(path: string, audio: AudioInput, fields: Record<string, string>, options: CallOptions, headers: Record<string, string> = {}) {
+    const body = await multipartBody('audio', audio, fields);
     const answer = await send(
       `${this.baseUrl}${path}`,
       () => {

@@ -26,6 +26,8 @@ export interface DiarizationSettings {
   max_speakers?: number | null;
   /** Each channel of a stereo file is one speaker (call-centre recordings). */
   stereo_mode?: boolean;
+  /** Enrolled speakers (ids or names, or "all" of the API key's) to find by name among the diarized ones. */
+  speakers?: string[] | 'all';
 }
 
 export const EMOTION_LEVELS = ['file', 'segment', 'word'] as const;
@@ -89,7 +91,8 @@ export interface SpeakerTurn {
 export interface DiarizationResult {
   num_speakers: number;
   turns: SpeakerTurn[];
-  speakers: { id: string; total_s: number }[];
+  /** A speaker matched to an enrolled one has its name as id, and its enrolled speaker_id and match_score (cosine). */
+  speakers: { id: string; total_s: number; speaker_id?: string; match_score?: number }[];
   /** Which speaker embedder produced the clustering features (a model name, or the built-in fallback). */
   embedder: string;
 }
@@ -249,4 +252,25 @@ export interface ModelList {
   /** Speech-to-text model used when a request names none, per path: files (/v1/process, jobs) and streams (/v1/ws). */
   default_models: { file: string; stream: string };
   data: ModelInfo[];
+}
+
+/** An enrolled speaker (POST/GET /v1/speakers); the voiceprint itself never leaves the service. */
+export interface EnrolledSpeaker {
+  speaker_id: string;
+  name: string;
+  /** Seconds of speech the voiceprint rests on. */
+  speech_s: number;
+  /** Audio files enrolled. */
+  clips: number;
+  /** The speaker-embedding model that made the voiceprint. */
+  embedder: string;
+  metadata: Record<string, unknown> | null;
+  /** Enrolment audio files kept (keep_audio); 0 when only the voiceprint is stored. */
+  kept_audio_files: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SpeakerList {
+  speakers: EnrolledSpeaker[];
 }

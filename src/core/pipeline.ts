@@ -4,6 +4,7 @@ import type { SpeechProbabilityModel } from './audio/vad';
 import type { Diarizer } from './diarization/diarizer';
 import type { DiarizationOptions } from './diarization/settings';
 import { diarizeChannels, transcribeChannels } from './diarization/stereo';
+import { matchVoices, nameSpeakers } from './diarization/voiceprint';
 import { attachEmotion } from './emotion/attach';
 import type { EmotionAnalyzer, EmotionOptions } from './emotion/emotion-analyzer';
 import type { EmotionModel } from './emotion/emotion-model';
@@ -25,6 +26,13 @@ export interface PipelineResult {
   audio: { duration_s: number; sample_rate: number; channels: number };
   timings_ms: Record<string, number>;
   result: ProcessResult;
+}
+
+/** The voices heard in enrolment audio (plain data: it comes back from the inference worker). */
+export interface VoiceAnalysis {
+  embedder: string;
+  duration_s: number;
+  voices: Array<{ embedding: number[]; speech_s: number }>;
 }
 
 /** Where the pipeline gets a ready transcriber for a model name. */
@@ -118,7 +126,31 @@ export class AudioPipeline {
     const diarizers = this.tasks.diarizers;
     if (!diarizers) throw new EarshotError('task_not_available', 'diarization is not set up in this pipeline');
     if (stereo) return diarizeChannels(stereo, await diarizers.vad());
-    return (await diarizers.diarizer()).diarize(samples, options, onProgress);
+    const diarizer = await diarizers.diarizer();
+    if (!options.identify) return diarizer.diarize(samples, options, onProgress);
+    const { result, voices } = await diarizer.diarizeWithVoices(samples, options, onProgress);
+    return nameSpeakers(result, matchVoices(voices, options.identify.voices, options.identify.threshold));
+  }
+
+  /** Speaker enrolment: the files decoded and laid end to end with a second of silence between them, diarized. */
+  async voices(audioPaths: string[]): Promise<VoiceAnalysis> {
+    const diarizers = this.tasks.diarizers;
+    if (!diarizers) throw new EarshotError('task_not_available', 'diarization is not set up in this pipeline');
+    const decoded = await Promise.all(audioPaths.map((path) => decodeAudioFile(path, this.limits)));
+    const gap = decoded[0]?.sampleRate ?? 16000;
+    const audio = new Float32Array(decoded.reduce((n, d) => n + d.samples.length + gap, 0));
+    let at = 0;
+    for (const d of decoded) {
+      audio.set(d.samples, at);
+      at += d.samples.length + gap;
+    }
+    const diarizer = await diarizers.diarizer();
+    const { voices } = await diarizer.diarizeWithVoices(audio, { numSpeakers: null, minSpeakers: null, maxSpeakers: null });
+    return {
+      embedder: diarizer.embedderName,
+      duration_s: decoded.reduce((s, d) => s + d.durationS, 0),
+      voices: voices.map((v) => ({ embedding: Array.from(v.embedding), speech_s: v.speechS })),
+    };
   }
 
   private async runEmotion(

@@ -9,6 +9,7 @@ import {
 } from '../../libs/contracts/process';
 import { diarizationOptions } from './diarization/settings';
 import { EarshotError } from './errors';
+import { checkSpeakerSelection, type SpeakerSelection, type SpeakerService } from './speakers/speaker-service';
 import { renderRttm } from './formats/rttm';
 import { type RenderedOutput, renderTranscript } from './formats/transcript-formats';
 import type { EmotionOptions } from './emotion/emotion-analyzer';
@@ -30,6 +31,12 @@ export interface ModelCatalog {
   has(name: string): boolean;
 }
 
+/** Enrolled speakers for dia.speakers, and whose they are: the calling API key's (none in a background job). */
+export interface KnownSpeakers {
+  directory: Pick<SpeakerService, 'identification' | 'pin'>;
+  currentTenant(): string | undefined;
+}
+
 export interface ProcessDefaults {
   sttModel: string;
   batchSize: number;
@@ -44,6 +51,7 @@ export class ProcessService {
     private readonly models: ModelCatalog,
     private readonly defaults: ProcessDefaults,
     private readonly emotionModels: ModelCatalog = { has: () => false },
+    private readonly speakers?: KnownSpeakers,
   ) {}
 
   /** Checks settings that need knowledge beyond the DTO (tasks, models) and fills every default. */
@@ -86,6 +94,29 @@ export class ProcessService {
     };
   }
 
+  /** dia.speakers checked: its shape, that diarization runs, that identification is set up. */
+  private speakerSelection(request: ProcessRequest): SpeakerSelection | undefined {
+    const selection = request.settings.dia?.speakers;
+    if (selection === undefined) return undefined;
+    if (!request.settings.tasks.includes('diarization')) throw new EarshotError('invalid_settings', 'dia.speakers needs the diarization task');
+    if (request.settings.dia?.stereo_mode) throw new EarshotError('invalid_settings', 'dia.speakers does not work with dia.stereo_mode yet');
+    if (!this.speakers) throw new EarshotError('task_not_available', 'speaker identification is not set up in this service');
+    return checkSpeakerSelection(selection);
+  }
+
+  /**
+   * For a background job: dia.speakers as the caller's speaker ids, resolved now (the job runs without the caller,
+   * so names and "all" could not be resolved to the right key's speakers later).
+   */
+  async pinSpeakers(request: ProcessRequest): Promise<ProcessRequest> {
+    const selection = this.speakerSelection(request);
+    if (!selection) return request;
+    const tenant = this.speakers!.currentTenant();
+    if (tenant === undefined) return request;
+    const ids = await this.speakers!.directory.pin(tenant, selection);
+    return { ...request, settings: { ...request.settings, dia: { ...request.settings.dia, speakers: ids } } };
+  }
+
   private emotionOptions(request: ProcessRequest, tasks: TaskName[]): EmotionOptions {
     const emo = request.settings.emo ?? {};
     const level = emo.analysis_level ?? 'segment';
@@ -109,6 +140,10 @@ export class ProcessService {
     options?: RunOptions,
   ): Promise<ProcessResponse> {
     const pipelineRequest = this.toPipelineRequest(request);
+    const selection = this.speakerSelection(request);
+    if (selection && pipelineRequest.diarization) {
+      pipelineRequest.diarization.identify = await this.speakers!.directory.identification(this.speakers!.currentTenant(), selection);
+    }
     const result = await this.engine.process(audioPath, pipelineRequest, onProgress, options);
     return { status: 'completed', request_id: randomUUID(), ...result };
   }

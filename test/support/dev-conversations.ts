@@ -40,7 +40,7 @@ const PLAN: Array<{ seed: number; speakers: number }> = [
 ];
 
 /** One RAVDESS file → 16 kHz mono float32, trimmed to its speech. */
-function utterance(file: string): Float32Array {
+export function utterance(file: string): Float32Array {
   const out = spawnSync('ffmpeg', ['-v', 'error', '-i', join(RAVDESS_TRAIN, file), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'], {
     maxBuffer: 64 << 20,
   });
@@ -82,4 +82,41 @@ export function devConversations(): DevConversation[] {
     const durationS = parseWav(readFileSync(path)).samples.length / SAMPLE_RATE;
     return { name, speakers, path, reference: parseRttm(readFileSync(join(CACHE, `${name}.rttm`), 'utf8')), durationS };
   });
+}
+
+/** The RAVDESS training actors ("05"…) and their files. */
+export function ravdessActors(): Map<string, string[]> {
+  const byActor = new Map<string, string[]>();
+  for (const f of readdirSync(RAVDESS_TRAIN).filter((name) => name.endsWith('.flac')).sort()) {
+    const actor = f.slice(-7, -5);
+    byActor.set(actor, [...(byActor.get(actor) ?? []), f]);
+  }
+  return byActor;
+}
+
+/**
+ * Known-speaker identification on DEV: one enrolment clip per actor (the neutral first statement, first take, as
+ * recorded: silence and all), and a turn-taking conversation of `actors` built from their other clips (so no
+ * enrolment clip is heard again). Turns are labelled `actorNN`.
+ */
+export function enrolmentConversation(actors: string[], seed: number): { enrolment: Map<string, string>; path: string; reference: Turn[] } {
+  mkdirSync(CACHE, { recursive: true });
+  const files = ravdessActors();
+  const enrolment = new Map(actors.map((a) => [a, join(RAVDESS_TRAIN, `03-01-01-01-01-01-${a}.flac`)]));
+  const name = `enrol_${actors.join('-')}_s${seed}`;
+  const path = join(CACHE, `${name}.wav`);
+  const rttmPath = join(CACHE, `${name}.rttm`);
+  if (!existsSync(path) || !existsSync(rttmPath)) {
+    const random = seededRandom(seed);
+    const utterances = new Map<string, Float32Array[]>();
+    for (const actor of actors) {
+      const own = files.get(actor)!.filter((f) => join(RAVDESS_TRAIN, f) !== enrolment.get(actor));
+      utterances.set(`actor${actor}`, Array.from({ length: 5 }, () => utterance(own[Math.floor(random() * own.length)])));
+    }
+    const { audio, turns } = composeConversation(utterances, { sampleRate: SAMPLE_RATE, turns: 4 * actors.length, gapS: [0.3, 0.9], edgeS: 0.5, seed });
+    writeFileSync(path, encodeWavPcm16(audio, SAMPLE_RATE));
+    writeFileSync(rttmPath, `${turns.map((t) => `SPEAKER ${name} 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`);
+  }
+  for (const clip of enrolment.values()) if (!existsSync(clip)) throw new Error(`missing enrolment clip ${clip}`);
+  return { enrolment, path, reference: parseRttm(readFileSync(rttmPath, 'utf8')) };
 }

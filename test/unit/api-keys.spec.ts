@@ -47,7 +47,7 @@ test('missing and invalid keys are 401, a key without the scope 403, a valid key
   expect(failure(() => keys.authenticate({ 'x-api-key': 'ops-key-0002' }, 'jobs:read'))).toBe('forbidden');
 
   const full = keys.authenticate({ authorization: 'Bearer full-key-0003' }, 'admin');
-  expect({ id: full.id, scopes: [...full.scopes], rpm: full.requestsPerMin }).toEqual({ id: 'key-1', scopes: ['process', 'jobs:read', 'admin'], rpm: 120 });
+  expect({ id: full.id, scopes: [...full.scopes], rpm: full.requestsPerMin }).toEqual({ id: 'key-1', scopes: ['process', 'jobs:read', 'speakers', 'admin'], rpm: 120 });
   const reader = keys.authenticate({ 'x-api-key': 'reader-key-0001' }, 'jobs:read');
   expect({ id: reader.id, rpm: reader.requestsPerMin }).toEqual({ id: 'reader', rpm: 5 });
   const ops = keys.authenticate({ 'x-api-key': 'ops-key-0002' }, null); // stored only as a hash
@@ -67,7 +67,7 @@ test('every stored hash is compared in constant time, whichever key matches and 
 test('no keys configured: open, everyone is the anonymous principal with every scope', () => {
   const open = new ApiKeys({ apiKeys: [], apiKeysFile: undefined, requestsPerMin: 10, audioSecondsPerHour: 0 });
   expect(open.open).toBe(true);
-  expect([...open.authenticate({}, 'admin').scopes]).toEqual(['process', 'jobs:read', 'admin']);
+  expect([...open.authenticate({}, 'admin').scopes]).toEqual(['process', 'jobs:read', 'speakers', 'admin']);
 });
 
 test('a bad keys file stops start-up with a message naming the entry', () => {
@@ -92,6 +92,7 @@ test('route families map to their scopes; /health and /ready are open; /metrics 
     ['GET', '/', 'open'], ['GET', '/?x=1', 'open'], ['GET', '/dashboard', 'open'], ['GET', '/ui/js/api.js', 'open'],
     ['POST', '/', 'any-key'], ['GET', '/uix', 'any-key'], ['GET', '/dashboards', 'any-key'],
     ['GET', '/v1/dashboard/events', 'admin'], ['POST', '/v1/render', 'any-key'],
+    ['POST', '/v1/speakers', 'speakers'], ['GET', '/v1/speakers/abc', 'speakers'], ['DELETE', '/v1/speakers/abc', 'speakers'],
   ];
   expect(rows.map(([m, u]) => [m, u, accessFor(m, u, closed)])).toEqual(rows);
   expect(accessFor('GET', '/metrics', { metricsPublic: true, docsPublic: true })).toBe('open');

@@ -57,3 +57,14 @@ test('bad fields are refused with invalid_request', () => {
 test('languages are named in English, lower case, as OpenAI names them', () => {
   expect(['en', 'de', 'zh', 'pt'].map(languageName)).toEqual(['english', 'german', 'chinese', 'portuguese']);
 });
+
+test('speakers names enrolled speakers ("all" or comma-separated ids or names) and implies diarization', () => {
+  expect(toProcessRequest(fields({ speakers: 'alice, bob' }), 'transcribe').request.settings).toMatchObject({
+    tasks: ['transcribe', 'diarization'],
+    dia: { speakers: ['alice', 'bob'] },
+  });
+  expect(toProcessRequest(fields({ speakers: 'all', diarize: 'true' }), 'transcribe').request.settings).toMatchObject({
+    tasks: ['transcribe', 'diarization'],
+    dia: { speakers: 'all' },
+  });
+});

@@ -24,7 +24,7 @@ export interface OpenAIAudioRequest {
 
 /**
  * The OpenAI audio form fields (`model`, `language`, `prompt`, `response_format`, `temperature`,
- * `timestamp_granularities[]`, plus Earshot's task flags) → a ProcessRequest. Settings ranges are checked afterwards
+ * `timestamp_granularities[]`, plus Earshot's task flags and `speakers`) → a ProcessRequest. Settings ranges are checked afterwards
  * by the same DTO as POST /v1/process.
  */
 export function toProcessRequest(
@@ -62,11 +62,17 @@ export function toProcessRequest(
     if (field !== undefined && parseBoolean(field, one(field))) tasks.push(flag.task);
   }
 
+  // Enrolled speakers to name (Earshot's field): "all" or comma-separated ids or names; it implies diarization.
+  const speakersField = one('speakers');
+  const speakers = speakersField === undefined ? undefined : speakersField === 'all' ? 'all' : speakersField.split(',').map((s) => s.trim()).filter(Boolean);
+  if (speakers !== undefined && !tasks.includes('diarization')) tasks.push('diarization');
+
   const granularitiesOrDefault: TimestampGranularity[] = granularities.length ? (granularities as TimestampGranularity[]) : ['segment'];
   return {
     request: {
       settings: {
         tasks,
+        ...(speakers !== undefined && { dia: { speakers } }),
         tra: {
           ...(model !== undefined && model !== OPENAI_WHISPER_MODEL && { model }),
           ...(language !== undefined && { language }),

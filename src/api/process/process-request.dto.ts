@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  Allow,
   ArrayNotEmpty,
   IsArray,
   IsBoolean,
@@ -68,6 +69,13 @@ export class DiarizationSettingsDto {
   @ApiPropertyOptional({ default: false, description: 'Each channel of a stereo file is one speaker (call-centre recordings).' })
   @IsOptional() @IsBoolean()
   stereo_mode?: boolean;
+
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string', enum: ['all'] }],
+    description: 'Enrolled speakers (POST /v1/speakers) to name the diarized ones by: ids or names, or "all" of the API key\'s.',
+  })
+  @IsOptional() @Allow()
+  speakers?: string[] | 'all';
 }
 
 export class EmotionSettingsDto {

@@ -23,6 +23,7 @@ export const ROUTE_SCOPES: ReadonlyArray<{ method?: string; prefix: string; acce
   { prefix: '/transcribe', access: 'process' },
   { method: 'GET', prefix: '/v1/jobs', access: 'jobs:read' },
   { prefix: '/v1/jobs', access: 'process' }, // creating, cancelling, retrying jobs runs work
+  { prefix: '/v1/speakers', access: 'speakers' }, // enrolled voiceprints are biometric data
   { prefix: '/v1/cache', access: 'admin' },
   { prefix: '/v1/dashboard', access: 'admin' }, // the dashboard's live figures
   { prefix: '/v1/render', access: 'any-key' }, // renders a result the caller already has

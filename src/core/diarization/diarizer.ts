@@ -5,6 +5,15 @@ import type { SampleRange, SegmentationModel, SpeakerEmbedder } from './models';
 import { quietFrames } from './quiet-frames';
 import { linkLocalSpeakers } from './tracks';
 import { type FrameTurn, speakerTurns } from './turns';
+import { meanVoice } from './voiceprint';
+
+/** One diarized speaker's voice: a unit vector in the embedder's space, and the speech it was measured on. */
+export interface SpeakerVoice {
+  /** Its label in the result (SPEAKER_xx). */
+  speaker: string;
+  embedding: Float32Array;
+  speechS: number;
+}
 
 /** Speaker-count constraints of one request (null: free). */
 export interface SpeakerLimits {
@@ -133,6 +142,14 @@ export class Diarizer {
   }
 
   async diarize(audio: Float32Array, limits: SpeakerLimits, onProgress?: (fraction: number) => void): Promise<DiarizationResult> {
+    return (await this.diarizeWithVoices(audio, limits, onProgress)).result;
+  }
+
+  /**
+   * The diarization, and the voice of each speaker in it: the frame-weighted mean of its pieces' raw (not
+   * file-centred) unit embeddings, comparable across files, with the seconds of speech it rests on.
+   */
+  async diarizeWithVoices(audio: Float32Array, limits: SpeakerLimits, onProgress?: (fraction: number) => void): Promise<{ result: DiarizationResult; voices: SpeakerVoice[] }> {
     const seg = this.segmentation;
     const t = this.tuning;
     const F = seg.framesPerWindow;
@@ -173,7 +190,19 @@ export class Diarizer {
     });
     const frameTurns = this.reconstruct(activity, offsets, tracks.ofNode, clusterAt, ownCluster, clusters);
     onProgress?.(1);
-    return this.result(frameTurns, audio.length / sr);
+    const labelOf = new Map<number, string>();
+    const result = this.result(frameTurns, audio.length / sr, labelOf);
+    const frameS = seg.frameStep / sr;
+    const voices: SpeakerVoice[] = [...labelOf].map(([cluster, speaker]) => {
+      const members = pieces.flatMap((p, i) => (labels[i] === cluster ? [i] : []));
+      const weights = members.map((i) => pieces[i].frames);
+      return {
+        speaker,
+        embedding: meanVoice(members.map((i) => embeddings[i]), weights),
+        speechS: weights.reduce((a, b) => a + b, 0) * frameS,
+      };
+    });
+    return { result, voices };
   }
 
   /**
@@ -349,7 +378,7 @@ export class Diarizer {
     return turns;
   }
 
-  private result(frameTurns: FrameTurn[], durationS: number): DiarizationResult {
+  private result(frameTurns: FrameTurn[], durationS: number, labelOf: Map<number, string>): DiarizationResult {
     const seg = this.segmentation;
     const frameS = seg.frameStep / seg.sampleRate;
     const firstCentre = seg.frameCentre / seg.sampleRate;
@@ -358,7 +387,7 @@ export class Diarizer {
       durationS,
       minDurationOnS: this.tuning.minDurationOnS,
       minDurationOffS: this.tuning.minDurationOffS,
-    });
+    }, labelOf);
     const totals = new Map<string, number>();
     for (const turn of turns) totals.set(turn.speaker, (totals.get(turn.speaker) ?? 0) + turn.end - turn.start);
     return {

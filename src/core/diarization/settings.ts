@@ -1,5 +1,6 @@
 import type { DiarizationSettings } from '../../../libs/contracts/process';
 import { EarshotError } from '../errors';
+import type { EnrolledVoice } from './voiceprint';
 
 export const MAX_SPEAKERS = 20;
 
@@ -10,6 +11,14 @@ export interface DiarizationOptions {
   maxSpeakers: number | null;
   /** Each channel of a stereo file is one speaker. */
   stereoMode: boolean;
+  /** Enrolled voices to name the diarized speakers by (filled in from dia.speakers by the process service). */
+  identify?: SpeakerIdentification;
+}
+
+export interface SpeakerIdentification {
+  voices: EnrolledVoice[];
+  /** Lowest cosine between a speaker's voice and a voiceprint that names it. */
+  threshold: number;
 }
 
 /** `settings.dia` → options; impossible counts (0, over 20, min above max) are invalid_settings (422). */

@@ -17,9 +17,10 @@ export interface TurnTiming {
 
 /**
  * Frame runs → speaker turns in seconds: gaps shorter than minDurationOff within one speaker are filled, turns
- * shorter than minDurationOn dropped, and speakers labelled SPEAKER_00… in order of first appearance.
+ * shorter than minDurationOn dropped, and speakers labelled SPEAKER_00… in order of first appearance (`labels`,
+ * filled in, gives each cluster's label).
  */
-export function speakerTurns(runs: FrameTurn[], timing: TurnTiming): SpeakerTurn[] {
+export function speakerTurns(runs: FrameTurn[], timing: TurnTiming, labels = new Map<number, string>()): SpeakerTurn[] {
   const byCluster = new Map<number, Array<{ start: number; end: number }>>();
   for (const r of [...runs].sort((a, b) => a.startFrame - b.startFrame)) {
     const start = timing.frameStartS(r.startFrame);
@@ -36,7 +37,6 @@ export function speakerTurns(runs: FrameTurn[], timing: TurnTiming): SpeakerTurn
     for (const t of list) if (t.end - t.start >= timing.minDurationOnS) kept.push({ cluster, ...t });
   }
   kept.sort((a, b) => a.start - b.start || a.cluster - b.cluster);
-  const labels = new Map<number, string>();
   const round = (s: number): number => Math.round(s * 1000) / 1000;
   return kept.map((t) => {
     if (!labels.has(t.cluster)) labels.set(t.cluster, `SPEAKER_${String(labels.size).padStart(2, '0')}`);

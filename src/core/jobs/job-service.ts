@@ -17,6 +17,8 @@ import type { JobQueue, StoredJob } from './job-queue';
 /** The synchronous path that a job runs: the same validation and the same answer body. */
 export interface JobProcessor {
   toPipelineRequest(request: ProcessRequest): PipelineRequest;
+  /** The request with what depends on the caller resolved now (dia.speakers → the caller's speaker ids). */
+  pinSpeakers(request: ProcessRequest): Promise<ProcessRequest>;
   process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void, options?: RunOptions): Promise<ProcessResponse>;
 }
 
@@ -79,8 +81,9 @@ export class JobService {
    * Validates the request as the synchronous path would (so a bad one is refused now, not later), stores the
    * audio, and queues the job. The same idempotency key gives back the job it first created.
    */
-  async submit(uploadPath: string, request: ProcessRequest, idempotencyKey: string | null): Promise<JobAccepted> {
-    this.processor.toPipelineRequest(request);
+  async submit(uploadPath: string, submitted: ProcessRequest, idempotencyKey: string | null): Promise<JobAccepted> {
+    this.processor.toPipelineRequest(submitted);
+    const request = await this.processor.pinSpeakers(submitted);
     if (request.callback_url) await this.checkCallbackUrl(request.callback_url);
     if (idempotencyKey !== null) {
       const existing = await this.queue.findByIdempotencyKey(idempotencyKey);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { DEFAULT_MATCH_THRESHOLD } from '../../core/diarization/voiceprint';
 import { assignDevice } from '../device/gpu-assignment';
 import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
 import type { SttWindowSettings } from '../models/whisper-loader';
@@ -70,6 +71,14 @@ class Environment {
   @Type(() => Number) @IsNumber() @Min(0.5) @Max(5)
   DIARIZATION_STEP_S = 2;
 
+  /** Lowest cosine between a diarized speaker and an enrolled voiceprint that names it (see DEFAULT_MATCH_THRESHOLD). */
+  @Type(() => Number) @IsNumber() @Min(-1) @Max(1)
+  SPEAKER_MATCH_THRESHOLD = DEFAULT_MATCH_THRESHOLD;
+
+  /** Least speech (seconds) an enrolment must hold. */
+  @Type(() => Number) @IsNumber() @Min(0.5) @Max(60)
+  SPEAKER_MIN_ENROL_S = 1;
+
   @Type(() => Number) @IsInt() @Min(1) @Max(64)
   MODEL_CACHE_MAX_ENTRIES = 3;
 
@@ -131,6 +140,7 @@ export interface AppConfig {
   logLevel: LogLevelName;
   sttBatchSize: number;
   diarizationStepS: number;
+  speakers: { matchThreshold: number; minSpeechS: number; dbPath: string; dataDir: string };
   modelCache: { maxEntries: number; maxBytes: number; idleTtlMs: number };
   ffmpegPath: string;
   ffmpegTimeoutMs: number;
@@ -188,6 +198,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: parsed.LOG_LEVEL,
     sttBatchSize: parsed.STT_BATCH_SIZE,
     diarizationStepS: parsed.DIARIZATION_STEP_S,
+    speakers: {
+      matchThreshold: parsed.SPEAKER_MATCH_THRESHOLD,
+      minSpeechS: parsed.SPEAKER_MIN_ENROL_S,
+      dbPath: join(jobs.config.dataDir, 'speakers.sqlite'),
+      dataDir: jobs.config.dataDir,
+    },
     modelCache: {
       maxEntries: parsed.MODEL_CACHE_MAX_ENTRIES,
       maxBytes: parsed.MODEL_CACHE_MAX_MB * 1024 * 1024,

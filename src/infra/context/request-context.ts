@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export const SCOPES = ['process', 'jobs:read', 'admin'] as const;
+export const SCOPES = ['process', 'jobs:read', 'speakers', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: one configured API key, or everyone when no keys are configured. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EarshotError } from '../../core/errors';
 import type { StreamServerMessage } from '../../../libs/contracts/process';
-import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
+import type { PipelineRequest, PipelineResult, VoiceAnalysis } from '../../core/pipeline';
 import type { StreamOptions } from '../../core/stream/stream-session';
 import { AdmissionQueue, type AdmissionOptions } from './admission-queue';
 import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStats, WorkerStreamMessage, WorkerStreamStats } from './protocol';
@@ -58,6 +58,11 @@ export class InferenceClient {
       this.observer?.processed(request, result, performance.now() - started);
       return result;
     }, options);
+  }
+
+  /** Speaker enrolment: the voices heard in the files, after waiting for an inference slot like any run. */
+  voices(audioPaths: string[]): Promise<VoiceAnalysis> {
+    return this.admission.run(async (signal) => (await this.call({ type: 'voices', audioPaths }, undefined, signal)) as VoiceAnalysis);
   }
 
   warmup(model: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { StreamServerMessage } from '../../../libs/contracts/process';
-import type { PipelineRequest, PipelineResult } from '../../core/pipeline';
+import type { PipelineRequest, PipelineResult, VoiceAnalysis } from '../../core/pipeline';
 import type { StreamOptions } from '../../core/stream/stream-session';
 import type { ErrorCode } from '../../core/errors';
 import type { ModelCacheStats } from '../models/model-cache';
@@ -20,6 +20,8 @@ export interface WorkerSettings {
 export type WorkerRequest =
   | { id: number; type: 'process'; audioPath: string; request: PipelineRequest }
   | { id: number; type: 'warmup'; model: string }
+  /** Speaker enrolment: the voices heard in these files. */
+  | { id: number; type: 'voices'; audioPaths: string[] }
   | { id: number; type: 'stats' }
   | { id: number; type: 'stream-open'; streamId: number; options: StreamOptions }
   | { id: number; type: 'stream-stats' }
@@ -43,6 +45,6 @@ export interface WorkerStats {
 
 export type WorkerReply =
   | { id: number; type: 'progress'; fraction: number }
-  | { id: number; type: 'done'; value: PipelineResult | WorkerStats | WorkerStreamStats | null }
+  | { id: number; type: 'done'; value: PipelineResult | VoiceAnalysis | WorkerStats | WorkerStreamStats | null }
   | { id: number; type: 'failed'; code: ErrorCode; message: string }
   | { type: 'stream-event'; streamId: number; message: StreamServerMessage };

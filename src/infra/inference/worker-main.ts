@@ -105,6 +105,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
         reply({ id: msg.id, type: 'done', value });
         break;
       }
+      case 'voices':
+        reply({ id: msg.id, type: 'done', value: await pipeline.voices(msg.audioPaths) });
+        break;
       case 'warmup': {
         const second = new Float32Array(16000);
         await cache.use(msg.model, (m) =>
