@@ -125,10 +125,10 @@ export function powersetToActivity(logProbs: Float32Array, frames: number, power
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, m) => m.toString(2).replace(/0/g, '').length);
 
 /**
- * The pyannote 3.x recipe over any segmentation model and speaker embedder: sliding-window segmentation, local
- * speakers linked into tracks across overlapping windows, one embedding per few seconds of each track's
- * non-overlapped speech, clustering of tracks, and reconstruction of per-frame speakers with the segmentation's
- * speaker count (so overlapped speech keeps both speakers).
+ * Diarization over any segmentation model and speaker embedder: sliding-window segmentation, local speakers linked
+ * into tracks across overlapping windows, one embedding per pauseless piece of a track's non-overlapped speech,
+ * clustering of the pieces, and reconstruction of per-frame speakers with the segmentation's speaker count (so
+ * overlapped speech keeps both speakers).
  */
 export class Diarizer {
   constructor(
