@@ -55,6 +55,8 @@ def server_url() -> Iterator[str]:
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "MODELS_DIR": str(REPO.parent / "shared" / "models"),
+        # These tests are about the client, not the model: whisper-tiny keeps them fast (the jest servers do the same).
+        "DEFAULT_STT_MODEL": "whisper-tiny",
         "UPLOAD_DIR": str(work / "uploads"),
         "DATA_DIR": str(work / "data"),
         "LOG_LEVEL": "warn",

