@@ -3,7 +3,7 @@
  *   pm2 start ecosystem.config.js                                   # CPU: one process per 4 cores
  *   DEVICE=cuda GPU_IDS=0,1,2,3 pm2 start ecosystem.config.js       # one process per listed GPU
  *   DEVICE=cuda CUDA_VISIBLE_DEVICES=2,3 pm2 start ecosystem.config.js
- * Each process takes GPU (NODE_APP_INSTANCE mod the GPU list) and logs which (src/infra/device/gpu-assignment.ts).
+ * Each process takes GPU (NODE_APP_INSTANCE mod the GPU list) and logs which (src/server/infra/device/gpu-assignment.ts).
  * With REDIS_URL, ROLE=api / ROLE=worker split HTTP nodes from job workers; the embedded SQLite backend is for
  * processes on one host (they share DATA_DIR).
  */

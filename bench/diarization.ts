@@ -17,10 +17,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseWav } from '../libs/audio/wav';
 import { diarizationErrorRate, parseRttm, type Turn } from '../libs/diarization/der';
-import { DEFAULT_TUNING, Diarizer } from '../src/core/diarization/diarizer';
-import { MfccStatsEmbedder } from '../src/core/diarization/mfcc-embedder';
-import { DiarizationRegistry, loadDiarizer } from '../src/infra/models/diarization-models';
-import { PyannoteSegmentation } from '../src/infra/models/pyannote-segmentation';
+import { DEFAULT_TUNING, Diarizer } from '../src/engine/core/diarization/diarizer';
+import { MfccStatsEmbedder } from '../src/engine/core/diarization/mfcc-embedder';
+import { DiarizationRegistry, loadDiarizer } from '../src/engine/models/diarization-models';
+import { PyannoteSegmentation } from '../src/engine/models/pyannote-segmentation';
 import { devConversations } from '../test/support/dev-conversations';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');

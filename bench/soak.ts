@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { wordErrors } from '../libs/text/wer';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/infra/config/app-config';
+import { createApp } from '../src/server/app';
+import { loadConfig } from '../src/server/infra/config/app-config';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
 

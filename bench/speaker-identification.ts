@@ -16,9 +16,9 @@ import { parseArgs } from 'node:util';
 import { parseWav } from '../libs/audio/wav';
 import type { Turn } from '../libs/diarization/der';
 import type { DiarizationResult } from '../libs/contracts/process';
-import type { SpeakerVoice } from '../src/core/diarization/diarizer';
-import { cosine, DEFAULT_MATCH_THRESHOLD, matchVoices, nameSpeakers } from '../src/core/diarization/voiceprint';
-import { DiarizationRegistry, loadDiarizer } from '../src/infra/models/diarization-models';
+import type { SpeakerVoice } from '../src/engine/core/diarization/diarizer';
+import { cosine, DEFAULT_MATCH_THRESHOLD, matchVoices, nameSpeakers } from '../libs/diarization/voiceprint';
+import { DiarizationRegistry, loadDiarizer } from '../src/engine/models/diarization-models';
 import { enrolmentConversation, RAVDESS_TRAIN, ravdessActors } from '../test/support/dev-conversations';
 import { seededRandom } from '../libs/math/seeded-random';
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseWav } from '../libs/audio/wav';
-import { speechRegions } from '../src/core/audio/vad';
-import { SileroVad } from '../src/infra/models/silero-vad';
+import { speechRegions } from '../src/engine/core/audio/vad';
+import { SileroVad } from '../src/engine/models/silero-vad';
 
 async function main(): Promise<void> {
   const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath() });

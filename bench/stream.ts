@@ -16,8 +16,8 @@ import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import type { StreamServerMessage } from '../libs/contracts/process';
 import { parseWav } from '../libs/audio/wav';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/infra/config/app-config';
+import { createApp } from '../src/server/app';
+import { loadConfig } from '../src/server/infra/config/app-config';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
 const CLIPS = [

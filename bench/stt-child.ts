@@ -14,8 +14,8 @@ const SAMPLE_RATE = 16000;
 
 async function loadEarshot(job: ChildJob): Promise<Transcribe> {
   const [{ loadWhisper, transcriberSettings }, { SileroVad }] = await Promise.all([
-    import('../src/infra/models/whisper-loader'),
-    import('../src/infra/models/silero-vad'),
+    import('../src/engine/models/whisper-loader'),
+    import('../src/engine/models/silero-vad'),
   ]);
   // One VAD thread, as the inference worker loads it.
   const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });

@@ -1,6 +1,6 @@
 /** What bench/stt.ts hands to one bench/stt-child.ts process, and what comes back. */
 import { join, resolve } from 'node:path';
-import type { SttWindowSettings } from '../src/infra/models/whisper-loader';
+import type { SttWindowSettings } from '../src/engine/models/whisper-loader';
 
 export type Engine = 'earshot' | 'transformers.js';
 

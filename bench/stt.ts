@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { characterErrors, wordErrors } from '../libs/text/wer';
-import { loadConfig } from '../src/infra/config/app-config';
+import { loadConfig } from '../src/server/infra/config/app-config';
 import { type ChildJob, type ChildReport, type Engine, modelRoot } from './stt-job';
 
 interface Options {

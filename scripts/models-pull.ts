@@ -15,7 +15,7 @@ import {
   pullModel,
   RELEASE_MODELS,
   SEGMENTATION_MODELS,
-} from '../src/infra/models/model-pull';
+} from '../src/engine/models/model-pull';
 
 const USAGE = `Usage: npm run models:pull -- <name|owner/repo> [--emotion] [--revision <rev>] [--models-dir <dir>] [--force]
        npm run models:pull -- --list

@@ -30,16 +30,16 @@ import { expectedCalibrationError, fitTemperature, temper } from '../libs/ml/cal
 import {
   columnStats, fitLogistic, foldStandardization, predictLogistic, standardize,
 } from '../libs/ml/logistic-regression';
-import { decodeAudioFile } from '../src/core/audio/decode';
-import { speechRegions } from '../src/core/audio/vad';
-import { decideLabel } from '../src/core/emotion/decision';
-import { filePieces } from '../src/core/emotion/pieces';
-import { EMOTION_LABELS, FOUR_CLASS_LABELS, ravdessInfo } from '../src/core/emotion/labels';
-import { linearHeadOnnx } from '../src/infra/models/emotion-head';
-import { type EmotionHeadManifest, DEFAULT_FEATURE_RECIPE, DEFAULT_LOUDNESS } from '../src/infra/models/emotion-registry';
-import { ModelRegistry } from '../src/infra/models/model-registry';
-import { SileroVad } from '../src/infra/models/silero-vad';
-import { type WhisperFeatureRecipe, WhisperFeatureEncoder } from '../src/infra/models/whisper-feature-encoder';
+import { decodeAudioFile } from '../src/engine/core/audio/decode';
+import { speechRegions } from '../src/engine/core/audio/vad';
+import { decideLabel } from '../src/engine/core/emotion/decision';
+import { filePieces } from '../src/engine/core/emotion/pieces';
+import { EMOTION_LABELS, FOUR_CLASS_LABELS, ravdessInfo } from '../src/engine/core/emotion/labels';
+import { linearHeadOnnx } from '../src/engine/models/emotion-head';
+import { type EmotionHeadManifest, DEFAULT_FEATURE_RECIPE, DEFAULT_LOUDNESS } from '../src/engine/models/emotion-registry';
+import { ModelRegistry } from '../src/engine/models/model-registry';
+import { SileroVad } from '../src/engine/models/silero-vad';
+import { type WhisperFeatureRecipe, WhisperFeatureEncoder } from '../src/engine/models/whisper-feature-encoder';
 import { seededRandom } from '../libs/math/seeded-random';
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { createApp } from './app';
-import { ConfigError, loadConfig } from './infra/config/app-config';
+import { createApp } from './server/app';
+import { ConfigError, loadConfig } from './server/infra/config/app-config';
 
 async function main(): Promise<void> {
   let config;

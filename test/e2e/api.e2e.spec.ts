@@ -180,7 +180,7 @@ test('a client that disconnects mid-upload leaves the service healthy and no fil
 });
 
 test('configuration errors stop start-up with a clear message', () => {
-  const { loadConfig } = require('../../src/infra/config/app-config') as typeof import('../../src/infra/config/app-config');
+  const { loadConfig } = require('../../src/server/infra/config/app-config') as typeof import('../../src/server/infra/config/app-config');
   expect(() => loadConfig({ PORT: 'eighty', DEVICE: 'tpu', MAX_UPLOAD_MB: '-1', LOG_LEVEL: 'loud' })).toThrow(
     /PORT="eighty"[\s\S]*DEVICE="tpu"[\s\S]*MAX_UPLOAD_MB="-1"[\s\S]*LOG_LEVEL="loud"/,
   );

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseSync } from 'subtitle';
 import { EarshotApiError, EarshotClient, EarshotTimeoutError } from '../../client/src';
 import { wordErrors } from '../../libs/text/wer';
-import { InferenceClient } from '../../src/infra/inference/inference-client';
+import { InferenceClient } from '../../src/server/infra/engine/inference-client';
 import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const stt = manifest().filter((f) => f.task === 'stt');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { DashboardHistory, DashboardSample } from '../../libs/contracts/dashboard';
-import { DashboardService } from '../../src/core/dashboard/dashboard-service';
+import { DashboardService } from '../../src/server/core/dashboard/dashboard-service';
 import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const JFK = join(TESTDATA, 'stt/en/jfk.wav');

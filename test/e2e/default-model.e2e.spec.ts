@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { wordErrors } from '../../libs/text/wer';
-import { loadConfig } from '../../src/infra/config/app-config';
+import { loadConfig } from '../../src/server/infra/config/app-config';
 import { getJson, manifest, postProcess, startServer, TESTDATA, type TestServer } from '../support/server';
 
 let server: TestServer;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
-import { FOUR_CLASS_LABELS } from '../../src/core/emotion/labels';
+import { FOUR_CLASS_LABELS } from '../../src/engine/core/emotion/labels';
 import { getJson, manifest, postProcess, startServer, TESTDATA, type TestServer } from '../support/server';
 
 let server: TestServer;

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobService } from '../../src/core/jobs/job-service';
+import { JobService } from '../../src/server/core/jobs/job-service';
 import { call, finished, flushRedis, JFK, jobBackends, pollJob, submitJob } from '../support/jobs';
 import { postProcess, startServer, type TestServer } from '../support/server';
 

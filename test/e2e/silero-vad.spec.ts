@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { SpeechRegion, planChunks, speechRegions } from '../../src/core/audio/vad';
-import { SileroVad } from '../../src/infra/models/silero-vad';
+import { SpeechRegion, planChunks, speechRegions } from '../../src/engine/core/audio/vad';
+import { SileroVad } from '../../src/engine/models/silero-vad';
 import { manifest as readManifest, TESTDATA } from '../support/server';
 
 const SR = 16000;

@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp } from '../../src/app';
-import { loadConfig } from '../../src/infra/config/app-config';
+import { createApp } from '../../src/server/app';
+import { loadConfig } from '../../src/server/infra/config/app-config';
 
 export const TESTDATA = resolve(__dirname, '../../../shared/testdata');
 export const SHARED_MODELS = resolve(__dirname, '../../../shared/models');

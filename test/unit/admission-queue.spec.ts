@@ -1,7 +1,7 @@
 /** The bounded inference queue: concurrency, refusals with Retry-After, memory guard, cancellation, background work. */
-import { EarshotError } from '../../src/core/errors';
-import { runWithRequestContext, currentRequestContext, type RequestContext } from '../../src/infra/context/request-context';
-import { AdmissionQueue } from '../../src/infra/inference/admission-queue';
+import { EarshotError } from '../../src/contract/errors';
+import { runWithRequestContext, currentRequestContext, type RequestContext } from '../../src/server/infra/context/request-context';
+import { AdmissionQueue } from '../../src/server/infra/engine/admission-queue';
 
 /** Work that finishes when told to. */
 function gate() {

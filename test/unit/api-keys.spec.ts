@@ -3,9 +3,9 @@ import * as crypto from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiKeys, presentedKey } from '../../src/api/security/api-keys';
-import { accessFor } from '../../src/api/security/route-scopes';
-import { EarshotError } from '../../src/core/errors';
+import { ApiKeys, presentedKey } from '../../src/server/api/security/api-keys';
+import { accessFor } from '../../src/server/api/security/route-scopes';
+import { EarshotError } from '../../src/contract/errors';
 
 // The real comparison, observed: which buffers it is given and how often.
 jest.mock('node:crypto', () => {

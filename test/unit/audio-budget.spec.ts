@@ -1,7 +1,7 @@
 /** Audio seconds per key and hour: refusal with Retry-After to the next hour, then a fresh budget. */
-import { AudioBudget, MemoryAudioBudgetStore } from '../../src/api/security/audio-budget';
-import { EarshotError } from '../../src/core/errors';
-import type { Principal } from '../../src/infra/context/request-context';
+import { AudioBudget, MemoryAudioBudgetStore } from '../../src/server/api/security/audio-budget';
+import { EarshotError } from '../../src/contract/errors';
+import type { Principal } from '../../src/server/infra/context/request-context';
 
 const key = (audioSecondsPerHour: number, id = 'k'): Principal => ({ id, scopes: new Set(), requestsPerMin: 0, audioSecondsPerHour });
 

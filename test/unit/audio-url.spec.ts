@@ -6,9 +6,9 @@ import { readFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EarshotError } from '../../src/core/errors';
-import { AudioUrlFetcher } from '../../src/infra/net/audio-url';
-import { isPublicAddress } from '../../src/infra/net/public-address';
+import { EarshotError } from '../../src/contract/errors';
+import { AudioUrlFetcher } from '../../src/server/infra/net/audio-url';
+import { isPublicAddress } from '../../src/server/infra/net/public-address';
 
 const dir = mkdtempSync(join(tmpdir(), 'earshot-url-'));
 const payload = Buffer.alloc(64 * 1024, 7);

@@ -1,5 +1,5 @@
 /** The dashboard sampler over fake sources (orchestration only): figures per sample, failing and slow sources, the ring, listeners. */
-import { DashboardService, type DashboardSources, type IntervalObservations } from '../../src/core/dashboard/dashboard-service';
+import { DashboardService, type DashboardSources, type IntervalObservations } from '../../src/server/core/dashboard/dashboard-service';
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

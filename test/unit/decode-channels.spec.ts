@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWav, WavFormatError } from '../../libs/audio/wav';
-import { decodeAudioFile } from '../../src/core/audio/decode';
+import { decodeAudioFile } from '../../src/engine/core/audio/decode';
 
 /** 16-bit stereo WAV: left = 1000·i, right = −2000·i. */
 function stereo(frames: number): Uint8Array {

@@ -1,4 +1,4 @@
-import { compactedSlots } from '../../src/core/stt/decoding';
+import { compactedSlots } from '../../src/engine/core/stt/decoding';
 
 describe('compactedSlots', () => {
   test('greedy: live rows in front stay, the last live rows fill the dead ones', () => {

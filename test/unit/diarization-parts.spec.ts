@@ -1,13 +1,13 @@
 import { speechExtent } from '../../libs/audio/speech-extent';
 import { centred } from '../../libs/cluster/centred';
 import { composeConversation } from '../../libs/diarization/conversation';
-import { powersetToActivity, windowStarts } from '../../src/core/diarization/diarizer';
-import { quietFrames } from '../../src/core/diarization/quiet-frames';
-import { diarizationOptions } from '../../src/core/diarization/settings';
-import { linkLocalSpeakers } from '../../src/core/diarization/tracks';
-import { speakerTurns } from '../../src/core/diarization/turns';
-import { EarshotError } from '../../src/core/errors';
-import { logSoftmaxRows } from '../../src/infra/models/pyannote-segmentation';
+import { powersetToActivity, windowStarts } from '../../src/engine/core/diarization/diarizer';
+import { quietFrames } from '../../src/engine/core/diarization/quiet-frames';
+import { diarizationOptions } from '../../src/contract/diarization-settings';
+import { linkLocalSpeakers } from '../../src/engine/core/diarization/tracks';
+import { speakerTurns } from '../../src/engine/core/diarization/turns';
+import { EarshotError } from '../../src/contract/errors';
+import { logSoftmaxRows } from '../../src/engine/models/pyannote-segmentation';
 
 test('windows step through the audio and the last one ends with it', () => {
   expect(windowStarts(50000, 160000, 16000)).toEqual([0]);

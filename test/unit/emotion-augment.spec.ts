@@ -10,7 +10,7 @@ import { normalizeLoudness, rmsDbfs } from '../../libs/audio/normalize';
 import { parseWav } from '../../libs/audio/wav';
 import { seededRandom } from '../../libs/math/seeded-random';
 import { RealFft } from '../../libs/features/fft';
-import { decodeAudioFile } from '../../src/core/audio/decode';
+import { decodeAudioFile } from '../../src/engine/core/audio/decode';
 import { TESTDATA } from '../support/server';
 
 const SR = 16000;

@@ -1,7 +1,7 @@
 import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, temper } from '../../libs/ml/calibration';
 import { fitLogistic, predictLogistic } from '../../libs/ml/logistic-regression';
 import { seededRandom } from '../../libs/math/seeded-random';
-import { decideLabel } from '../../src/core/emotion/decision';
+import { decideLabel } from '../../src/engine/core/emotion/decision';
 
 const LABELS = ['neutral', 'calm', 'happy', 'angry'];
 

@@ -4,11 +4,11 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { parseWav } from '../../libs/audio/wav';
 import { whisperLogMel } from '../../libs/features/mel';
-import { cutWhisperEncoder } from '../../src/infra/models/encoder-cut';
-import { DEFAULT_FEATURE_RECIPE } from '../../src/infra/models/emotion-registry';
-import { ModelRegistry } from '../../src/infra/models/model-registry';
-import { WhisperFeatureEncoder } from '../../src/infra/models/whisper-feature-encoder';
-import { WHISPER_ONNX_FILES } from '../../src/infra/models/whisper-onnx';
+import { cutWhisperEncoder } from '../../src/engine/models/encoder-cut';
+import { DEFAULT_FEATURE_RECIPE } from '../../src/engine/models/emotion-registry';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
+import { WhisperFeatureEncoder } from '../../src/engine/models/whisper-feature-encoder';
+import { WHISPER_ONNX_FILES } from '../../src/engine/models/whisper-onnx';
 import { SHARED_MODELS, TESTDATA } from '../support/server';
 
 const whisperDir = new ModelRegistry(SHARED_MODELS).find('whisper-base')!.dir;

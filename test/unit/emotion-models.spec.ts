@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { HfAudioClassifier } from '../../src/infra/models/emotion-models';
-import { EmotionRegistry } from '../../src/infra/models/emotion-registry';
-import { KNOWN_EMOTION_MODELS, pullModel, resolveModelName } from '../../src/infra/models/model-pull';
+import { HfAudioClassifier } from '../../src/engine/models/emotion-models';
+import { EmotionRegistry } from '../../src/engine/models/emotion-registry';
+import { KNOWN_EMOTION_MODELS, pullModel, resolveModelName } from '../../src/engine/models/model-pull';
 
 const RUNTIME = { device: 'cpu', intraOpThreads: 1 };
 const LABELS = { '0': 'angry', '1': 'neutral', '2': 'happy' };

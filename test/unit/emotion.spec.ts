@@ -4,14 +4,14 @@ import { meanStdPool, validFrames } from '../../libs/features/pooling';
 import {
   columnStats, fitLogistic, foldStandardization, predictLogistic, standardize,
 } from '../../libs/ml/logistic-regression';
-import type { SpeechProbabilityModel } from '../../src/core/audio/vad';
-import { attachEmotion, emotionOver } from '../../src/core/emotion/attach';
-import { mergeSegments } from '../../src/core/merge';
-import { EmotionAnalyzer, planItems } from '../../src/core/emotion/emotion-analyzer';
-import type { EmotionModel } from '../../src/core/emotion/emotion-model';
-import { ravdessInfo } from '../../src/core/emotion/labels';
-import { renderTranscript } from '../../src/core/formats/transcript-formats';
-import { filePieces, groupRegions, speechWithin, splitEvenly } from '../../src/core/emotion/pieces';
+import type { SpeechProbabilityModel } from '../../src/engine/core/audio/vad';
+import { attachEmotion, emotionOver } from '../../src/engine/core/emotion/attach';
+import { mergeSegments } from '../../src/engine/core/merge';
+import { EmotionAnalyzer, planItems } from '../../src/engine/core/emotion/emotion-analyzer';
+import type { EmotionModel } from '../../src/engine/core/emotion/emotion-model';
+import { ravdessInfo } from '../../src/engine/core/emotion/labels';
+import { renderTranscript } from '../../src/server/core/formats/transcript-formats';
+import { filePieces, groupRegions, speechWithin, splitEvenly } from '../../src/engine/core/emotion/pieces';
 
 const SR = 16000;
 

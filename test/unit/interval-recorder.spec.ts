@@ -1,6 +1,6 @@
 /** The dashboard's raw observations per interval, and which routes count as API requests. */
-import { IntervalRecorder, isApiRoute } from '../../src/infra/metrics/interval-recorder';
-import { Metrics } from '../../src/infra/metrics/metrics';
+import { IntervalRecorder, isApiRoute } from '../../src/server/infra/metrics/interval-recorder';
+import { Metrics } from '../../src/server/infra/metrics/metrics';
 
 test('keeps every request duration of the interval (past its first 256), and starts afresh after take()', () => {
   const recorder = new IntervalRecorder();

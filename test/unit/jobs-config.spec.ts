@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig } from '../../src/infra/config/app-config';
+import { loadConfig } from '../../src/server/infra/config/app-config';
 
 test('job settings have documented defaults and read the environment', () => {
   const defaults = loadConfig({}).jobs;

@@ -1,5 +1,5 @@
-import { assignDevice } from '../../src/infra/device/gpu-assignment';
-import { loadConfig } from '../../src/infra/config/app-config';
+import { assignDevice } from '../../src/server/infra/device/gpu-assignment';
+import { loadConfig } from '../../src/server/infra/config/app-config';
 
 test('DEVICE=cuda: each PM2 instance takes instance mod the GPU count', () => {
   const devices = [0, 1, 2, 3, 4, 5].map((i) => assignDevice({ device: 'cuda', gpuCount: 4, instance: String(i) }).device);

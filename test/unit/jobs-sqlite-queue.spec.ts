@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ProcessResponse } from '../../libs/contracts/process';
-import { EarshotError } from '../../src/core/errors';
-import type { JobHandler, StoredJob } from '../../src/core/jobs/job-queue';
-import { SqliteJobQueue } from '../../src/infra/jobs/sqlite-job-queue';
+import { EarshotError } from '../../src/contract/errors';
+import type { JobHandler, StoredJob } from '../../src/server/core/jobs/job-queue';
+import { SqliteJobQueue } from '../../src/server/infra/jobs/sqlite-job-queue';
 
 const RESPONSE = { status: 'completed', request_id: 'r', audio: { duration_s: 1, sample_rate: 16000, channels: 1 }, timings_ms: {}, result: {} } as ProcessResponse;
 let file: string;

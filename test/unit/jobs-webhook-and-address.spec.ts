@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { signWebhook, WebhookSender } from '../../src/infra/jobs/webhook-sender';
-import { assertFetchableUrl, isPublicAddress } from '../../src/infra/net/public-address';
+import { signWebhook, WebhookSender } from '../../src/server/infra/jobs/webhook-sender';
+import { assertFetchableUrl, isPublicAddress } from '../../src/server/infra/net/public-address';
 
 test('loopback, private, link-local (cloud metadata), multicast, CGNAT and unspecified addresses are not public', () => {
   for (const ip of ['127.0.0.1', '10.0.0.5', '172.16.3.4', '192.168.1.1', '169.254.169.254', '224.0.0.1', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.1.1.1']) {

@@ -1,7 +1,7 @@
 import type { DiarizationResult, TranscriptionResult } from '../../libs/contracts/process';
-import { renderRttm } from '../../src/core/formats/rttm';
-import { renderTranscript } from '../../src/core/formats/transcript-formats';
-import { mergeSegments, speakerAt } from '../../src/core/merge';
+import { renderRttm } from '../../src/server/core/formats/rttm';
+import { renderTranscript } from '../../src/server/core/formats/transcript-formats';
+import { mergeSegments, speakerAt } from '../../src/engine/core/merge';
 
 const w = (word: string, start: number, end: number) => ({ word, start, end, prob: 0.9 });
 const seg = (id: number, start: number, end: number, text: string, words?: ReturnType<typeof w>[]) => ({

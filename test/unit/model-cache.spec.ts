@@ -1,5 +1,5 @@
 /** Orchestration of the cache (eviction, single-flight loads, deferred release) with stand-in models. */
-import { ModelCache } from '../../src/infra/models/model-cache';
+import { ModelCache } from '../../src/engine/models/model-cache';
 
 class FakeModel {
   released = false;

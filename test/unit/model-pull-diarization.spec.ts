@@ -9,8 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiarizationRegistry, loadDiarizer } from '../../src/infra/models/diarization-models';
-import { pullModel, RELEASE_MODELS, resolveModelName, SEGMENTATION_MODELS } from '../../src/infra/models/model-pull';
+import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
+import { pullModel, RELEASE_MODELS, resolveModelName, SEGMENTATION_MODELS } from '../../src/engine/models/model-pull';
 
 const SEGMENTATION_REPO = SEGMENTATION_MODELS['pyannote-segmentation-3.0'];
 const SEGMENTATION = readFileSync(join(__dirname, '../../assets/diarization/segmentation/pyannote-segmentation-3.0.int8.onnx'));

@@ -5,8 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EMBEDDING_MODELS, pullModel, resolveModelName } from '../../src/infra/models/model-pull';
-import { DiarizationRegistry, loadDiarizer } from '../../src/infra/models/diarization-models';
+import { EMBEDDING_MODELS, pullModel, resolveModelName } from '../../src/engine/models/model-pull';
+import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
 import { embeddingGraph } from '../support/embedding-graph';
 
 const REPO = EMBEDDING_MODELS['wespeaker-resnet34'];

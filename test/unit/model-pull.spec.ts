@@ -1,4 +1,4 @@
-import { ModelRegistry } from '../../src/infra/models/model-registry';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { KNOWN_MODELS, pullModel, resolveModelName } from '../../src/infra/models/model-pull';
+import { KNOWN_MODELS, pullModel, resolveModelName } from '../../src/engine/models/model-pull';
 
 // Backoff delays are recorded instead of waited for.
 const mockSleeps: number[] = [];

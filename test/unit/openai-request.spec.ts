@@ -1,7 +1,7 @@
 /** OpenAI audio form fields → the ProcessRequest the pipeline runs, and the refusals, without HTTP. */
-import { EarshotError } from '../../src/core/errors';
-import { toProcessRequest } from '../../src/api/openai/openai-request';
-import { languageName } from '../../src/api/openai/openai-response';
+import { EarshotError } from '../../src/contract/errors';
+import { toProcessRequest } from '../../src/server/api/openai/openai-request';
+import { languageName } from '../../src/server/api/openai/openai-response';
 
 const fields = (entries: Record<string, string | string[]>) =>
   new Map(Object.entries(entries).map(([k, v]) => [k, [v].flat()]));

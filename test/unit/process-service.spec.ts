@@ -1,9 +1,9 @@
 /** Settings → pipeline request (defaults, refusals), with a stand-in engine: orchestration only. */
 import type { ProcessResponse } from '../../libs/contracts/process';
-import { EarshotError } from '../../src/core/errors';
-import type { PipelineRequest } from '../../src/core/pipeline';
-import { streamStartParser } from '../../src/api/stream/stream-start';
-import { ProcessService } from '../../src/core/process-service';
+import { EarshotError } from '../../src/contract/errors';
+import type { PipelineRequest } from '../../src/engine/core/pipeline';
+import { streamStartParser } from '../../src/server/api/stream/stream-start';
+import { ProcessService } from '../../src/server/core/process-service';
 
 const calls: PipelineRequest[] = [];
 const service = new ProcessService(

@@ -1,4 +1,4 @@
-import { splitAtTimestamps } from '../../src/core/stt/segments';
+import { splitAtTimestamps } from '../../src/engine/core/stt/segments';
 
 const TS = 50364; // <|0.00|> of the multilingual models; any value works, it only separates text from timestamps
 const at = (s: number) => TS + Math.round(s / 0.02);

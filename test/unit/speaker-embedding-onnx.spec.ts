@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { BINS, embeddingGraph, valueInfo } from '../support/embedding-graph';
 import { kaldiFbank } from '../../libs/features/filterbank';
-import { DiarizationRegistry, loadDiarizer } from '../../src/infra/models/diarization-models';
-import { describeEmbeddingModel, OnnxSpeakerEmbedder } from '../../src/infra/models/speaker-embedding-onnx';
+import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
+import { describeEmbeddingModel, OnnxSpeakerEmbedder } from '../../src/engine/models/speaker-embedding-onnx';
 
 const runtime = { device: 'cpu', intraOpThreads: 1 };
 

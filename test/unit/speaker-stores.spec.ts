@@ -2,9 +2,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SpeakerStore, StoredSpeaker } from '../../src/core/speakers/speaker-store';
-import { RedisSpeakerStore } from '../../src/infra/speakers/redis-speaker-store';
-import { SqliteSpeakerStore } from '../../src/infra/speakers/sqlite-speaker-store';
+import type { SpeakerStore, StoredSpeaker } from '../../src/server/core/speakers/speaker-store';
+import { RedisSpeakerStore } from '../../src/server/infra/speakers/redis-speaker-store';
+import { SqliteSpeakerStore } from '../../src/server/infra/speakers/sqlite-speaker-store';
 import { flushRedis } from '../support/jobs';
 
 const backends: Array<[string, () => Promise<SpeakerStore>]> = [

@@ -1,8 +1,8 @@
 import type { StreamServerMessage } from '../../libs/contracts/process';
-import { type ClipDecoder, StreamHub } from '../../src/core/stream/stream-hub';
-import type { StreamOptions } from '../../src/core/stream/stream-session';
-import type { StreamingVad } from '../../src/core/stream/streaming-vad';
-import type { ClipTranscript, TranscribeOptions } from '../../src/core/stt/transcriber';
+import { type ClipDecoder, StreamHub } from '../../src/engine/core/stream/stream-hub';
+import type { StreamOptions } from '../../src/engine/core/stream/stream-session';
+import type { StreamingVad } from '../../src/engine/core/stream/streaming-vad';
+import type { ClipTranscript, TranscribeOptions } from '../../src/engine/core/stt/transcriber';
 
 const SR = 16000;
 

@@ -1,8 +1,8 @@
 import { resample } from '../../libs/audio/resample';
-import { StablePrefix } from '../../src/core/stream/stable-prefix';
-import { StreamingResampler } from '../../src/core/stream/streaming-resampler';
-import { DEFAULT_ENDPOINT_OPTIONS, type EndpointEvent, UtteranceTracker } from '../../src/core/stream/utterance-tracker';
-import { pcm16ToFloat } from '../../src/core/stream/stream-service';
+import { StablePrefix } from '../../src/engine/core/stream/stable-prefix';
+import { StreamingResampler } from '../../src/server/core/stream/streaming-resampler';
+import { DEFAULT_ENDPOINT_OPTIONS, type EndpointEvent, UtteranceTracker } from '../../src/engine/core/stream/utterance-tracker';
+import { pcm16ToFloat } from '../../src/server/core/stream/stream-service';
 
 const F = DEFAULT_ENDPOINT_OPTIONS.frameSamples;
 

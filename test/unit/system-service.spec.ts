@@ -1,5 +1,5 @@
 /** /health's model status follows the default model's warm-up, and /v1/models is OpenAI's list shape. */
-import { SystemService } from '../../src/core/system-service';
+import { SystemService } from '../../src/server/core/system-service';
 
 function service(warmup: (model: string) => Promise<void>) {
   const engine = { stats: async () => ({ cache: {}, loaded: ['whisper-tiny'] }), warmup, restarts: 0 };

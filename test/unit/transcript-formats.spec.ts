@@ -1,6 +1,6 @@
 import { parseSync } from 'subtitle';
 import type { TranscriptionResult } from '../../libs/contracts/process';
-import { renderTranscript } from '../../src/core/formats/transcript-formats';
+import { renderTranscript } from '../../src/server/core/formats/transcript-formats';
 
 const segment = (id: number, start: number, end: number, text: string) => ({
   id, start, end, text, avg_logprob: -0.2, no_speech_prob: 0.01, compression_ratio: 1.2, temperature: 0,

@@ -5,7 +5,7 @@ import {
   fixedChunks,
   planChunks,
   speechRegions,
-} from '../../src/core/audio/vad';
+} from '../../src/engine/core/audio/vad';
 
 const F = 512;
 const SR = 16000;

@@ -1,5 +1,5 @@
 import type { DiarizationResult } from '../../libs/contracts/process';
-import { cosine, matchVoices, meanVoice, nameSpeakers } from '../../src/core/diarization/voiceprint';
+import { cosine, matchVoices, meanVoice, nameSpeakers } from '../../libs/diarization/voiceprint';
 
 const voice = (id: string, embedding: number[]) => ({ id, name: id.toUpperCase(), embedding });
 

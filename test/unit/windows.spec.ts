@@ -1,4 +1,4 @@
-import { isDigitalSilence, unfinishedTail, widenIntoSilence } from '../../src/core/stt/windows';
+import { isDigitalSilence, unfinishedTail, widenIntoSilence } from '../../src/engine/core/stt/windows';
 
 const SR = 16000;
 const s = (seconds: number) => Math.round(seconds * SR);

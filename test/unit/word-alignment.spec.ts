@@ -1,4 +1,4 @@
-import { dtw, medianFilterRows, mergePunctuation, tokenBoundaries } from '../../src/core/stt/word-alignment';
+import { dtw, medianFilterRows, mergePunctuation, tokenBoundaries } from '../../src/engine/core/stt/word-alignment';
 
 function naiveMedian(values: number[], width: number): number[] {
   const half = width >> 1;

@@ -1,0 +1,184 @@
+import type { DiarizationResult, EmotionResult, MergedSegment, ProcessResult, TaskName, TranscriptionResult } from '../../../libs/contracts/process';
+import { decodeAudioFile, type DecodeLimits } from './audio/decode';
+import type { SpeechProbabilityModel } from './audio/vad';
+import type { Diarizer } from './diarization/diarizer';
+import type { DiarizationOptions } from '../../contract/diarization-settings';
+import { diarizeChannels, transcribeChannels } from './diarization/stereo';
+import { matchVoices, nameSpeakers } from '../../../libs/diarization/voiceprint';
+import { attachEmotion } from './emotion/attach';
+import type { EmotionAnalyzer, EmotionOptions } from './emotion/emotion-analyzer';
+import type { EmotionModel } from './emotion/emotion-model';
+import { EarshotError } from '../../contract/errors';
+import { mergeSegments } from './merge';
+import type { TranscribeOptions, WhisperTranscriber } from './stt/transcriber';
+
+/** Settings of one request after validation, with every default filled in. */
+export interface PipelineRequest {
+  tasks: TaskName[];
+  transcribe: TranscribeOptions & { model: string };
+  /** Present when the diarization task runs. */
+  diarization?: DiarizationOptions;
+  /** Present when the emotion task runs. */
+  emotion?: EmotionOptions;
+}
+
+export interface PipelineResult {
+  audio: { duration_s: number; sample_rate: number; channels: number };
+  timings_ms: Record<string, number>;
+  result: ProcessResult;
+}
+
+/** The voices heard in enrolment audio (plain data: it comes back from the inference worker). */
+export interface VoiceAnalysis {
+  embedder: string;
+  duration_s: number;
+  voices: Array<{ embedding: number[]; speech_s: number }>;
+}
+
+/** Where the pipeline gets a ready transcriber for a model name. */
+export interface TranscriberProvider {
+  withTranscriber<R>(model: string, fn: (transcriber: WhisperTranscriber) => Promise<R>): Promise<R>;
+}
+
+/** Where the pipeline gets the speaker diarizer and, for stereo mode, a voice-activity model. */
+export interface DiarizerProvider {
+  diarizer(): Promise<Diarizer>;
+  vad(): Promise<SpeechProbabilityModel>;
+}
+
+/** Where the pipeline gets a ready emotion model for a model name. */
+export interface EmotionModelProvider {
+  withEmotionModel<R>(model: string, fn: (model: EmotionModel) => Promise<R>): Promise<R>;
+}
+
+export interface PipelineTasks {
+  diarizers?: DiarizerProvider;
+  emotion?: { models: EmotionModelProvider; analyzer: EmotionAnalyzer };
+}
+
+/**
+ * Decodes one audio file and runs the requested tasks on it side by side; emotion at segment or word level waits
+ * only for the transcript's timing. When more than one task ran, their results are merged into `result.segments`.
+ */
+export class AudioPipeline {
+  constructor(
+    private readonly transcribers: TranscriberProvider,
+    private readonly limits: DecodeLimits,
+    private readonly tasks: PipelineTasks = {},
+  ) {}
+
+  async run(audioPath: string, request: PipelineRequest, onProgress: (fraction: number) => void): Promise<PipelineResult> {
+    const timings: Record<string, number> = {};
+    const started = performance.now();
+    const audio = await decodeAudioFile(audioPath, this.limits);
+    timings.decode = Math.round(performance.now() - started);
+    const transcribing = request.tasks.includes('transcribe');
+    const stereo = request.diarization?.stereoMode ? await this.decodeChannels(audioPath, audio.channels) : null;
+    let stereoSegments: MergedSegment[] | undefined;
+
+    const transcription: Promise<TranscriptionResult> | undefined = transcribing
+      ? timed('transcribe', timings, async () => {
+          const { model, ...options } = request.transcribe;
+          if (!stereo) return this.transcribers.withTranscriber(model, (t) => t.transcribe(audio.samples, options, onProgress));
+          const merged = await this.transcribers.withTranscriber(model, (t) =>
+            transcribeChannels(stereo, (samples) => t.transcribe(samples, options)),
+          );
+          stereoSegments = merged.segments;
+          return merged.tra;
+        })
+      : undefined;
+    const diarization = request.diarization
+      ? timed('diarization', timings, () => this.diarize(audio.samples, stereo, request.diarization!, transcribing ? undefined : onProgress))
+      : undefined;
+    const emotion = request.emotion ? this.runEmotion(audio.samples, request.emotion, transcription, timings) : undefined;
+
+    // Let every task finish before reporting a failure, so none keeps running after the request has ended.
+    const settled = await Promise.allSettled([transcription, diarization, emotion]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [tra, dia, emo] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+      TranscriptionResult | undefined,
+      DiarizationResult | undefined,
+      EmotionResult | undefined,
+    ];
+    const result: ProcessResult = {};
+    if (tra) result.tra = tra;
+    if (dia) result.dia = dia;
+    if (emo) result.emo = emo;
+    if (tra && (dia || emo)) {
+      const segments = stereoSegments ?? mergeSegments(tra, dia);
+      result.segments = emo ? attachEmotion(segments, emo) : segments;
+    }
+    timings.total = Math.round(performance.now() - started);
+    return {
+      audio: { duration_s: Math.round(audio.durationS * 1000) / 1000, sample_rate: audio.sampleRate, channels: audio.channels },
+      timings_ms: timings,
+      result,
+    };
+  }
+
+  private async diarize(
+    samples: Float32Array,
+    stereo: Float32Array[] | null,
+    options: DiarizationOptions,
+    onProgress: ((fraction: number) => void) | undefined,
+  ): Promise<DiarizationResult> {
+    const diarizers = this.tasks.diarizers;
+    if (!diarizers) throw new EarshotError('task_not_available', 'diarization is not set up in this pipeline');
+    if (stereo) return diarizeChannels(stereo, await diarizers.vad());
+    const diarizer = await diarizers.diarizer();
+    if (!options.identify) return diarizer.diarize(samples, options, onProgress);
+    const { result, voices } = await diarizer.diarizeWithVoices(samples, options, onProgress);
+    return nameSpeakers(result, matchVoices(voices, options.identify.voices, options.identify.threshold));
+  }
+
+  /** Speaker enrolment: the files decoded and laid end to end with a second of silence between them, diarized. */
+  async voices(audioPaths: string[]): Promise<VoiceAnalysis> {
+    const diarizers = this.tasks.diarizers;
+    if (!diarizers) throw new EarshotError('task_not_available', 'diarization is not set up in this pipeline');
+    const decoded = await Promise.all(audioPaths.map((path) => decodeAudioFile(path, this.limits)));
+    const gap = decoded[0]?.sampleRate ?? 16000;
+    const audio = new Float32Array(decoded.reduce((n, d) => n + d.samples.length + gap, 0));
+    let at = 0;
+    for (const d of decoded) {
+      audio.set(d.samples, at);
+      at += d.samples.length + gap;
+    }
+    const diarizer = await diarizers.diarizer();
+    const { voices } = await diarizer.diarizeWithVoices(audio, { numSpeakers: null, minSpeakers: null, maxSpeakers: null });
+    return {
+      embedder: diarizer.embedderName,
+      duration_s: decoded.reduce((s, d) => s + d.durationS, 0),
+      voices: voices.map((v) => ({ embedding: Array.from(v.embedding), speech_s: v.speechS })),
+    };
+  }
+
+  private async runEmotion(
+    samples: Float32Array,
+    options: EmotionOptions,
+    transcription: Promise<TranscriptionResult> | undefined,
+    timings: Record<string, number>,
+  ): Promise<EmotionResult> {
+    const emotion = this.tasks.emotion;
+    if (!emotion) throw new EarshotError('task_not_available', 'emotion is not set up in this pipeline');
+    const segments = options.level !== 'file' && transcription ? (await transcription).segments : undefined;
+    return timed('emotion', timings, () =>
+      emotion.models.withEmotionModel(options.model, (model) => emotion.analyzer.analyze(model, samples, options.level, segments)),
+    );
+  }
+
+  /** Stereo mode: each of the two channels on its own. */
+  private async decodeChannels(audioPath: string, channels: number): Promise<Float32Array[]> {
+    if (channels !== 2) throw new EarshotError('invalid_settings', `dia.stereo_mode needs a 2-channel file; this one has ${channels}`);
+    const decoded = await Promise.all([0, 1].map((c) => decodeAudioFile(audioPath, this.limits, c)));
+    return decoded.map((d) => d.samples);
+  }
+}
+
+/** Runs one task and records its wall time under `name`. */
+async function timed<T>(name: string, timings: Record<string, number>, task: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const value = await task();
+  timings[name] = Math.round(performance.now() - t0);
+  return value;
+}

@@ -1,0 +1,179 @@
+import type { StreamServerMessage, TranscriptSegment } from '../../../../libs/contracts/process';
+import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
+import type { ClipTranscript, TranscribeOptions } from '../stt/transcriber';
+import { StablePrefix } from './stable-prefix';
+import { DEFAULT_ENDPOINT_OPTIONS, type EndpointEvent, type EndpointOptions, UtteranceTracker } from './utterance-tracker';
+
+/** What a stream asked for, with every default filled in (plain data: it crosses to the inference worker). */
+export interface StreamOptions {
+  transcribe: TranscribeOptions & { model: string };
+  /** Audio received but not yet processed beyond which the stream is dropped as overloaded. */
+  maxBufferedSamples: number;
+}
+
+/** A decode the stream is waiting for, with its audio. */
+export interface QueuedDecode {
+  event: EndpointEvent;
+  clip: Float32Array;
+  /** Which utterance of the stream. */
+  utterance: number;
+  /** performance.now() when it was queued. */
+  enqueuedAt: number;
+}
+
+/**
+ * One live stream in the inference worker: the audio it still needs, its endpointing, its queue of decodes, and
+ * what it has sent. The hub scores its frames and runs its decodes in queue order; the session turns their results
+ * into messages. A queued partial is replaced by a newer one of the same utterance, and dropped when its final comes
+ * if the utterance already had one, so a stream that falls behind skips partials, never finals.
+ */
+export class StreamSession {
+  readonly tracker: UtteranceTracker;
+  readonly queue: QueuedDecode[] = [];
+  /** The client sent "end": the rest of the audio is flushed. */
+  ending = false;
+  /** Every sample has been scored and the last utterance closed. */
+  private audioFinished = false;
+  private readonly prefix = new StablePrefix();
+  private readonly frameSamples: number;
+  /** Held audio: absolute samples [audioStart, audioStart + length). */
+  private audio = new Float32Array(WHISPER_SAMPLE_RATE * 4);
+  private audioStart = 0;
+  private length = 0;
+  /** First sample of the next frame to score. */
+  private scored = 0;
+  private nextSegmentId = 0;
+  private lastPartial = '';
+  private utterance = 0;
+  /** Utterance of the last partial decode started. */
+  private partialStartedFor = -1;
+  /** Requested language until a final detects it for "auto", then that one for the rest of the stream. */
+  language: string;
+
+  constructor(
+    readonly options: StreamOptions,
+    readonly vadState: object,
+    endpoint: EndpointOptions = DEFAULT_ENDPOINT_OPTIONS,
+  ) {
+    this.tracker = new UtteranceTracker(endpoint);
+    this.frameSamples = endpoint.frameSamples;
+    this.language = options.transcribe.language;
+  }
+
+  get received(): number {
+    return this.audioStart + this.length;
+  }
+
+  /** Audio waiting for the service: received but not yet scored, and in finals not yet decoded. */
+  get backlog(): number {
+    return this.unscored + this.queue.reduce((n, q) => n + (q.event.kind === 'final' ? q.clip.length : 0), 0);
+  }
+
+  /** Adds audio; false when the backlog would pass the limit (the client sends faster than the service keeps up). */
+  append(samples: Float32Array): boolean {
+    if (this.backlog + samples.length > this.options.maxBufferedSamples) return false;
+    const keepFrom = Math.min(this.tracker.keepFrom, this.scored);
+    const drop = Math.max(0, keepFrom - this.audioStart);
+    const needed = this.length - drop + samples.length;
+    if (needed > this.audio.length) {
+      const bigger = new Float32Array(Math.max(needed, this.audio.length * 2));
+      bigger.set(this.audio.subarray(drop, this.length));
+      this.audio = bigger;
+    } else if (drop > 0) {
+      this.audio.copyWithin(0, drop, this.length);
+    }
+    this.audioStart += drop;
+    this.length -= drop;
+    this.audio.set(samples, this.length);
+    this.length += samples.length;
+    return true;
+  }
+
+  private get unscored(): number {
+    return this.received - this.scored;
+  }
+
+  /** A full frame is waiting to be scored (or, once ending, any rest of one). */
+  get hasFrame(): boolean {
+    if (this.audioFinished) return false;
+    return this.unscored >= this.frameSamples || (this.ending && this.unscored > 0);
+  }
+
+  /** The next frame, zero-padded at the end of the audio, written into `into`. */
+  readFrame(into: Float32Array): void {
+    const from = this.scored - this.audioStart;
+    const to = Math.min(this.length, from + this.frameSamples);
+    into.set(this.audio.subarray(from, to));
+    into.fill(0, to - from);
+  }
+
+  onProbability(prob: number): void {
+    this.scored += this.frameSamples;
+    const event = this.tracker.push(prob);
+    if (event) this.enqueue(event);
+  }
+
+  /**
+   * Once ending with every frame scored: closes the last utterance (its final is queued). True when the stream
+   * has nothing left to do.
+   */
+  settle(): boolean {
+    if (!this.ending || this.hasFrame || this.queue.length) return false;
+    if (this.audioFinished) return true;
+    this.audioFinished = true;
+    const event = this.tracker.finish(this.received);
+    if (event) this.enqueue(event);
+    return event === null;
+  }
+
+  /** The next decode to run, out of the queue. */
+  take(): QueuedDecode {
+    const next = this.queue.shift()!;
+    if (next.event.kind === 'partial') this.partialStartedFor = next.utterance;
+    return next;
+  }
+
+  private enqueue(event: EndpointEvent): void {
+    const last = this.queue[this.queue.length - 1];
+    const stalePartial = last?.event.kind === 'partial' && last.utterance === this.utterance;
+    if (stalePartial && (event.kind === 'partial' || this.partialStartedFor === this.utterance)) this.queue.pop();
+    const clip = this.audio.slice(event.start - this.audioStart, Math.min(event.end, this.received) - this.audioStart);
+    this.queue.push({ event, clip, utterance: this.utterance, enqueuedAt: performance.now() });
+    if (event.kind === 'final') this.utterance++;
+  }
+
+  /** A partial's message, or null when its text is empty or unchanged. */
+  partial(event: EndpointEvent, result: ClipTranscript): StreamServerMessage | null {
+    const text = this.prefix.update(result.segments.map((s) => s.text).join(' '));
+    if (!text || text === this.lastPartial) return null;
+    this.lastPartial = text;
+    return { type: 'partial', text, start: seconds(event.start), end: seconds(Math.min(event.end, this.received)) };
+  }
+
+  /** The final segments of an utterance, with absolute times and ids running over the whole stream. */
+  final(event: EndpointEvent, result: ClipTranscript): StreamServerMessage[] {
+    this.prefix.reset();
+    this.lastPartial = '';
+    if (this.language === 'auto' && result.segments.length) this.language = result.language;
+    const offset = seconds(event.start);
+    return result.segments.map((s): StreamServerMessage => ({ type: 'final', segment: this.absolute(s, offset) }));
+  }
+
+  private absolute(s: TranscriptSegment, offset: number): TranscriptSegment {
+    return {
+      ...s,
+      id: this.nextSegmentId++,
+      start: round(s.start + offset),
+      end: round(s.end + offset),
+      ...(s.words ? { words: s.words.map((w) => ({ ...w, start: round(w.start + offset), end: round(w.end + offset) })) } : {}),
+    };
+  }
+}
+
+function seconds(samples: number): number {
+  return round(samples / WHISPER_SAMPLE_RATE);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,413 @@
+import { deflateSync } from 'node:zlib';
+import type { TranscriptionResult, TranscriptSegment, Word } from '../../../../libs/contracts/process';
+import { WHISPER_CHUNK_SAMPLES, WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
+import { ENCODER_FRAME_SAMPLES, shortWindowLogMel } from '../../../../libs/features/pooling';
+import type { WhisperTokenizer } from '../../../../libs/tokenizer/whisper-tokenizer';
+import { EarshotError } from '../../../contract/errors';
+import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
+import { type DecodedSequence, WhisperDecoder } from './decoding';
+import { splitAtTimestamps, TIMESTAMP_STEP_S } from './segments';
+import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
+import { seededRandom } from '../../../../libs/math/seeded-random';
+import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
+import type { EncodedAudio, WhisperModel } from './whisper-model';
+
+export interface TranscribeOptions {
+  /** ISO code, or "auto" to detect from the first windows. */
+  language: string;
+  task: 'transcribe' | 'translate';
+  beamSize: number;
+  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1. */
+  temperature: number;
+  wordTimestamps: boolean;
+  initialPrompt: string | null;
+  vadFilter: boolean;
+  /** Decoder rows per batch (windows × beams). */
+  batchSize: number;
+}
+
+export interface TranscriberSettings {
+  /**
+   * Windows shorter than 30 s are encoded at their own length plus this many seconds of silence (whisper.cpp's
+   * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
+   */
+  shortWindowPadS: number | null;
+}
+
+/** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
+const COMPRESSION_RATIO_THRESHOLD = 2.4;
+const LOGPROB_THRESHOLD = -1;
+const NO_SPEECH_THRESHOLD = 0.6;
+const TEMPERATURE_STEP = 0.2;
+const SAMPLES_PER_FALLBACK = 5;
+
+/** A word with the index of its first text token in the window, to place it in its segment. */
+interface AlignedWord extends TimedWord {
+  firstToken: number;
+}
+
+interface Attempt {
+  decoded: DecodedSequence;
+  repetitive: boolean;
+  /** Needs another try at a higher temperature. */
+  failed: boolean;
+}
+
+/** The last attempt if it passed; else the likeliest non-repetitive one; else the likeliest. */
+function bestAttempt(tries: Attempt[]): Attempt {
+  const final = tries[tries.length - 1];
+  if (!final.failed) return final;
+  const pool = tries.some((t) => !t.repetitive) ? tries.filter((t) => !t.repetitive) : tries;
+  return pool.reduce((a, b) => (b.decoded.avgLogprob > a.decoded.avgLogprob ? b : a));
+}
+
+/** One clip of the streaming path: segment times are relative to the clip. */
+export interface ClipTranscript {
+  language: string;
+  segments: TranscriptSegment[];
+}
+
+interface WindowResult {
+  chunk: AudioChunk;
+  decoded: DecodedSequence;
+  language: string;
+}
+
+export function compressionRatio(text: string): number {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length ? bytes.length / deflateSync(bytes).length : 0;
+}
+
+/**
+ * Speech to text over audio of any length: voice activity splits it into windows of at most 30 s, windows are
+ * encoded and decoded in batches, failed decodes fall back to higher temperatures, and segments come back with
+ * absolute timestamps. Memory stays bounded by the batch, whatever the audio length.
+ */
+export class WhisperTranscriber {
+  private readonly decoder: WhisperDecoder;
+
+  constructor(
+    private readonly model: WhisperModel,
+    private readonly tokenizer: WhisperTokenizer,
+    private readonly vad: SpeechProbabilityModel,
+    private readonly settings: TranscriberSettings,
+  ) {
+    this.decoder = new WhisperDecoder(model, tokenizer);
+  }
+
+  async transcribe(
+    samples: Float32Array,
+    opts: TranscribeOptions,
+    onProgress: (fraction: number) => void = () => undefined,
+  ): Promise<TranscriptionResult> {
+    const { chunks, probs } = await this.planWindows(samples, opts.vadFilter);
+    const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
+    let language = this.resolveLanguage(opts.language);
+    let languageProb = 1;
+    const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
+    const random = seededRandom(samples.length);
+    const windowsPerBatch = Math.max(1, Math.floor(opts.batchSize / Math.max(1, opts.beamSize)));
+    const segments: TranscriptSegment[] = [];
+    const queue = [...chunks];
+    let done = 0;
+    onProgress(0);
+
+    while (queue.length) {
+      const batch = queue.splice(0, windowsPerBatch);
+      const audio = await this.encode(samples, batch);
+      if (language === null) {
+        ({ language, languageProb } = await this.detectLanguage(audio, batch));
+      }
+      const batchLanguage = language;
+      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random);
+      const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
+      results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
+      const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
+      queue.unshift(...tails);
+      done += batch.reduce((sum, c) => sum + c.end - c.start, 0) - tails.reduce((sum, c) => sum + c.end - c.start, 0);
+      onProgress(totalSamples ? done / totalSamples : 1);
+    }
+    segments.sort((a, b) => a.start - b.start);
+    segments.forEach((segment, id) => (segment.id = id));
+    endBeforeNext(segments);
+    onProgress(1);
+    return {
+      language: language ?? this.fallbackLanguage(),
+      language_prob: languageProb,
+      text: segments.map((s) => s.text).join(this.joiner(language)).trim(),
+      segments,
+    };
+  }
+
+  /**
+   * The streaming path: each clip (at most 30 s, already cut by the caller's voice activity detection) is one
+   * window, and all clips, whichever stream they come from, are encoded and decoded as one batch. `languages[i]`
+   * is clip i's requested language ("auto" detects it). Without `fallback` each clip is decoded once at the first
+   * temperature (partial results, which only need to be quick).
+   */
+  async transcribeClips(clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]> {
+    const chunks: AudioChunk[] = [];
+    let total = 0;
+    for (const clip of clips) {
+      chunks.push({ start: total, end: total + clip.length });
+      total += clip.length;
+    }
+    const samples = new Float32Array(total);
+    clips.forEach((clip, i) => samples.set(clip, chunks[i].start));
+    const audio = await this.encode(samples, chunks);
+    const resolved = languages.map((l) => this.resolveLanguage(l));
+    const unknown = resolved.flatMap((l, i) => (l === null ? [i] : []));
+    if (unknown.length) {
+      const { probs } = await this.decoder.detectLanguage(this.model.selectAudio(audio, unknown));
+      unknown.forEach((i, k) => (resolved[i] = Object.entries(probs[k]).reduce((a, b) => (b[1] > a[1] ? b : a))[0]));
+    }
+    const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
+    const results = await this.decodeWithFallback(
+      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback,
+    );
+    const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
+    return results.map((r, i) => {
+      const segments = this.toSegments({ ...r, chunk: { start: 0, end: clips[i].length } }, words?.[i] ?? null);
+      segments.forEach((segment, id) => (segment.id = id));
+      endBeforeNext(segments);
+      return { language: r.language, segments };
+    });
+  }
+
+  /** null for "auto" on a multilingual model; English-only models always speak English. */
+  resolveLanguage(requested: string): string | null {
+    if (!this.tokenizer.languages.length) {
+      if (requested !== 'auto' && requested !== 'en' && requested !== 'english') {
+        throw new EarshotError('invalid_settings', `model ${this.model.config.name} is English-only; language "${requested}" is not possible`);
+      }
+      return 'en';
+    }
+    if (requested === 'auto') return null;
+    try {
+      return this.tokenizer.languageOf(this.tokenizer.languageToken(requested))!;
+    } catch {
+      throw new EarshotError('invalid_settings', `unknown language "${requested}"; use an ISO 639-1 code such as "en" or "auto"`);
+    }
+  }
+
+  /** Language reported when nothing was transcribed, so nothing was detected. */
+  private fallbackLanguage(): string {
+    return this.tokenizer.languages.includes('en') ? 'en' : (this.tokenizer.languages[0] ?? 'en');
+  }
+
+  private async planWindows(samples: Float32Array, vadFilter: boolean): Promise<{ chunks: AudioChunk[]; probs: Float32Array | null }> {
+    if (!vadFilter) return { chunks: fixedChunks(samples.length, WHISPER_CHUNK_SAMPLES).filter((c) => !isDigitalSilence(samples, c)), probs: null };
+    const probs = await this.vad.speechProbabilities(samples);
+    const regions = speechRegions(probs, samples.length);
+    const chunks = planChunks(regions, probs, { maxChunkSamples: WHISPER_CHUNK_SAMPLES, frameSamples: this.vad.frameSamples });
+    return { chunks: widenIntoSilence(chunks, samples.length), probs };
+  }
+
+  /** Whisper often ends a window at its last complete sentence: the rest is queued as a window of its own. */
+  private unfinishedTail(r: WindowResult, probs: Float32Array | null): AudioChunk | null {
+    if (this.isSilence(r.decoded)) return null;
+    const last = r.decoded.tokens[r.decoded.tokens.length - 1];
+    // Text running to the end of the window (no closing timestamp) covered it all.
+    if (last === undefined || !this.tokenizer.isTimestamp(last)) return null;
+    return unfinishedTail(r.chunk, this.tokenizer.timestampSeconds(last), probs, this.vad.frameSamples);
+  }
+
+  private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
+    const melFrames = 2 * this.encoderFrames(batch);
+    const size = this.model.config.nMels * melFrames;
+    const features = new Float32Array(batch.length * size);
+    batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
+    return this.model.encode(features, batch.length);
+  }
+
+  /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
+  private encoderFrames(batch: AudioChunk[]): number {
+    const full = this.model.config.audioFrames;
+    if (this.settings.shortWindowPadS === null) return full;
+    const longest = Math.max(...batch.map((c) => c.end - c.start));
+    return Math.min(full, Math.ceil((longest + this.settings.shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
+  }
+
+  /** One language for the whole file, from the windows of the first batch weighted by their length. */
+  private async detectLanguage(audio: EncodedAudio, batch: AudioChunk[]): Promise<{ language: string; languageProb: number }> {
+    const { probs } = await this.decoder.detectLanguage(audio);
+    const total: Record<string, number> = {};
+    let weight = 0;
+    probs.forEach((p, i) => {
+      const w = batch[i].end - batch[i].start;
+      weight += w;
+      for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
+    });
+    const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
+    return { language, languageProb: score / weight };
+  }
+
+  /**
+   * Decodes every window, re-decoding hotter the ones whose text is repetitive or unlikely. When no temperature
+   * gives an acceptable decode, the best attempt is kept (not the hottest one, as openai-whisper does).
+   */
+  private async decodeWithFallback(
+    audio: EncodedAudio,
+    batch: AudioChunk[],
+    languages: string[],
+    opts: TranscribeOptions,
+    promptTokens: number[],
+    random: () => number,
+    fallback = true,
+  ): Promise<WindowResult[]> {
+    const attempts: Attempt[][] = batch.map(() => []);
+    let pending = batch.map((_, i) => i);
+    for (let temperature = opts.temperature; pending.length; temperature += TEMPERATURE_STEP) {
+      const last = !fallback || temperature + TEMPERATURE_STEP > 1 + 1e-6;
+      // Sampling draws several candidates per window and keeps the likeliest (openai-whisper's best_of).
+      const copies = temperature > 0 ? SAMPLES_PER_FALLBACK : 1;
+      const rows = pending.flatMap((i) => Array<number>(copies).fill(i));
+      const decoded: DecodedSequence[] = [];
+      const rowsPerRun = Math.max(copies, opts.batchSize - (opts.batchSize % copies));
+      for (let from = 0; from < rows.length; from += rowsPerRun) {
+        const part = rows.slice(from, from + rowsPerRun);
+        decoded.push(
+          ...(await this.decoder.decode(
+            this.model.selectAudio(audio, part),
+            part.map((i) => languages[i]),
+            part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
+            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
+          )),
+        );
+      }
+      const retry: number[] = [];
+      pending.forEach((i, k) => {
+        const candidates = decoded.slice(k * copies, (k + 1) * copies);
+        const attempt = this.assess(candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)));
+        attempts[i].push(attempt);
+        if (!last && attempt.failed) retry.push(i);
+      });
+      pending = retry;
+    }
+    return attempts.map((tries, i) => ({ chunk: batch[i], decoded: bestAttempt(tries).decoded, language: languages[i] }));
+  }
+
+  private assess(decoded: DecodedSequence): Attempt {
+    const repetitive = compressionRatio(this.tokenizer.decode(decoded.tokens)) > COMPRESSION_RATIO_THRESHOLD;
+    const failed = decoded.noSpeechProb <= NO_SPEECH_THRESHOLD && (repetitive || decoded.avgLogprob < LOGPROB_THRESHOLD);
+    return { decoded, repetitive, failed };
+  }
+
+  private isSilence(d: DecodedSequence): boolean {
+    return d.noSpeechProb > NO_SPEECH_THRESHOLD && d.avgLogprob < LOGPROB_THRESHOLD;
+  }
+
+  /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
+  private async alignWords(audio: EncodedAudio, results: WindowResult[], task: TranscribeOptions['task']): Promise<Array<AlignedWord[] | null>> {
+    const { special } = this.tokenizer;
+    const heads = this.model.config.alignmentHeads;
+    const texts = results.map((r) => r.decoded.tokens.filter((t) => !this.tokenizer.isTimestamp(t)));
+    const rows = results.map((_, i) => i).filter((i) => texts[i].length && !this.isSilence(results[i].decoded));
+    const out: Array<AlignedWord[] | null> = results.map(() => null);
+    if (!rows.length) return out;
+    const prefix = (language: string): number[] =>
+      this.tokenizer.languages.length
+        ? [special.sot, this.tokenizer.languageToken(language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps]
+        : [special.sot, special.noTimestamps];
+    const sotLength = prefix('en').length;
+    const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
+    const tokens = new Int32Array(rows.length * length).fill(special.eot);
+    rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
+    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
+    const frames = audio.frames;
+    rows.forEach((i, k) => {
+      const text = texts[i];
+      const n = text.length + 1; // the notimestamps row, then one row per text token
+      const windowFrames = Math.min(
+        frames,
+        Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND),
+      );
+      const block = new Float32Array(heads.length * n * frames);
+      for (let h = 0; h < heads.length; h++) {
+        const from = ((k * heads.length + h) * length + sotLength - 1) * frames;
+        block.set(attention.subarray(from, from + n * frames), h * n * frames);
+      }
+      const starts = tokenBoundaries(block, heads.length, n, windowFrames);
+      const probs = results[i].decoded.tokens
+        .map((t, j) => (this.tokenizer.isTimestamp(t) ? NaN : Math.exp(results[i].decoded.tokenLogprobs[j])))
+        .filter((p) => !Number.isNaN(p));
+      const words: AlignedWord[] = [];
+      let at = 0;
+      for (const w of this.tokenizer.splitToWordTokens(text, results[i].language)) {
+        const end = at + w.tokens.length;
+        const p = probs.slice(at, end);
+        words.push({ word: w.word, start: starts[at], end: starts[end], prob: p.reduce((a, b) => a + b, 0) / p.length, firstToken: at });
+        at = end;
+      }
+      out[i] = words;
+    });
+    return out;
+  }
+
+  /** A window's segments with absolute times; ids are assigned once all windows are done. */
+  private toSegments(r: WindowResult, words: AlignedWord[] | null): TranscriptSegment[] {
+    const d = r.decoded;
+    if (this.isSilence(d)) return [];
+    const offset = r.chunk.start / WHISPER_SAMPLE_RATE;
+    const duration = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
+    const pieces = splitAtTimestamps(d.tokens, this.tokenizer.special.timestampBegin, duration);
+
+    const ratio = compressionRatio(this.tokenizer.decode(d.tokens));
+    const segments: TranscriptSegment[] = [];
+    let wordIndex = 0;
+    for (const p of pieces) {
+      const text = this.tokenizer.decode(p.tokens).trim();
+      const start = round(offset + p.start);
+      const end = round(offset + Math.min(Math.max(p.end, p.start + TIMESTAMP_STEP_S), duration));
+      const segment: TranscriptSegment = {
+        id: 0,
+        start,
+        end: Math.max(end, start),
+        text,
+        avg_logprob: round(d.avgLogprob, 4),
+        no_speech_prob: round(d.noSpeechProb, 4),
+        compression_ratio: round(ratio, 3),
+        temperature: round(d.temperature, 2),
+      };
+      if (words) {
+        // Words whose first token lies in this piece belong to it; their times are clamped into it.
+        const pieceWords: Word[] = [];
+        while (wordIndex < words.length && words[wordIndex].firstToken < p.firstText + p.tokens.length) {
+          const w = words[wordIndex++];
+          const ws = Math.min(Math.max(offset + w.start, segment.start), segment.end);
+          const we = Math.min(Math.max(offset + w.end, ws), segment.end);
+          pieceWords.push({ word: w.word.trim(), start: round(ws), end: round(we), prob: round(w.prob, 4) });
+        }
+        segment.words = mergePunctuation(pieceWords).filter((w) => w.word.length);
+      }
+      if (text) segments.push(segment);
+    }
+    return segments;
+  }
+
+  private joiner(language: string | null): string {
+    return language === 'zh' || language === 'ja' || language === 'th' || language === 'yue' ? '' : ' ';
+  }
+}
+
+/**
+ * A re-queued tail starts at a pause that can lie just before the (approximate) end Whisper gave the segment
+ * before it: such a segment, and its words, end where the next one starts.
+ */
+function endBeforeNext(segments: TranscriptSegment[]): void {
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const s = segments[i];
+    const limit = Math.max(s.start, segments[i + 1].start);
+    if (s.end <= limit) continue;
+    s.end = limit;
+    for (const w of s.words ?? []) {
+      w.end = Math.min(w.end, limit);
+      w.start = Math.min(w.start, w.end);
+    }
+  }
+}
+
+function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,126 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  Allow,
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { EMOTION_LEVELS, type EmotionLevel, OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../../libs/contracts/process';
+
+export class TranscribeSettingsDto {
+  @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL (files) or DEFAULT_STREAM_MODEL (/v1/ws).' })
+  @IsOptional() @IsString()
+  model?: string;
+
+  @ApiPropertyOptional({ example: 'auto', description: 'ISO 639-1 code or English name; "auto" detects it.' })
+  @IsOptional() @IsString() @MaxLength(32)
+  language?: string;
+
+  @ApiPropertyOptional({ enum: ['transcribe', 'translate'] })
+  @IsOptional() @IsIn(['transcribe', 'translate'])
+  task?: 'transcribe' | 'translate';
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10, default: 1 })
+  @IsOptional() @IsInt() @Min(1) @Max(10)
+  beam_size?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 0 })
+  @IsOptional() @IsNumber() @Min(0) @Max(1)
+  temperature?: number;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional() @IsBoolean()
+  word_timestamps?: boolean;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Text that conditions the decoder (names, spelling, style).' })
+  @IsOptional() @IsString() @MaxLength(2000)
+  initial_prompt?: string | null;
+
+  @ApiPropertyOptional({ default: true, description: 'Skip silence with Silero VAD before transcribing.' })
+  @IsOptional() @IsBoolean()
+  vad_filter?: boolean;
+}
+
+/** Shapes only: impossible counts (0, over 20, min above max) are refused by the service with 422. */
+export class DiarizationSettingsDto {
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20, description: 'Exact speaker count when known.' })
+  @IsOptional() @IsInt()
+  num_speakers?: number | null;
+
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20 })
+  @IsOptional() @IsInt()
+  min_speakers?: number | null;
+
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20 })
+  @IsOptional() @IsInt()
+  max_speakers?: number | null;
+
+  @ApiPropertyOptional({ default: false, description: 'Each channel of a stereo file is one speaker (call-centre recordings).' })
+  @IsOptional() @IsBoolean()
+  stereo_mode?: boolean;
+
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string', enum: ['all'] }],
+    description: 'Enrolled speakers (POST /v1/speakers) to name the diarized ones by: ids or names, or "all" of the API key\'s.',
+  })
+  @IsOptional() @Allow()
+  speakers?: string[] | 'all';
+}
+
+export class EmotionSettingsDto {
+  @ApiPropertyOptional({ enum: EMOTION_LEVELS, default: 'segment', description: 'word needs the transcribe task.' })
+  @IsOptional() @IsIn(EMOTION_LEVELS as unknown as string[])
+  analysis_level?: EmotionLevel;
+
+  @ApiPropertyOptional({ example: 'earshot-robust', description: 'An installed emotion model (GET /v1/models); default the built-in head.' })
+  @IsOptional() @IsString() @MaxLength(200)
+  model?: string;
+}
+
+export class ProcessSettingsDto {
+  @ApiProperty({ enum: TASKS, isArray: true, example: ['transcribe'], description: 'Any non-empty subset.' })
+  @IsArray() @ArrayNotEmpty() @IsString({ each: true })
+  tasks!: string[];
+
+  @ApiPropertyOptional({ type: TranscribeSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => TranscribeSettingsDto)
+  tra?: TranscribeSettingsDto;
+
+  @ApiPropertyOptional({ type: DiarizationSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => DiarizationSettingsDto)
+  dia?: DiarizationSettingsDto;
+
+  @ApiPropertyOptional({ type: EmotionSettingsDto })
+  @IsOptional() @ValidateNested() @Type(() => EmotionSettingsDto)
+  emo?: EmotionSettingsDto;
+}
+
+/** The `request_json` field of POST /v1/process. */
+export class ProcessRequestDto {
+  @ApiProperty({ type: ProcessSettingsDto })
+  @ValidateNested() @Type(() => ProcessSettingsDto)
+  settings!: ProcessSettingsDto;
+
+  @ApiPropertyOptional({ enum: OUTPUT_FORMATS, default: 'json' })
+  @IsOptional() @IsIn(OUTPUT_FORMATS as unknown as string[])
+  format_output?: OutputFormat;
+
+  @ApiPropertyOptional({ default: false, description: 'true: answer 202 {status:"queued", job_id} at once and run the request as a background job (GET /v1/jobs/:id).' })
+  @IsOptional() @IsBoolean()
+  async_process?: boolean;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'With async_process: the finished job is POSTed here, signed (X-Earshot-Signature).' })
+  @IsOptional() @IsString() @MaxLength(2048)
+  callback_url?: string | null;
+}
