@@ -19,7 +19,8 @@ import { parseWav } from '../libs/audio/wav';
 import { diarizationErrorRate, parseRttm, type Turn } from '../libs/diarization/der';
 import { DEFAULT_TUNING, Diarizer } from '../src/engine/core/diarization/diarizer';
 import { MfccStatsEmbedder } from '../src/engine/core/diarization/mfcc-embedder';
-import { DiarizationRegistry, loadDiarizer } from '../src/engine/models/diarization-models';
+import { loadDiarizer } from '../src/engine/models/diarization-models';
+import { ModelRegistry } from '../src/engine/models/model-registry';
 import { PyannoteSegmentation } from '../src/engine/models/pyannote-segmentation';
 import { devConversations } from '../test/support/dev-conversations';
 
@@ -88,11 +89,12 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const FREE = { numSpeakers: null, minSpeakers: null, maxSpeakers: null };
 
 async function diarizer(embedder: Embedder, threads: number, stepS: number): Promise<Diarizer> {
-  const registry = new DiarizationRegistry(MODELS_DIR);
+  const registry = new ModelRegistry(MODELS_DIR);
   const runtime = { device: 'cpu', intraOpThreads: threads };
-  if (embedder === 'builtin') return loadDiarizer(registry, runtime, { stepS });
-  const segmentation = await PyannoteSegmentation.load({ modelPath: registry.chosen('speaker-segmentation')!.path, runtime });
-  return new Diarizer(segmentation, new MfccStatsEmbedder(), { ...DEFAULT_TUNING, stepS });
+  const segmentation = registry.chosen('speaker-segmentation');
+  if (embedder === 'builtin') return loadDiarizer({ segmentation, embedding: registry.chosen('speaker-embedding'), runtime, tuning: { stepS } });
+  const segmenter = await PyannoteSegmentation.load({ modelPath: segmentation!.path, runtime });
+  return new Diarizer(segmenter, new MfccStatsEmbedder(), { ...DEFAULT_TUNING, stepS });
 }
 
 async function runFiles(embedder: Embedder, threads: number, stepS: number): Promise<FilesResult> {

@@ -29,10 +29,9 @@ import { EMOTION_LABELS, FOUR_CLASS_LABELS } from '../src/engine/core/emotion/la
 import { AudioPipeline, type PipelineRequest } from '../src/engine/core/pipeline';
 import { loadConfig } from '../src/server/infra/config/app-config';
 import { loadEmotionModel } from '../src/engine/models/emotion-models';
-import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from '../src/engine/models/emotion-registry';
-import { ModelRegistry } from '../src/engine/models/model-registry';
+import { DEFAULT_EMOTION_MODEL, ModelRegistry } from '../src/engine/models/model-registry';
 import { SileroVad } from '../src/engine/models/silero-vad';
-import { loadWhisper, transcriberSettings } from '../src/engine/models/whisper-loader';
+import { transcriberSettings, WhisperSpeechToText } from '../src/engine/models/whisper-loader';
 
 const TESTDATA = resolve(__dirname, '../../shared/testdata');
 const LIMITS = { maxSeconds: 4 * 3600, ffmpegTimeoutMs: 600_000, ffmpegPath: process.env.FFMPEG_PATH ?? 'ffmpeg' };
@@ -172,7 +171,7 @@ async function main(): Promise<void> {
   });
   const modelsDir = resolve(process.env.MODELS_DIR ?? join(__dirname, '../../shared/models'));
   const registry = new ModelRegistry(modelsDir);
-  const vad = SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+  const vad = SileroVad.load({ modelPath: registry.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
   const analyzer = new EmotionAnalyzer(vad);
   const entries = (JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: Entry[] }).files;
   const acted = entries.filter((e) => e.task === 'emotion');
@@ -184,10 +183,10 @@ async function main(): Promise<void> {
 
   const heads: Array<{ model: EmotionModel; result: HeadResult; pairs8: Array<[string, string]>; pairs4: Array<[string, string]> }> = [];
   for (const name of [values.old!, values.new!]) {
-    const installed = new EmotionRegistry(modelsDir).find(name);
+    const installed = registry.find('emotion', name);
     if (!installed) throw new Error(`emotion model ${name} is not installed`);
     const loadStarted = performance.now();
-    const model = await loadEmotionModel(installed, RUNTIME, (encoder) => registry.find(encoder)!.dir);
+    const model = await loadEmotionModel({ model: installed, runtime: RUNTIME, whisperDir: (encoder) => registry.find('stt', encoder)!.dir });
     const measured = await measure(model, performance.now() - loadStarted, analyzer, acted, read, audio, conditions);
     log(`${name}: ${JSON.stringify(measured.result)}`);
     heads.push({ model, ...measured });
@@ -271,7 +270,9 @@ async function longFile(
   writeFileSync(wav, encodeWavPcm16(long, 16000));
 
   const stt = values['stt-model']!;
-  const whisper = await loadWhisper(stt, registry.find(stt)!.dir, RUNTIME, vad, transcriberSettings(stt, loadConfig({}).sttWindows));
+  const whisper = await WhisperSpeechToText.load({
+    name: stt, dir: registry.find('stt', stt)!.dir, runtime: RUNTIME, vad, settings: transcriberSettings(stt, loadConfig({}).sttWindows),
+  });
   const pipeline = new AudioPipeline({ withTranscriber: (_name, fn) => fn(whisper.transcriber) }, LIMITS, {
     emotion: { models: { withEmotionModel: (_name, fn) => fn(model) }, analyzer },
   });

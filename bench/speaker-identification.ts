@@ -18,7 +18,8 @@ import type { Turn } from '../libs/diarization/der';
 import type { DiarizationResult } from '../libs/contracts/process';
 import type { SpeakerVoice } from '../src/engine/core/diarization/diarizer';
 import { cosine, DEFAULT_MATCH_THRESHOLD, matchVoices, nameSpeakers } from '../libs/diarization/voiceprint';
-import { DiarizationRegistry, loadDiarizer } from '../src/engine/models/diarization-models';
+import { loadDiarizer } from '../src/engine/models/diarization-models';
+import { ModelRegistry } from '../src/engine/models/model-registry';
 import { enrolmentConversation, RAVDESS_TRAIN, ravdessActors } from '../test/support/dev-conversations';
 import { seededRandom } from '../libs/math/seeded-random';
 
@@ -32,7 +33,12 @@ function decode(path: string): Float32Array {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { conversations: { type: 'string', default: '30' } } });
-  const diarizer = await loadDiarizer(new DiarizationRegistry(join(__dirname, 'no-models-dir')), { device: 'cpu', intraOpThreads: 2 });
+  const builtin = new ModelRegistry();
+  const diarizer = await loadDiarizer({
+    segmentation: builtin.chosen('speaker-segmentation'),
+    embedding: builtin.chosen('speaker-embedding'),
+    runtime: { device: 'cpu', intraOpThreads: 2 },
+  });
   const actors = [...ravdessActors().keys()];
 
   const prints = new Map<string, Float32Array>();

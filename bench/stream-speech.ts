@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { parseWav } from '../libs/audio/wav';
 import { speechRegions } from '../src/engine/core/audio/vad';
+import { ModelRegistry } from '../src/engine/models/model-registry';
 import { SileroVad } from '../src/engine/models/silero-vad';
 
 async function main(): Promise<void> {
-  const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath() });
+  const vad = await SileroVad.load({ modelPath: new ModelRegistry().chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
   const spans: Array<[number, number]> = [];
   for (const path of process.argv.slice(2)) {
     const samples = parseWav(readFileSync(path)).samples;

@@ -13,15 +13,16 @@ type Transcribe = (samples: Float32Array, language: string, onProgress: (fractio
 const SAMPLE_RATE = 16000;
 
 async function loadEarshot(job: ChildJob): Promise<Transcribe> {
-  const [{ loadWhisper, transcriberSettings }, { SileroVad }] = await Promise.all([
+  const [{ WhisperSpeechToText, transcriberSettings }, { SileroVad }, { ModelRegistry }] = await Promise.all([
     import('../src/engine/models/whisper-loader'),
     import('../src/engine/models/silero-vad'),
+    import('../src/engine/models/model-registry'),
   ]);
   // One VAD thread, as the inference worker loads it.
-  const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+  const vad = await SileroVad.load({ modelPath: new ModelRegistry().chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
   const dir = join(modelRoot(job.model), job.model);
   const runtime = { device: 'cpu', intraOpThreads: job.threads };
-  const { transcriber } = await loadWhisper(job.model, dir, runtime, vad, transcriberSettings(job.model, job.windows));
+  const { transcriber } = await WhisperSpeechToText.load({ name: job.model, dir, runtime, vad, settings: transcriberSettings(job.model, job.windows) });
   return async (samples, language, onProgress) => {
     const result = await transcriber.transcribe(
       samples,

@@ -35,8 +35,7 @@ import { speechRegions } from '../src/engine/core/audio/vad';
 import { decideLabel } from '../src/engine/core/emotion/decision';
 import { filePieces } from '../src/engine/core/emotion/pieces';
 import { EMOTION_LABELS, FOUR_CLASS_LABELS, ravdessInfo } from '../src/engine/core/emotion/labels';
-import { linearHeadOnnx } from '../src/engine/models/emotion-head';
-import { type EmotionHeadManifest, DEFAULT_FEATURE_RECIPE, DEFAULT_LOUDNESS } from '../src/engine/models/emotion-registry';
+import { type EmotionHeadManifest, DEFAULT_FEATURE_RECIPE, DEFAULT_LOUDNESS, linearHeadOnnx } from '../src/engine/models/emotion-head';
 import { ModelRegistry } from '../src/engine/models/model-registry';
 import { SileroVad } from '../src/engine/models/silero-vad';
 import { type WhisperFeatureRecipe, WhisperFeatureEncoder } from '../src/engine/models/whisper-feature-encoder';
@@ -107,10 +106,11 @@ async function extractFeatures(clips: Clip[], recipe: WhisperFeatureRecipe, mode
     rows[i] = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice();
   });
   if (todo.length === 0) return rows;
-  const whisper = new ModelRegistry(modelsDir).find(recipe.encoder);
+  const registry = new ModelRegistry(modelsDir);
+  const whisper = registry.find('stt', recipe.encoder);
   if (!whisper) throw new Error(`speech-to-text model ${recipe.encoder} (the feature encoder) is not installed`);
-  const encoder = await WhisperFeatureEncoder.load(whisper.dir, recipe, { device: 'cpu', intraOpThreads: 0 });
-  const vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+  const encoder = await WhisperFeatureEncoder.load({ whisperDir: whisper.dir, recipe, runtime: { device: 'cpu', intraOpThreads: 0 } });
+  const vad = await SileroVad.load({ modelPath: registry.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
   const started = Date.now();
   let made = 0;
   const worker = async (): Promise<void> => {

@@ -5,13 +5,12 @@ import { EmotionAnalyzer } from './core/emotion/emotion-analyzer';
 import type { EmotionModel } from './core/emotion/emotion-model';
 import { AudioPipeline, type DiarizerProvider, type EmotionModelProvider, type TranscriberProvider } from './core/pipeline';
 import { StreamHub } from './core/stream/stream-hub';
-import { DiarizationRegistry, loadDiarizer } from './models/diarization-models';
+import { loadDiarizer } from './models/diarization-models';
 import { loadEmotionModel } from './models/emotion-models';
-import { EmotionRegistry } from './models/emotion-registry';
 import { ModelCache } from './models/model-cache';
 import { ModelRegistry } from './models/model-registry';
 import { SileroVad } from './models/silero-vad';
-import { type LoadedWhisper, loadWhisper, transcriberSettings } from './models/whisper-loader';
+import { transcriberSettings, WhisperSpeechToText } from './models/whisper-loader';
 import type { WorkerReply, WorkerRequest, WorkerSettings, WorkerStreamMessage } from '../contract/engine-protocol';
 
 /**
@@ -22,14 +21,17 @@ const settings = workerData as WorkerSettings;
 const port = parentPort!;
 const registry = new ModelRegistry(settings.modelsDir);
 
-const vadReady = SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+// One CPU thread whatever DEVICE says: the VAD is tiny and recurrent, and costs mostly per call (see SileroVad).
+const vadReady = SileroVad.load({ modelPath: registry.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
 
-const cache = new ModelCache<LoadedWhisper>({
+const cache = new ModelCache<WhisperSpeechToText>({
   ...settings.cache,
   load: async (name) => {
-    const installed = registry.find(name);
+    const installed = registry.find('stt', name);
     if (!installed) throw new EarshotError('model_not_found', `model "${name}" is not installed`);
-    const loaded = await loadWhisper(name, installed.dir, settings.runtime, await vadReady, transcriberSettings(name, settings.stt));
+    const loaded = await WhisperSpeechToText.load({
+      name, dir: installed.dir, runtime: settings.runtime, vad: await vadReady, settings: transcriberSettings(name, settings.stt),
+    });
     return { value: loaded, sizeBytes: loaded.model.sizeBytes };
   },
 });
@@ -42,7 +44,13 @@ let diarizerReady: Promise<Diarizer> | null = null;
 const diarizers: DiarizerProvider = {
   diarizer: () => {
     const fallback = (reason: string) => process.emitWarning(`diarization uses the MFCC features: ${reason}`);
-    diarizerReady ??= loadDiarizer(new DiarizationRegistry(settings.modelsDir), settings.runtime, settings.diarization, fallback).catch((err) => {
+    diarizerReady ??= loadDiarizer({
+      segmentation: registry.chosen('speaker-segmentation'),
+      embedding: registry.chosen('speaker-embedding'),
+      runtime: settings.runtime,
+      tuning: settings.diarization,
+      onFallback: fallback,
+    }).catch((err) => {
       diarizerReady = null;
       throw err;
     });
@@ -50,16 +58,19 @@ const diarizers: DiarizerProvider = {
   },
   vad: () => vadReady,
 };
-const emotionRegistry = new EmotionRegistry(settings.modelsDir);
 const emotionCache = new ModelCache<EmotionModel>({
   ...settings.cache,
   load: async (name) => {
-    const installed = emotionRegistry.find(name);
+    const installed = registry.find('emotion', name);
     if (!installed) throw new EarshotError('model_not_found', `emotion model "${name}" is not installed`);
-    const model = await loadEmotionModel(installed, settings.runtime, (encoder) => {
-      const whisper = registry.find(encoder);
-      if (!whisper) throw new EarshotError('model_not_found', `emotion model "${name}" needs speech-to-text model "${encoder}", which is not installed`);
-      return whisper.dir;
+    const model = await loadEmotionModel({
+      model: installed,
+      runtime: settings.runtime,
+      whisperDir: (encoder) => {
+        const whisper = registry.find('stt', encoder);
+        if (!whisper) throw new EarshotError('model_not_found', `emotion model "${name}" needs speech-to-text model "${encoder}", which is not installed`);
+        return whisper.dir;
+      },
     });
     return { value: model, sizeBytes: installed.bytes };
   },

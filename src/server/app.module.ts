@@ -23,9 +23,7 @@ import { currentRequestContext } from './infra/context/request-context';
 import { AdmissionQueue } from './infra/engine/admission-queue';
 import { InferenceClient, type ProcessObserver } from './infra/engine/inference-client';
 import { Metrics } from './infra/metrics/metrics';
-import { DiarizationRegistry } from '../engine/models/diarization-models';
-import { DEFAULT_EMOTION_MODEL, EmotionRegistry } from '../engine/models/emotion-registry';
-import { ModelRegistry } from '../engine/models/model-registry';
+import { DEFAULT_EMOTION_MODEL, ModelRegistry } from '../engine/models/model-registry';
 
 /** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
 class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -59,7 +57,6 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
-        { provide: EmotionRegistry, useFactory: () => new EmotionRegistry(config.modelsDir) },
         {
           provide: InferenceClient,
           inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
@@ -82,27 +79,21 @@ export class AppModule {
         },
         {
           provide: ProcessService,
-          inject: [InferenceClient, ModelRegistry, EmotionRegistry, SpeakerService],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry, speakers: SpeakerService) =>
+          inject: [InferenceClient, ModelRegistry, SpeakerService],
+          useFactory: (client: InferenceClient, registry: ModelRegistry, speakers: SpeakerService) =>
             new ProcessService(
               client,
-              { has: (name) => registry.find(name) !== undefined },
+              { has: (name) => registry.find('stt', name) !== undefined },
               { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
-              { has: (name) => emotion.find(name) !== undefined },
+              { has: (name) => registry.find('emotion', name) !== undefined },
               { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
             ),
         },
         {
           provide: SystemService,
-          inject: [InferenceClient, ModelRegistry, EmotionRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) => {
-            const diarization = new DiarizationRegistry(config.modelsDir);
-            const speakerModels = () => diarization.list().map(({ name, kind, source, bytes }) => ({ name, kind, source, bytes }));
-            return new SystemService({ list: () => [...registry.list(), ...emotion.list(), ...speakerModels()] }, client, {
-              file: config.defaultSttModel,
-              stream: config.defaultStreamModel,
-            });
-          },
+          inject: [InferenceClient, ModelRegistry],
+          useFactory: (client: InferenceClient, registry: ModelRegistry) =>
+            new SystemService(registry, client, { file: config.defaultSttModel, stream: config.defaultStreamModel }),
         },
         {
           provide: StreamService,

@@ -1,6 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { SpeechRegion, planChunks, speechRegions } from '../../src/engine/core/audio/vad';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { SileroVad } from '../../src/engine/models/silero-vad';
 import { manifest as readManifest, TESTDATA } from '../support/server';
 
@@ -33,7 +34,7 @@ describe('SileroVad (real model)', () => {
   const segments = readManifest().find((f) => f.path === LONG)!.segments!;
 
   beforeAll(async () => {
-    vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath() });
+    vad = await SileroVad.load({ modelPath: new ModelRegistry().chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
     long = decode(LONG);
     longProbs = await vad.speechProbabilities(long);
   });

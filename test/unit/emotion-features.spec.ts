@@ -5,13 +5,12 @@ import { onnx } from 'onnx-proto';
 import { parseWav } from '../../libs/audio/wav';
 import { whisperLogMel } from '../../libs/features/mel';
 import { cutWhisperEncoder } from '../../src/engine/models/encoder-cut';
-import { DEFAULT_FEATURE_RECIPE } from '../../src/engine/models/emotion-registry';
-import { ModelRegistry } from '../../src/engine/models/model-registry';
+import { DEFAULT_FEATURE_RECIPE } from '../../src/engine/models/emotion-head';
+import { ModelRegistry, WHISPER_ONNX_FILES } from '../../src/engine/models/model-registry';
 import { WhisperFeatureEncoder } from '../../src/engine/models/whisper-feature-encoder';
-import { WHISPER_ONNX_FILES } from '../../src/engine/models/whisper-onnx';
 import { SHARED_MODELS, TESTDATA } from '../support/server';
 
-const whisperDir = new ModelRegistry(SHARED_MODELS).find('whisper-base')!.dir;
+const whisperDir = new ModelRegistry(SHARED_MODELS).find('stt', 'whisper-base')!.dir;
 const encoderPath = join(whisperDir, WHISPER_ONNX_FILES.encoder);
 const OUTPUT = DEFAULT_FEATURE_RECIPE.output;
 const clip = parseWav(readFileSync(join(TESTDATA, 'emotion/ravdess/03-01-05-02-01-01-01.wav'))).samples;
@@ -45,7 +44,7 @@ describe('whisper-base encoder cut after block 3', () => {
   });
 
   it('pools 1024 values per piece, each piece the same alone or among others', async () => {
-    const encoder = await WhisperFeatureEncoder.load(whisperDir, DEFAULT_FEATURE_RECIPE, { device: 'cpu', intraOpThreads: 1 });
+    const encoder = await WhisperFeatureEncoder.load({ whisperDir, recipe: DEFAULT_FEATURE_RECIPE, runtime: { device: 'cpu', intraOpThreads: 1 } });
     expect(encoder.dim).toBe(1024);
     const half = clip.subarray(0, clip.length >> 1);
     const both = await encoder.embed([clip, half]);

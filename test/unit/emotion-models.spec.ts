@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { HfAudioClassifier } from '../../src/engine/models/emotion-models';
-import { EmotionRegistry } from '../../src/engine/models/emotion-registry';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { KNOWN_EMOTION_MODELS, pullModel, resolveModelName } from '../../src/engine/models/model-pull';
 
 const RUNTIME = { device: 'cpu', intraOpThreads: 1 };
@@ -74,7 +74,7 @@ describe('Hugging Face audio-classification loader', () => {
   it('reads labels from id2label and scores the raw waveform when do_normalize is false', async () => {
     const dir = path.join(root, 'emotion', 'raw-model');
     writeExport(dir, false);
-    const model = await HfAudioClassifier.load('raw-model', dir, RUNTIME);
+    const model = await HfAudioClassifier.load({ name: 'raw-model', dir, runtime: RUNTIME });
     expect(model.labels).toEqual(['angry', 'neutral', 'happy']);
     const probs = Array.from(await model.classify([offset]));
     const expected = softmax([10 * 0.5, 0.26, -10 * 0.5 + 0.5]);
@@ -85,7 +85,7 @@ describe('Hugging Face audio-classification loader', () => {
   it('normalises each piece to zero mean and unit variance when the preprocessor config says so', async () => {
     const dir = path.join(root, 'emotion', 'normalised-model');
     writeExport(dir, true);
-    const model = await HfAudioClassifier.load('normalised-model', dir, RUNTIME);
+    const model = await HfAudioClassifier.load({ name: 'normalised-model', dir, runtime: RUNTIME });
     const quiet = offset.map((v) => v * 0.2 - 0.3);
     const probs = await model.classify([offset, quiet]);
     // After normalisation: mean 0, mean square ≈ 1, whatever the level or offset.
@@ -98,15 +98,15 @@ describe('Hugging Face audio-classification loader', () => {
   });
 
   it('is listed from MODELS_DIR/emotion next to the built-in head, and refuses a non-16 kHz extractor', async () => {
-    const registry = new EmotionRegistry(root);
-    const byName = new Map(registry.list().map((m) => [m.name, m]));
+    const registry = new ModelRegistry(root);
+    const byName = new Map(registry.installed('emotion').map((m) => [m.name, m]));
     expect(byName.get('normalised-model')).toMatchObject({ format: 'hf-audio-classification', source: 'models_dir' });
     expect(byName.get('earshot-ravdess')).toMatchObject({ format: 'whisper-head', source: 'builtin' });
 
     const dir = path.join(root, 'emotion', 'wrong-rate');
     writeExport(dir, true);
     writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ feature_extractor_type: 'Wav2Vec2FeatureExtractor', sampling_rate: 8000 }));
-    await expect(HfAudioClassifier.load('wrong-rate', dir, RUNTIME)).rejects.toThrow(/8000 Hz/);
+    await expect(HfAudioClassifier.load({ name: 'wrong-rate', dir, runtime: RUNTIME })).rejects.toThrow(/8000 Hz/);
   });
 });
 
@@ -137,9 +137,9 @@ describe('models:pull for emotion models', () => {
       }) as typeof fetch;
       const result = await pullModel({ name: 'wav2vec2-ser', modelsDir, endpoint: 'http://hub.test', fetchImpl: fakeFetch });
       expect(result.dir).toBe(path.join(modelsDir, 'emotion', 'wav2vec2-ser'));
-      const installed = new EmotionRegistry(modelsDir).find('wav2vec2-ser');
+      const installed = new ModelRegistry(modelsDir).find('emotion', 'wav2vec2-ser');
       expect(installed).toMatchObject({ format: 'hf-audio-classification' });
-      const model = await HfAudioClassifier.load('wav2vec2-ser', installed!.dir, RUNTIME);
+      const model = await HfAudioClassifier.load({ name: 'wav2vec2-ser', dir: installed!.dir, runtime: RUNTIME });
       expect(model.labels).toEqual(['angry', 'neutral', 'happy']);
       await model.release();
     } finally {

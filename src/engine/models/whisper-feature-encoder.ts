@@ -3,8 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { meanStdPool, shortWindowLogMel, validFrames } from '../../../libs/features/pooling';
 import { WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
 import { cutWhisperEncoder } from './encoder-cut';
+import { WHISPER_ONNX_FILES } from './model-registry';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
-import { WHISPER_ONNX_FILES } from './whisper-onnx';
 
 /** How audio becomes a feature vector; stored in a head's model.json so training and inference agree. */
 export interface WhisperFeatureRecipe {
@@ -17,6 +17,13 @@ export interface WhisperFeatureRecipe {
   /** Window length: audio pieces are at most this long, shorter ones are zero-padded to it. */
   window_s: number;
   pooling: 'mean+std';
+}
+
+export interface WhisperFeatureEncoderConfig {
+  /** The installed Whisper export named by `recipe.encoder`. */
+  whisperDir: string;
+  recipe: WhisperFeatureRecipe;
+  runtime: OnnxRuntimeOptions;
 }
 
 /**
@@ -41,8 +48,7 @@ export class WhisperFeatureEncoder {
     this.windowSamples = Math.round(recipe.window_s * WHISPER_SAMPLE_RATE);
   }
 
-  /** `whisperDir`: the installed Whisper export named by `recipe.encoder`. */
-  static async load(whisperDir: string, recipe: WhisperFeatureRecipe, runtime: OnnxRuntimeOptions): Promise<WhisperFeatureEncoder> {
+  static async load({ whisperDir, recipe, runtime }: WhisperFeatureEncoderConfig): Promise<WhisperFeatureEncoder> {
     if (recipe.pooling !== 'mean+std') throw new Error(`unknown pooling "${recipe.pooling}"`);
     const frames = Math.round(recipe.window_s * 50);
     const bytes = cutWhisperEncoder(join(whisperDir, WHISPER_ONNX_FILES.encoder), { output: recipe.output, frames, width: recipe.width });

@@ -4,12 +4,6 @@ import { type TranscriberSettings, WhisperTranscriber } from '../core/stt/transc
 import type { OnnxRuntimeOptions } from './onnx-session';
 import { WhisperOnnxModel } from './whisper-onnx';
 
-export interface LoadedWhisper {
-  model: WhisperOnnxModel;
-  transcriber: WhisperTranscriber;
-  release(): Promise<void>;
-}
-
 /** Which models encode short windows at their own length (STT_SHORT_WINDOW_MODELS), with how much silence after. */
 export interface SttWindowSettings {
   shortWindowModels: string[];
@@ -20,15 +14,30 @@ export function transcriberSettings(model: string, windows: SttWindowSettings): 
   return { shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null };
 }
 
-/** A ready transcriber for the Whisper export in `dir` (model, tokenizer, the shared VAD). */
-export async function loadWhisper(
-  name: string,
-  dir: string,
-  runtime: OnnxRuntimeOptions,
-  vad: SpeechProbabilityModel,
-  settings: TranscriberSettings,
-): Promise<LoadedWhisper> {
-  const tokenizer = WhisperTokenizer.fromModelDir(dir);
-  const model = await WhisperOnnxModel.load(name, dir, runtime, tokenizer.alignmentHeads());
-  return { model, transcriber: new WhisperTranscriber(model, tokenizer, vad, settings), release: () => model.release() };
+export interface WhisperSpeechToTextConfig {
+  name: string;
+  /** The export's folder, in the transformers.js layout: the ONNX files, config.json, the tokenizer. */
+  dir: string;
+  runtime: OnnxRuntimeOptions;
+  /** The shared VAD (settings.tra.vad_filter cuts windows at its pauses). */
+  vad: SpeechProbabilityModel;
+  settings: TranscriberSettings;
+}
+
+/** A ready transcriber for a Whisper export: the ONNX model, its tokenizer and the shared VAD. */
+export class WhisperSpeechToText {
+  private constructor(
+    readonly model: WhisperOnnxModel,
+    readonly transcriber: WhisperTranscriber,
+  ) {}
+
+  static async load({ name, dir, runtime, vad, settings }: WhisperSpeechToTextConfig): Promise<WhisperSpeechToText> {
+    const tokenizer = WhisperTokenizer.fromModelDir(dir);
+    const model = await WhisperOnnxModel.load({ name, dir, runtime, alignmentHeads: tokenizer.alignmentHeads() });
+    return new WhisperSpeechToText(model, new WhisperTranscriber(model, tokenizer, vad, settings));
+  }
+
+  async release(): Promise<void> {
+    await this.model.release();
+  }
 }

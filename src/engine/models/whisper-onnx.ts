@@ -9,14 +9,21 @@ import type {
   WhisperModelConfig,
 } from '../core/stt/whisper-model';
 import { variableLengthWhisperEncoder } from './encoder-cut';
+import { WHISPER_ONNX_FILES } from './model-registry';
 import { withOutputs } from './onnx-graph';
 import { createSession, type OnnxRuntimeOptions } from './onnx-session';
 
-/** File names of the transformers.js / optimum int8 export. */
-export const WHISPER_ONNX_FILES = {
-  encoder: 'onnx/encoder_model_quantized.onnx',
-  decoder: 'onnx/decoder_model_merged_quantized.onnx',
-} as const;
+export interface WhisperOnnxConfig {
+  name: string;
+  /** The export's folder, in the transformers.js layout (WHISPER_ONNX_FILES, config.json). */
+  dir: string;
+  runtime: OnnxRuntimeOptions;
+  /**
+   * generation_config.json's (via the tokenizer): the cross-attention layers the first pass keeps for word timing;
+   * empty: every head of the upper half of the decoder (openai-whisper's fallback).
+   */
+  alignmentHeads: Array<[number, number]>;
+}
 
 /** Rows per run of the full-sequence decoder passes (see start, crossAttentions). */
 const PREFILL_ROWS = 2;
@@ -139,16 +146,7 @@ export class WhisperOnnxModel implements WhisperModel {
     }
   }
 
-  /**
-   * `alignmentHeads` (generation_config.json's, via the tokenizer) pick the cross-attention layers the first pass
-   * keeps for word timing; without them, every head of the upper half of the decoder (openai-whisper's fallback).
-   */
-  static async load(
-    name: string,
-    dir: string,
-    runtime: OnnxRuntimeOptions,
-    alignmentHeads: Array<[number, number]>,
-  ): Promise<WhisperOnnxModel> {
+  static async load({ name, dir, runtime, alignmentHeads }: WhisperOnnxConfig): Promise<WhisperOnnxModel> {
     const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfWhisperConfig;
     if (hf.num_mel_bins !== 80 && hf.num_mel_bins !== 128) {
       throw new Error(`${name}: unsupported num_mel_bins ${hf.num_mel_bins}`);
