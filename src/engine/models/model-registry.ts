@@ -3,12 +3,6 @@ import { basename, dirname, join } from 'node:path';
 import { repoDir } from '../../../libs/paths/repo-dir';
 import type { EmotionHeadManifest } from './emotion-head';
 
-/**
- * Which models exist, for every kind, and which one a single-model kind uses. Plain files only: no onnxruntime here,
- * so listing models costs no model load. Each call reads the disk again, so a model pulled into MODELS_DIR while the
- * service runs is found without a restart.
- */
-
 export type ModelKind = 'stt' | 'emotion' | 'speaker-segmentation' | 'speaker-embedding' | 'vad';
 
 /** Kinds with exactly one model in use: the first found (MODELS_DIR before the built-in one). */
@@ -74,9 +68,14 @@ const BUILTIN_SPEAKER: Record<SpeakerKind, { name: string; file: string }> = {
   'speaker-embedding': { name: 'campplus-zh-en', file: '3dspeaker-campplus-zh-en-common-advanced.onnx' },
 };
 
-/** Kinds GET /v1/models lists, in its order. The VAD is part of the pipeline, not a model a request chooses. */
+/** Kinds GET /v1/models lists, in its order; it has never listed the VAD, which nothing installed replaces. */
 const LISTED_KINDS = ['stt', 'emotion', 'speaker-segmentation', 'speaker-embedding'] as const;
 
+/**
+ * Which models are installed, of every kind, and which one a single-model kind uses: the one place that decides.
+ * Reads files only (no onnxruntime), so listing costs no model load. Each call reads the disk again, so a model pulled
+ * into MODELS_DIR while the service runs is found without a restart.
+ */
 export class ModelRegistry {
   private readonly scanners: { [K in ModelKind]: () => InstalledModel<K>[] } = {
     stt: () => this.whisperModels(),
@@ -89,7 +88,7 @@ export class ModelRegistry {
   /** `modelsDir`: MODELS_DIR; absent: the built-in and packaged models only. */
   constructor(private readonly modelsDir?: string) {}
 
-  /** Every installed model of a kind, MODELS_DIR's first where both have one. */
+  /** Every installed model of a kind, in the order its scan below gives. */
   installed<K extends ModelKind>(kind: K): InstalledModel<K>[] {
     return this.scanners[kind]();
   }
@@ -170,7 +169,10 @@ export class ModelRegistry {
   }
 }
 
-/** ONNX file of a Hugging Face audio-classification export: onnx/model.onnx, else the first onnx/model*.onnx. */
+/**
+ * ONNX file of a Hugging Face audio-classification export: onnx/model.onnx, else the first onnx/model*.onnx (the
+ * transformers.js layout names its variants model_quantized.onnx, model_fp16.onnx, ...; config.json names none).
+ */
 export function hfOnnxFile(dir: string): string | null {
   const onnxDir = join(dir, 'onnx');
   if (!existsSync(onnxDir)) return null;
