@@ -271,7 +271,7 @@ async function longFile(
   writeFileSync(wav, encodeWavPcm16(long, 16000));
 
   const stt = values['stt-model']!;
-  const whisper = await loadWhisper(stt, registry.find(stt)!.dir, RUNTIME, vad, transcriberSettings(stt, loadConfig({}).sttWindows));
+  const whisper = await loadWhisper(stt, registry.find(stt)!.dir, RUNTIME, vad, transcriberSettings(stt, loadConfig({}).engine.sttWindows));
   const pipeline = new AudioPipeline({ withTranscriber: (_name, fn) => fn(whisper.transcriber) }, LIMITS, {
     emotion: { models: { withEmotionModel: (_name, fn) => fn(model) }, analyzer },
   });

@@ -58,20 +58,20 @@ export class AppModule {
       controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
-        { provide: EmotionRegistry, useFactory: () => new EmotionRegistry(config.modelsDir) },
+        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.engine.modelsDir) },
+        { provide: EmotionRegistry, useFactory: () => new EmotionRegistry(config.engine.modelsDir) },
         {
           provide: InferenceClient,
           inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
           useFactory: (admission: AdmissionQueue, observer: ProcessObserver, metrics: Metrics) => {
             const client = new InferenceClient(
               {
-                modelsDir: config.modelsDir,
-                runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
-                cache: config.modelCache,
-                limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
-                diarization: { stepS: config.diarizationStepS },
-                stt: config.sttWindows,
+                modelsDir: config.engine.modelsDir,
+                runtime: { device: config.engine.device, intraOpThreads: config.engine.intraOpThreads },
+                cache: config.engine.modelCache,
+                limits: { maxSeconds: config.engine.maxAudioSeconds, ffmpegTimeoutMs: config.engine.ffmpegTimeoutMs, ffmpegPath: config.engine.ffmpegPath },
+                diarization: { stepS: config.engine.diarizationStepS },
+                stt: config.engine.sttWindows,
               },
               admission,
               observer,
@@ -87,7 +87,7 @@ export class AppModule {
             new ProcessService(
               client,
               { has: (name) => registry.find(name) !== undefined },
-              { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
+              { sttModel: config.engine.defaultSttModel, batchSize: config.engine.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
               { has: (name) => emotion.find(name) !== undefined },
               { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
             ),
@@ -96,11 +96,11 @@ export class AppModule {
           provide: SystemService,
           inject: [InferenceClient, ModelRegistry, EmotionRegistry],
           useFactory: (client: InferenceClient, registry: ModelRegistry, emotion: EmotionRegistry) => {
-            const diarization = new DiarizationRegistry(config.modelsDir);
+            const diarization = new DiarizationRegistry(config.engine.modelsDir);
             const speakerModels = () => diarization.list().map(({ name, kind, source, bytes }) => ({ name, kind, source, bytes }));
             return new SystemService({ list: () => [...registry.list(), ...emotion.list(), ...speakerModels()] }, client, {
-              file: config.defaultSttModel,
-              stream: config.defaultStreamModel,
+              file: config.engine.defaultSttModel,
+              stream: config.engine.defaultStreamModel,
             });
           },
         },
@@ -108,7 +108,7 @@ export class AppModule {
           provide: StreamService,
           inject: [InferenceClient, ProcessService],
           useFactory: (client: InferenceClient, process: ProcessService) =>
-            new StreamService(client, streamStartParser(process, config.sttBatchSize, config.defaultStreamModel), config.stream),
+            new StreamService(client, streamStartParser(process, config.engine.sttBatchSize, config.engine.defaultStreamModel), config.server.streams),
         },
         StreamGateway,
         InferenceLifecycle,
