@@ -15,7 +15,7 @@ import { replyWithError } from '../errors';
 import { ApiKeys } from './api-keys';
 import { AudioBudget } from './audio-budget';
 import { LIMITS_REDIS } from './hardening.module';
-import { effectiveAccess, type RouteAccess } from './access';
+import { type AccessDeclaration, effectiveAccess, type RouteAccess } from './access';
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
 
@@ -57,17 +57,18 @@ const pathOf = (req: FastifyRequest) => req.url.split('?')[0];
 
 const routeTables = new WeakMap<object, RouteOptions[]>();
 
-/** Every route of the app with its declared access (undefined: none), once the app is initialised. */
-export function routesOf(app: NestFastifyApplication): Array<{ method: string; url: string; access: RouteAccess | undefined }> {
+/** Every route of the app with what it declares (undefined: nothing), once the app is ready. */
+export function routesOf(app: NestFastifyApplication): Array<{ method: string; url: string; declared: AccessDeclaration | undefined }> {
   return (routeTables.get(app.getHttpAdapter().getInstance()) ?? []).flatMap((route) =>
-    [route.method].flat().map((method) => ({ method, url: route.url, access: route.config?.access?.access })),
+    [route.method].flat().map((method) => ({ method, url: route.url, declared: route.config?.access })),
   );
 }
 
 /**
  * Everything that guards every route, whatever module declares it: request ids, API keys and scopes (each route's
- * @Access declaration, see access.ts), per-key rate limits (requests/min, audio seconds/hour), request timeouts and cancellation on
- * disconnect, CORS, security headers on the HTML docs, and HTTP metrics. Called by createApp before routes exist.
+ * @Access declaration, see access.ts), per-key rate limits (requests/min, audio seconds/hour), request timeouts and
+ * cancellation on disconnect, CORS, security headers on the HTML docs, and HTTP metrics. Called by createApp before
+ * routes exist.
  */
 export async function installHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const { security, server } = config;
@@ -84,7 +85,7 @@ export async function installHardening(app: NestFastifyApplication, config: AppC
   routeTables.set(fastify, routes);
   fastify.addHook('onRoute', (route) => void routes.push(route));
   fastify.addHook('onReady', (done) => {
-    const undeclared = routesOf(app).filter((r) => r.method !== 'OPTIONS' && r.access === undefined);
+    const undeclared = routesOf(app).filter((r) => r.method !== 'OPTIONS' && !r.declared);
     done(undeclared.length ? new Error(`routes without an @Access declaration: ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`) : undefined);
   });
 
