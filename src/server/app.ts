@@ -15,6 +15,8 @@ import type { AppConfig } from './infra/config/app-config';
 import { Metrics } from './infra/metrics/metrics';
 
 const DOCS_PATH = 'docs';
+/** What SwaggerModule.setup(DOCS_PATH) serves: the page and its files, /docs-json and /docs-yaml. */
+const DOCS_ROUTE = new RegExp(`^/${DOCS_PATH}(/|-json$|-yaml$|$)`);
 
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -36,9 +38,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .setDescription('Self-hosted speech-to-text, speaker diarization and speech emotion recognition. Every error is {"error":{"code","message"}}.')
     .setVersion('0.1.0')
     .build();
-  // Swagger adds its routes (the page, its files, /docs-json, /docs-yaml) to fastify itself: they are declared here.
+  // Swagger adds its routes to fastify itself, so they are declared here.
   app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
-    if (route.url.startsWith(`/${DOCS_PATH}`) && !route.config?.access) declareAccess(route, { access: 'any-key', publicWhen: 'docsPublic' });
+    if (DOCS_ROUTE.test(route.url) && !route.config?.access) declareAccess(route, { access: 'any-key', publicWhen: 'docsPublic' });
   });
   // request_json is a string field of the multipart body, so no route names ProcessRequestDto: listing it puts the
   // request's schema in components.schemas, where clients (the Python package's wire-type test) check against it.

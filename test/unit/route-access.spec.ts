@@ -99,8 +99,9 @@ test('the hook enforces the declarations: scopes, public pages, and a key for UR
     (await app.inject({ method, url, headers: key ? { 'x-api-key': key } : {} })).statusCode;
   expect(await status('GET', '/health')).toBe(200);
   expect(await status('GET', '/')).toBe(200);
-  expect(await status('GET', '/ui/js/api.js')).toBe(200);
-  expect(await status('GET', '/docs-json')).toBe(200); // DOCS_PUBLIC defaults to true
+  for (const url of ['/ui/js/api.js', '/ui/vendor/uPlot.esm.js', '/docs', '/docs/swagger-ui.css', '/docs-json']) {
+    expect([url, await status('GET', url)]).toEqual([url, 200]); // the docs: DOCS_PUBLIC defaults to true
+  }
   for (const url of ['/v1/models', '/v1/speakers', '/metrics', '/v1/jobs/abc', '/uix', '/dashboards', '/elsewhere']) {
     expect([url, await status('GET', url)]).toEqual([url, 401]);
   }
