@@ -86,6 +86,7 @@ test('variables land in their group, converted to ms and bytes; an empty variabl
     REDIS_URL: 'redis://r:6379/2',
     PORT: '9000',
     API_KEYS: ' a , b,,',
+    API_KEYS_FILE: '/etc/earshot/keys.json',
     CORS_ORIGINS: 'https://a.example, https://b.example',
     INFERENCE_CONCURRENCY: '4',
     MAX_RSS_MB: '1024',
@@ -95,7 +96,7 @@ test('variables land in their group, converted to ms and bytes; an empty variabl
   });
   expect(config.redisUrl).toBe('redis://r:6379/2');
   expect(config.server.port).toBe(9000);
-  expect(config.security).toMatchObject({ apiKeys: ['a', 'b'], corsOrigins: ['https://a.example', 'https://b.example'] });
+  expect(config.security).toMatchObject({ apiKeys: ['a', 'b'], apiKeysFile: '/etc/earshot/keys.json', corsOrigins: ['https://a.example', 'https://b.example'] });
   expect(config.engine).toMatchObject({
     maxAudioSeconds: 60,
     admission: { concurrency: 4, maxQueueLength: 32, maxQueueWaitMs: 120_000, maxRssBytes: 1024 * 1024 * 1024 },

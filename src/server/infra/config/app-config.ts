@@ -315,9 +315,8 @@ const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boole
 
 /** Reads and validates the environment; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  // Variables without a default (the optional ones) are no own property of a fresh Environment: named here.
-  const known = new Set([...Object.keys(new Environment()), 'REDIS_URL', 'API_KEYS', 'API_KEYS_FILE']);
-  const given = Object.fromEntries([...known].filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const known = Object.keys(new Environment()); // ES2022 class fields: the optional ones are own properties too
+  const given = Object.fromEntries(known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const e = plainToInstance(Environment, given);
   const problems = validateSync(e).map((err) => `  ${err.property}=${JSON.stringify(given[err.property])}: ${Object.values(err.constraints ?? {}).join('; ')}`);
   if (e.ROLE !== 'all' && !e.REDIS_URL) problems.push(`  ROLE=${JSON.stringify(e.ROLE)}: api and worker roles share jobs through Redis; set REDIS_URL`);
