@@ -271,7 +271,7 @@ async function longFile(
 
   const stt = values['stt-model']!;
   const whisper = await WhisperSpeechToText.load({
-    name: stt, dir: registry.find('stt', stt)!.dir, runtime: RUNTIME, vad, settings: transcriberSettings(stt, loadConfig({}).sttWindows),
+    name: stt, dir: registry.find('stt', stt)!.dir, runtime: RUNTIME, vad, settings: transcriberSettings(stt, loadConfig({}).engine.sttWindows),
   });
   const pipeline = new AudioPipeline({ withTranscriber: (_name, fn) => fn(whisper.transcriber) }, LIMITS, {
     emotion: { models: { withEmotionModel: (_name, fn) => fn(model) }, analyzer },

@@ -248,7 +248,7 @@ async function main(): Promise<void> {
         durations: [longSeconds],
       },
     ];
-    const windows = loadConfig(process.env).sttWindows;
+    const windows = loadConfig(process.env).engine.sttWindows;
     const engines: Engine[] = options.skipReference ? ['earshot'] : ['earshot', 'transformers.js'];
     const results: Result[] = [];
     for (const model of options.models) {

@@ -14,17 +14,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
-  new Logger('Device').log(config.deviceAssignment);
+  new Logger('Device').log(config.engine.deviceAssignment);
   if (config.jobs.role === 'worker') {
     // A worker node runs jobs from Redis and serves no HTTP.
     await app.init();
     // Start-up logs are buffered until the HTTP server listens, which a worker never does.
     app.flushLogs();
-    new Logger('Earshot').log(`job worker started (device ${config.device})`);
+    new Logger('Earshot').log(`job worker started (device ${config.engine.device})`);
     return;
   }
-  await app.listen(config.port, config.host);
-  new Logger('Earshot').log(`listening on http://${config.host}:${config.port} (device ${config.device}, role ${config.jobs.role}, docs at /docs)`);
+  await app.listen(config.server.port, config.server.host);
+  new Logger('Earshot').log(`listening on http://${config.server.host}:${config.server.port} (device ${config.engine.device}, role ${config.jobs.role}, docs at /docs)`);
 }
 
 void main();

@@ -56,19 +56,19 @@ export class AppModule {
       controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
+        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.engine.modelsDir) },
         {
           provide: InferenceClient,
           inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
           useFactory: (admission: AdmissionQueue, observer: ProcessObserver, metrics: Metrics) => {
             const client = new InferenceClient(
               {
-                modelsDir: config.modelsDir,
-                runtime: { device: config.device, intraOpThreads: config.intraOpThreads },
-                cache: config.modelCache,
-                limits: { maxSeconds: config.maxAudioSeconds, ffmpegTimeoutMs: config.ffmpegTimeoutMs, ffmpegPath: config.ffmpegPath },
-                diarization: { stepS: config.diarizationStepS },
-                stt: config.sttWindows,
+                modelsDir: config.engine.modelsDir,
+                runtime: { device: config.engine.device, intraOpThreads: config.engine.intraOpThreads },
+                cache: config.engine.modelCache,
+                limits: { maxSeconds: config.engine.maxAudioSeconds, ffmpegTimeoutMs: config.engine.ffmpegTimeoutMs, ffmpegPath: config.engine.ffmpegPath },
+                diarization: { stepS: config.engine.diarizationStepS },
+                stt: config.engine.sttWindows,
               },
               admission,
               observer,
@@ -84,7 +84,7 @@ export class AppModule {
             new ProcessService(
               client,
               { has: (name) => registry.find('stt', name) !== undefined },
-              { sttModel: config.defaultSttModel, batchSize: config.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
+              { sttModel: config.engine.defaultSttModel, batchSize: config.engine.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
               { has: (name) => registry.find('emotion', name) !== undefined },
               { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
             ),
@@ -93,13 +93,13 @@ export class AppModule {
           provide: SystemService,
           inject: [InferenceClient, ModelRegistry],
           useFactory: (client: InferenceClient, registry: ModelRegistry) =>
-            new SystemService(registry, client, { file: config.defaultSttModel, stream: config.defaultStreamModel }),
+            new SystemService(registry, client, { file: config.engine.defaultSttModel, stream: config.engine.defaultStreamModel }),
         },
         {
           provide: StreamService,
           inject: [InferenceClient, ProcessService],
           useFactory: (client: InferenceClient, process: ProcessService) =>
-            new StreamService(client, streamStartParser(process, config.sttBatchSize, config.defaultStreamModel), config.stream),
+            new StreamService(client, streamStartParser(process, config.engine.sttBatchSize, config.engine.defaultStreamModel), config.server.streams),
         },
         StreamGateway,
         InferenceLifecycle,

@@ -8,23 +8,28 @@ import { AppModule } from './app.module';
 import { ErrorFilter } from './api/errors';
 import { ProcessRequestDto } from './api/process/process-request.dto';
 import { StreamWsAdapter } from './api/stream/ws-adapter';
+import { declareAccess } from './api/security/access';
 import { installHardening, requestIdOf } from './api/security/install-hardening';
 import { installWebUi } from './api/web/install-web-ui';
 import type { AppConfig } from './infra/config/app-config';
 import { Metrics } from './infra/metrics/metrics';
 
+const DOCS_PATH = 'docs';
+/** What SwaggerModule.setup(DOCS_PATH) serves: the page and its files, /docs-json and /docs-yaml. */
+const DOCS_ROUTE = new RegExp(`^/${DOCS_PATH}(/|-json$|-yaml$|$)`);
+
 /** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: requestIdOf, requestTimeout: config.hardening.requestTimeoutMs });
+  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: requestIdOf, requestTimeout: config.server.requestTimeoutMs });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  await installHardening(app, config.hardening);
+  await installHardening(app, config);
   await installWebUi(app, config.web.enabled);
   await app.register(multipart, {
-    limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
+    limits: { fileSize: config.server.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });
   app.useGlobalFilters(new ErrorFilter(app.get(Metrics)));
-  app.useWebSocketAdapter(new StreamWsAdapter(app, config.stream.maxFrameBytes));
+  app.useWebSocketAdapter(new StreamWsAdapter(app, config.server.streams.maxFrameBytes));
   // SIGTERM/SIGINT: drain (jobs go back to the queue), close, then exit 0 rather than re-raising the signal.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
 
@@ -33,8 +38,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     .setDescription('Self-hosted speech-to-text, speaker diarization and speech emotion recognition. Every error is {"error":{"code","message"}}.')
     .setVersion('0.1.0')
     .build();
+  // Swagger adds its routes to fastify itself, so they are declared here.
+  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
+    if (DOCS_ROUTE.test(route.url) && !route.config?.access) declareAccess(route, { access: 'any-key', publicWhen: 'docsPublic' });
+  });
   // request_json is a string field of the multipart body, so no route names ProcessRequestDto: listing it puts the
   // request's schema in components.schemas, where clients (the Python package's wire-type test) check against it.
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi, { extraModels: [ProcessRequestDto] }));
+  SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, openapi, { extraModels: [ProcessRequestDto] }));
   return app;
 }

@@ -182,10 +182,10 @@ test('a client that disconnects mid-upload leaves the service healthy and no fil
 test('configuration errors stop start-up with a clear message', () => {
   const { loadConfig } = require('../../src/server/infra/config/app-config') as typeof import('../../src/server/infra/config/app-config');
   expect(() => loadConfig({ PORT: 'eighty', DEVICE: 'tpu', MAX_UPLOAD_MB: '-1', LOG_LEVEL: 'loud' })).toThrow(
-    /PORT="eighty"[\s\S]*DEVICE="tpu"[\s\S]*MAX_UPLOAD_MB="-1"[\s\S]*LOG_LEVEL="loud"/,
+    /PORT="eighty"[\s\S]*LOG_LEVEL="loud"[\s\S]*MAX_UPLOAD_MB="-1"[\s\S]*DEVICE="tpu"/,
   );
-  expect(loadConfig({ DEVICE: 'cuda', GPU_COUNT: '4', NODE_APP_INSTANCE: '6' }).device).toBe('cuda:2');
-  expect(loadConfig({}).device).toBe('cpu');
+  expect(loadConfig({ DEVICE: 'cuda', GPU_COUNT: '4', NODE_APP_INSTANCE: '6' }).engine.device).toBe('cuda:2');
+  expect(loadConfig({}).engine.device).toBe('cpu');
   // The real process exits non-zero and names the variable.
   writeFileSync(join(tmp, 'noop'), '');
   let failed: { status: number; stderr: string } | null = null;

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 test('/v1/models names the default of each path: whisper-small for files, whisper-tiny for streams', async () => {
-  expect(loadConfig({})).toMatchObject({ defaultSttModel: 'whisper-small', defaultStreamModel: 'whisper-tiny' });
+  expect(loadConfig({}).engine).toMatchObject({ defaultSttModel: 'whisper-small', defaultStreamModel: 'whisper-tiny' });
   const models = await getJson(`${server.url}/v1/models`);
   expect(models).toMatchObject({ default_model: 'whisper-small', default_models: { file: 'whisper-small', stream: 'whisper-tiny' } });
   expect(models.data).toEqual(

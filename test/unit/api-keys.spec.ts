@@ -4,7 +4,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiKeys, presentedKey } from '../../src/server/api/security/api-keys';
-import { accessFor } from '../../src/server/api/security/route-scopes';
 import { EarshotError } from '../../src/contract/errors';
 
 // The real comparison, observed: which buffers it is given and how often.
@@ -76,25 +75,4 @@ test('a bad keys file stops start-up with a message naming the entry', () => {
   expect(() => new ApiKeys({ apiKeys: [], apiKeysFile: bad, requestsPerMin: 0, audioSecondsPerHour: 0 })).toThrow(/entry 1: unknown scopes root/);
   writeFileSync(bad, JSON.stringify([{ name: 'x', key: 'k', sha256: 'ab' }]));
   expect(() => new ApiKeys({ apiKeys: [], apiKeysFile: bad, requestsPerMin: 0, audioSecondsPerHour: 0 })).toThrow(/exactly one of "key" and "sha256"/);
-});
-
-test('route families map to their scopes; /health and /ready are open; /metrics and /docs follow their settings', () => {
-  const closed = { metricsPublic: false, docsPublic: false };
-  const rows: Array<[string, string, string]> = [
-    ['GET', '/health', 'open'], ['GET', '/ready?x=1', 'open'],
-    ['POST', '/v1/process', 'process'], ['POST', '/v1/audio/transcriptions', 'process'], ['GET', '/v1/ws', 'process'],
-    ['POST', '/asr_pure', 'process'], ['POST', '/transcribe', 'process'],
-    ['GET', '/v1/jobs', 'jobs:read'], ['GET', '/v1/jobs/abc', 'jobs:read'], ['HEAD', '/v1/jobs/abc', 'jobs:read'],
-    ['DELETE', '/v1/jobs/abc', 'process'], ['POST', '/v1/jobs/abc/retry', 'process'],
-    ['GET', '/v1/cache/stats', 'admin'], ['GET', '/metrics', 'admin'], ['GET', '/docs', 'any-key'], ['GET', '/docs-json', 'any-key'],
-    ['GET', '/v1/models', 'any-key'], ['GET', '/v1/processes', 'any-key'], ['GET', '/elsewhere', 'any-key'],
-    // The web UI's pages and files are open (the data they fetch is not); only "/" itself, not every path under it.
-    ['GET', '/', 'open'], ['GET', '/?x=1', 'open'], ['GET', '/dashboard', 'open'], ['GET', '/ui/js/api.js', 'open'],
-    ['POST', '/', 'any-key'], ['GET', '/uix', 'any-key'], ['GET', '/dashboards', 'any-key'],
-    ['GET', '/v1/dashboard/events', 'admin'], ['POST', '/v1/render', 'any-key'],
-    ['POST', '/v1/speakers', 'speakers'], ['GET', '/v1/speakers/abc', 'speakers'], ['DELETE', '/v1/speakers/abc', 'speakers'],
-  ];
-  expect(rows.map(([m, u]) => [m, u, accessFor(m, u, closed)])).toEqual(rows);
-  expect(accessFor('GET', '/metrics', { metricsPublic: true, docsPublic: true })).toBe('open');
-  expect(accessFor('GET', '/docs/swagger-ui.css', { metricsPublic: true, docsPublic: true })).toBe('open');
 });

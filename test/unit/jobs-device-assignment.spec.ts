@@ -24,7 +24,7 @@ test('cpu and explicit cuda:N are kept; a missing instance index counts as 0', (
 });
 
 test('the config reads NODE_APP_INSTANCE or pm_id, and refuses a malformed GPU_IDS', () => {
-  expect(loadConfig({ DEVICE: 'cuda', GPU_IDS: '1,3', pm_id: '1' }).device).toBe('cuda:3');
-  expect(loadConfig({ DEVICE: 'cuda', GPU_COUNT: '2', NODE_APP_INSTANCE: '5' }).deviceAssignment).toBe('instance 5 took cuda:1 of GPU_COUNT=2');
+  expect(loadConfig({ DEVICE: 'cuda', GPU_IDS: '1,3', pm_id: '1' }).engine.device).toBe('cuda:3');
+  expect(loadConfig({ DEVICE: 'cuda', GPU_COUNT: '2', NODE_APP_INSTANCE: '5' }).engine.deviceAssignment).toBe('instance 5 took cuda:1 of GPU_COUNT=2');
   expect(() => loadConfig({ GPU_IDS: 'first,second' })).toThrow(/GPU_IDS="first,second"/);
 });

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import { Observable } from 'rxjs';
 import type { DashboardHistory } from '../../../../libs/contracts/dashboard';
 import { DashboardService } from '../../core/dashboard/dashboard-service';
+import { Access } from '../security/access';
 
 /** A comment this often keeps proxies from closing a quiet stream when samples are far apart. */
 const HEARTBEAT_MS = 15_000;
@@ -13,6 +14,7 @@ export class DashboardController {
   constructor(private readonly dashboard: DashboardService) {}
 
   @Get()
+  @Access('admin')
   @ApiOperation({ summary: 'The dashboard samples of the last 15 minutes: {interval_s, window_s, samples:[…]} (admin scope)' })
   @ApiOkResponse({ description: 'Samples oldest first; see DashboardSample in libs/contracts/dashboard.ts' })
   history(): DashboardHistory {
@@ -20,6 +22,7 @@ export class DashboardController {
   }
 
   @Sse('events')
+  @Access('admin')
   @ApiOperation({
     summary: 'Live dashboard feed (text/event-stream, admin scope): `event: history` with the samples so far, then `event: sample` per new sample',
   })

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { JOB_STATUSES, type JobStatus } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
 import { JobService } from '../../core/jobs/job-service';
+import { Access } from '../security/access';
 
 function parseStatus(raw: string | undefined): JobStatus | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -27,6 +28,7 @@ export class JobsController {
   constructor(private readonly jobs: JobService) {}
 
   @Get('v1/jobs')
+  @Access('jobs:read')
   @ApiOperation({ summary: 'Recent jobs, newest first, paged by next_cursor' })
   @ApiQuery({ name: 'status', required: false, enum: JOB_STATUSES })
   @ApiQuery({ name: 'limit', required: false, description: '1..100, default 20' })
@@ -36,6 +38,7 @@ export class JobsController {
   }
 
   @Get('v1/jobs/:id')
+  @Access('jobs:read')
   @ApiOperation({ summary: 'Status, progress 0..1, timestamps, attempts, result or error, webhook delivery' })
   @ApiResponse({ status: 404, description: 'Unknown job' })
   get(@Param('id') id: string) {
@@ -43,6 +46,7 @@ export class JobsController {
   }
 
   @Delete('v1/jobs/:id')
+  @Access('process')
   @ApiOperation({ summary: 'Cancel a queued or running job, then delete it and its audio' })
   @ApiResponse({ status: 404, description: 'Unknown job' })
   delete(@Param('id') id: string) {
@@ -50,6 +54,7 @@ export class JobsController {
   }
 
   @Post('v1/jobs/:id/retry')
+  @Access('process')
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a failed job again' })
   @ApiResponse({ status: 404, description: 'Unknown job' })
@@ -59,6 +64,7 @@ export class JobsController {
   }
 
   @Get('v1/jobs/:id/audio')
+  @Access('jobs:read')
   @ApiOperation({ summary: 'The stored audio of a job, as uploaded' })
   @ApiResponse({ status: 404, description: 'Unknown job, or its audio is gone' })
   async audio(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
@@ -70,6 +76,7 @@ export class JobsController {
   }
 
   @Get('v1/queue')
+  @Access('any-key')
   @ApiOperation({ summary: 'Queue depth by status, runners, age of the oldest queued job' })
   queue() {
     return this.jobs.stats();

@@ -58,7 +58,7 @@ export function jobProviders(config: AppConfig): Provider[] {
     { provide: JOBS_CONFIG, useValue: jobs },
     {
       provide: JOB_QUEUE,
-      useFactory: (): JobQueue => (jobs.redisUrl ? new BullJobQueue(jobs.redisUrl, jobs.maxAttempts) : new SqliteJobQueue(jobs.dbPath)),
+      useFactory: (): JobQueue => (config.redisUrl ? new BullJobQueue(config.redisUrl, jobs.maxAttempts) : new SqliteJobQueue(jobs.dbPath)),
     },
     {
       provide: JobService,

@@ -6,6 +6,7 @@ import { EarshotError } from '../../../contract/errors';
 import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
 import { receiveForm } from '../process/multipart-upload';
+import { Access } from '../security/access';
 
 /** Most files one POST /transcribe may carry; each is transcribed as its own request. */
 export const TRANSCRIBE_MAX_FILES = 16;
@@ -26,6 +27,7 @@ export class LegacyController {
   ) {}
 
   @Post('asr_pure')
+  @Access('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'Legacy: transcribe one file (language detected)' })
   @ApiConsumes('multipart/form-data')
@@ -39,7 +41,7 @@ export class LegacyController {
   })
   async asrPure(@Req() req: FastifyRequest) {
     const started = process.hrtime.bigint();
-    const form = await receiveForm(req, this.config.uploadDir, this.config.maxUploadBytes, {
+    const form = await receiveForm(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, {
       audioField: 'file',
       maxFiles: 1,
       usage: 'with one "file" field',
@@ -53,6 +55,7 @@ export class LegacyController {
   }
 
   @Post('transcribe')
+  @Access('process')
   @HttpCode(200)
   @ApiOperation({ summary: `Legacy: transcribe up to ${TRANSCRIBE_MAX_FILES} files, each named by its key` })
   @ApiConsumes('multipart/form-data')
@@ -80,7 +83,7 @@ export class LegacyController {
   })
   async transcribe(@Req() req: FastifyRequest) {
     const started = process.hrtime.bigint();
-    const form = await receiveForm(req, this.config.uploadDir, this.config.maxUploadBytes, {
+    const form = await receiveForm(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, {
       audioField: 'files',
       maxFiles: TRANSCRIBE_MAX_FILES,
       usage: 'with one or more "files" fields, "keys" and "lang"',

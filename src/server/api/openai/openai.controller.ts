@@ -6,6 +6,7 @@ import type { RenderedOutput } from '../../core/formats/transcript-formats';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
 import { receiveForm } from '../process/multipart-upload';
 import { validateProcessRequest } from '../process/process.controller';
+import { Access } from '../security/access';
 import { OpenAIErrorFilter } from './openai-errors';
 import { OPENAI_RESPONSE_FORMATS, OPENAI_WHISPER_MODEL, TIMESTAMP_GRANULARITIES, toProcessRequest } from './openai-request';
 import { openAIBody } from './openai-response';
@@ -39,6 +40,7 @@ export class OpenAIController {
   ) {}
 
   @Post('transcriptions')
+  @Access('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'OpenAI-compatible transcription' })
   @ApiConsumes('multipart/form-data')
@@ -59,6 +61,7 @@ export class OpenAIController {
   }
 
   @Post('translations')
+  @Access('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'OpenAI-compatible translation into English' })
   @ApiConsumes('multipart/form-data')
@@ -69,7 +72,7 @@ export class OpenAIController {
   }
 
   private async run(req: FastifyRequest, reply: FastifyReply, task: 'transcribe' | 'translate'): Promise<unknown> {
-    const form = await receiveForm(req, this.config.uploadDir, this.config.maxUploadBytes, {
+    const form = await receiveForm(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, {
       audioField: 'file',
       maxFiles: 1,
       usage: 'with a "file" field (the OpenAI audio API form)',

@@ -8,6 +8,7 @@ import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
 import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { idempotencyKeyOf } from '../jobs/idempotency-key';
+import { Access } from '../security/access';
 import { receiveProcessUpload } from './multipart-upload';
 import { validateBody } from '../validate-body';
 import { ProcessRequestDto } from './process-request.dto';
@@ -45,6 +46,7 @@ export class ProcessController {
   ) {}
 
   @Post()
+  @Access('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'Transcribe (and later diarize / recognise emotion in) one audio file' })
   @ApiConsumes('multipart/form-data')
@@ -70,7 +72,7 @@ export class ProcessController {
   @ApiResponse({ status: 429, description: 'Over the key\'s requests/min or audio seconds/hour (Retry-After)' })
   @ApiResponse({ status: 503, description: 'Inference queue full, estimated wait too long, or memory high (Retry-After)' })
   async process(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
-    const upload = await receiveProcessUpload(req, this.config.uploadDir, this.config.maxUploadBytes, this.audioUrls);
+    const upload = await receiveProcessUpload(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, this.audioUrls);
     try {
       const request = await parseRequestJson(upload.requestJson);
       if (request.async_process) {

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { OUTPUT_FORMATS, type OutputFormat, type ProcessResponse } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
 import { ProcessService } from '../../core/process-service';
+import { Access } from '../security/access';
 import { validateBody } from '../validate-body';
 import { RenderRequestDto } from './render.dto';
 
@@ -15,6 +16,7 @@ export class RenderController {
   constructor(private readonly service: ProcessService) {}
 
   @Post()
+  @Access('any-key')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Render a result you already have as text, SRT, WebVTT or RTTM, without processing the audio again',

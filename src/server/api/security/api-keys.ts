@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { EarshotError } from '../../../contract/errors';
-import type { HardeningConfig } from '../../infra/config/hardening-config';
+import type { AppConfig } from '../../infra/config/app-config';
 import { type Principal, type Scope, SCOPES } from '../../infra/context/request-context';
+import type { RouteAccess } from './access';
 
 interface StoredKey {
   principal: Principal;
@@ -41,7 +42,7 @@ export class ApiKeys {
   private readonly keys: StoredKey[];
   private readonly defaults: { requestsPerMin: number; audioSecondsPerHour: number };
 
-  constructor(config: Pick<HardeningConfig, 'apiKeys' | 'apiKeysFile' | 'requestsPerMin' | 'audioSecondsPerHour'>) {
+  constructor(config: Pick<AppConfig['security'], 'apiKeys' | 'apiKeysFile' | 'requestsPerMin' | 'audioSecondsPerHour'>) {
     this.defaults = { requestsPerMin: config.requestsPerMin, audioSecondsPerHour: config.audioSecondsPerHour };
     const all = new Set<Scope>(SCOPES);
     this.keys = config.apiKeys.map((key, i) => ({ sha256: sha256(key), principal: { id: `key-${i + 1}`, scopes: all, ...this.defaults } }));
@@ -80,6 +81,11 @@ export class ApiKeys {
     if (!principal) throw new EarshotError('unauthorized', 'invalid API key');
     if (scope && !principal.scopes.has(scope)) throw new EarshotError('forbidden', `this API key lacks the "${scope}" scope`);
     return principal;
+  }
+
+  /** The caller of a route with this access: on a public route everyone is the anonymous principal. */
+  principalFor(headers: IncomingHttpHeaders, access: RouteAccess): Principal {
+    return access === 'public' ? this.anonymous : this.authenticate(headers, access === 'any-key' ? null : access);
   }
 
   private readKeyFile(path: string): StoredKey[] {

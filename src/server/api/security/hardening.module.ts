@@ -38,13 +38,12 @@ const PINO_LEVEL = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', 
 @Module({})
 export class HardeningModule {
   static forRoot(config: AppConfig): DynamicModule {
-    const hardening = config.hardening;
     return {
       module: HardeningModule,
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
-            level: PINO_LEVEL[config.logLevel],
+            level: PINO_LEVEL[config.server.logLevel],
             // Request lines carry method, path, status and timing: never bodies, audio, transcripts or keys.
             serializers: {
               req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
@@ -64,25 +63,16 @@ export class HardeningModule {
       ],
       controllers: [MetricsController],
       providers: [
-        { provide: ApiKeys, useFactory: () => new ApiKeys(hardening) },
+        { provide: ApiKeys, useFactory: () => new ApiKeys(config.security) },
         Metrics,
         {
           provide: AdmissionQueue,
           inject: [Metrics],
-          useFactory: (metrics: Metrics) =>
-            new AdmissionQueue(
-              {
-                concurrency: hardening.inferenceConcurrency,
-                maxQueueLength: hardening.maxQueueLength,
-                maxQueueWaitMs: hardening.maxQueueWaitMs,
-                maxRssBytes: hardening.maxRssBytes,
-              },
-              metrics,
-            ),
+          useFactory: (metrics: Metrics) => new AdmissionQueue(config.engine.admission, metrics),
         },
         {
           provide: LIMITS_REDIS,
-          useFactory: () => (hardening.redisUrl ? new Redis(hardening.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 }) : null),
+          useFactory: () => (config.redisUrl ? new Redis(config.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1 }) : null),
         },
         LimitsRedisCloser,
         {
@@ -103,12 +93,7 @@ export class HardeningModule {
         },
         {
           provide: AudioUrlFetcher,
-          useFactory: () =>
-            new AudioUrlFetcher({
-              allowPrivate: hardening.allowPrivateUrls,
-              timeoutMs: hardening.audioUrlTimeoutMs,
-              maxRedirects: hardening.audioUrlMaxRedirects,
-            }),
+          useFactory: () => new AudioUrlFetcher(config.security.audioUrls),
         },
       ],
       exports: [ApiKeys, Metrics, AdmissionQueue, AudioBudget, INFERENCE_OBSERVER, AudioUrlFetcher, LIMITS_REDIS],

@@ -5,17 +5,17 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type Redis from 'ioredis';
 import { EarshotError } from '../../../contract/errors';
-import type { HardeningConfig } from '../../infra/config/hardening-config';
+import type { AppConfig } from '../../infra/config/app-config';
 import { type RequestContext, runWithRequestContext } from '../../infra/context/request-context';
 import { Metrics } from '../../infra/metrics/metrics';
 import { replyWithError } from '../errors';
 import { ApiKeys } from './api-keys';
 import { AudioBudget } from './audio-budget';
 import { LIMITS_REDIS } from './hardening.module';
-import { accessFor } from './route-scopes';
+import { type AccessDeclaration, effectiveAccess, type RouteAccess } from './access';
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
 
@@ -55,12 +55,23 @@ function guardUploadIdle(raw: IncomingMessage, idleMs: number): void {
 
 const pathOf = (req: FastifyRequest) => req.url.split('?')[0];
 
+const routeTables = new WeakMap<object, RouteOptions[]>();
+
+/** Every route of the app with what it declares (undefined: nothing), once the app is ready. */
+export function routesOf(app: NestFastifyApplication): Array<{ method: string; url: string; declared: AccessDeclaration | undefined }> {
+  return (routeTables.get(app.getHttpAdapter().getInstance()) ?? []).flatMap((route) =>
+    [route.method].flat().map((method) => ({ method, url: route.url, declared: route.config?.access })),
+  );
+}
+
 /**
- * Everything that guards every route, whatever module declares it: request ids, API keys and scopes
- * (route-scopes.ts), per-key rate limits (requests/min, audio seconds/hour), request timeouts and cancellation on
- * disconnect, CORS, security headers on the HTML docs, and HTTP metrics. Called by createApp before routes exist.
+ * Everything that guards every route, whatever module declares it: request ids, API keys and scopes (each route's
+ * @Access declaration, see access.ts), per-key rate limits (requests/min, audio seconds/hour), request timeouts and
+ * cancellation on disconnect, CORS, security headers on the HTML docs, and HTTP metrics. Called by createApp before
+ * routes exist.
  */
-export async function installHardening(app: NestFastifyApplication, config: HardeningConfig): Promise<void> {
+export async function installHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const { security, server } = config;
   const fastify = app.getHttpAdapter().getInstance();
   const keys = app.get(ApiKeys);
   const budget = app.get(AudioBudget);
@@ -68,8 +79,24 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
   const logger = new Logger('Security');
   if (keys.open) logger.warn('no API keys configured (API_KEYS, API_KEYS_FILE): every route is open to anyone who can reach it');
 
-  if (config.corsOrigins) {
-    await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins, exposedHeaders: ['retry-after', 'x-request-id'] });
+  // Routes are recorded as they are added (their options are final once the app is ready): one that declares no
+  // access stops start-up instead of being served to any key. OPTIONS is the CORS preflight, public by nature.
+  const routes: RouteOptions[] = [];
+  routeTables.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => void routes.push(route));
+  fastify.addHook('onReady', (done) => {
+    const undeclared = routesOf(app).filter((r) => r.method !== 'OPTIONS' && !r.declared);
+    done(undeclared.length ? new Error(`routes without an @Access declaration: ${undeclared.map((r) => `${r.method} ${r.url}`).join(', ')}`) : undefined);
+  });
+
+  /** What a request needs: its route's declared access; a URL that matches no route (404) needs a valid key to learn that. */
+  const accessOf = (request: FastifyRequest): RouteAccess => {
+    const declared = request.routeOptions.config.access;
+    return declared ? effectiveAccess(declared, security) : 'any-key';
+  };
+
+  if (security.corsOrigins) {
+    await app.register(cors, { origin: security.corsOrigins === '*' ? '*' : security.corsOrigins, exposedHeaders: ['retry-after', 'x-request-id'] });
   }
   await app.register(helmet, { global: false });
 
@@ -78,21 +105,21 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
     if (pathOf(request).startsWith('/docs')) reply.helmet();
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new EarshotError('timeout', `the request took longer than REQUEST_TIMEOUT_S (${config.requestTimeoutMs / 1000} s)`)),
-      config.requestTimeoutMs,
+      () => controller.abort(new EarshotError('timeout', `the request took longer than REQUEST_TIMEOUT_S (${server.requestTimeoutMs / 1000} s)`)),
+      server.requestTimeoutMs,
     );
     timer.unref();
     reply.raw.once('close', () => {
       clearTimeout(timer);
       if (!reply.raw.writableFinished) controller.abort(new EarshotError('timeout', 'the client disconnected'));
     });
-    guardUploadIdle(request.raw, config.uploadIdleTimeoutMs);
+    guardUploadIdle(request.raw, server.uploadIdleTimeoutMs);
 
     if (request.method === 'OPTIONS') return done(); // CORS preflight carries no credentials
-    const access = accessFor(request.method, request.url, config);
+    const access = accessOf(request);
     let context: RequestContext;
     try {
-      const principal = access === 'open' ? keys.anonymous : keys.authenticate(request.headers, access === 'any-key' ? null : access);
+      const principal = keys.principalFor(request.headers, access);
       context = { requestId: request.id, principal, signal: controller.signal };
     } catch (err) {
       replyWithError(reply, err, metrics);
@@ -109,7 +136,7 @@ export async function installHardening(app: NestFastifyApplication, config: Hard
     );
   });
 
-  const exempt = (request: FastifyRequest) => request.method === 'OPTIONS' || accessFor(request.method, request.url, config) === 'open';
+  const exempt = (request: FastifyRequest) => request.method === 'OPTIONS' || accessOf(request) === 'public';
   await app.register(rateLimit, {
     global: true,
     timeWindow: 60_000,

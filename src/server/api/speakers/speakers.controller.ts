@@ -11,6 +11,7 @@ import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
 import { currentRequestContext } from '../../infra/context/request-context';
 import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { receiveForm } from '../process/multipart-upload';
+import { Access } from '../security/access';
 
 /** Audio files one enrolment request may carry. */
 const MAX_ENROLMENT_FILES = 8;
@@ -68,6 +69,7 @@ export class SpeakersController {
   ) {}
 
   @Post()
+  @Access('speakers')
   @HttpCode(201)
   @ApiOperation({ summary: 'Enrol a speaker: store the voiceprint (mean CAM++ embedding) of their speech' })
   @ApiConsumes('multipart/form-data')
@@ -91,12 +93,14 @@ export class SpeakersController {
   }
 
   @Get()
+  @Access('speakers')
   @ApiOperation({ summary: "This API key's enrolled speakers, oldest first" })
   list(): Promise<SpeakerList> {
     return this.speakers.list(tenant());
   }
 
   @Get(':id')
+  @Access('speakers')
   @ApiOperation({ summary: 'One enrolled speaker' })
   @ApiResponse({ status: 404, description: 'No such speaker for this API key' })
   get(@Param('id') id: string): Promise<EnrolledSpeaker> {
@@ -104,6 +108,7 @@ export class SpeakersController {
   }
 
   @Post(':id/audio')
+  @Access('speakers')
   @HttpCode(200)
   @ApiOperation({ summary: "Add audio to a speaker's voiceprint (it must be the same voice)" })
   @ApiConsumes('multipart/form-data')
@@ -120,6 +125,7 @@ export class SpeakersController {
   }
 
   @Delete(':id')
+  @Access('speakers')
   @ApiOperation({ summary: 'Delete a speaker: its voiceprint and any kept audio' })
   @ApiResponse({ status: 404, description: 'No such speaker for this API key' })
   delete(@Param('id') id: string): Promise<{ speaker_id: string; deleted: true }> {
@@ -128,7 +134,7 @@ export class SpeakersController {
 
   /** Audio files, or one audio_url fetched to a file, and the text fields. */
   private async receive(req: FastifyRequest): Promise<EnrolmentForm> {
-    const { uploadDir, maxUploadBytes } = this.config;
+    const { uploadDir, maxUploadBytes } = this.config.server;
     const form = await receiveForm(req, uploadDir, maxUploadBytes, {
       audioField: 'audio',
       maxFiles: MAX_ENROLMENT_FILES,

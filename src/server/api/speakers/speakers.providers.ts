@@ -22,13 +22,13 @@ export function speakerProviders(config: AppConfig): Provider[] {
   return [
     {
       provide: SPEAKER_STORE,
-      useFactory: (): SpeakerStore => (config.jobs.redisUrl ? new RedisSpeakerStore(config.jobs.redisUrl) : new SqliteSpeakerStore(config.speakers.dbPath)),
+      useFactory: (): SpeakerStore => (config.redisUrl ? new RedisSpeakerStore(config.redisUrl) : new SqliteSpeakerStore(config.server.speakers.dbPath)),
     },
     {
       provide: SpeakerService,
       inject: [SPEAKER_STORE, InferenceClient],
       useFactory: (store: SpeakerStore, client: InferenceClient) =>
-        new SpeakerService(store, client, new FileSpeakerAudioStore(config.speakers.dataDir), config.speakers),
+        new SpeakerService(store, client, new FileSpeakerAudioStore(config.server.speakers.dataDir), config.server.speakers),
     },
     SpeakerStoreLifecycle,
   ];

@@ -4,6 +4,7 @@ import { type RawData, WebSocket } from 'ws';
 import { StreamService } from '../../core/stream/stream-service';
 import { Metrics } from '../../infra/metrics/metrics';
 import { describeError } from '../errors';
+import { Access, declaredAccess } from '../security/access';
 import { ApiKeys } from '../security/api-keys';
 import { AudioBudget } from '../security/audio-budget';
 
@@ -11,10 +12,11 @@ import { AudioBudget } from '../security/audio-budget';
 const POLICY_VIOLATION = 1008;
 
 /**
- * /v1/ws: checks the caller's API key on the upgrade request (the HTTP hooks never see it), then binds the socket to
- * a StreamConnection, which holds the protocol. Browsers, which cannot set headers on a WebSocket, may pass the key
- * as `?api_key=`.
+ * /v1/ws: checks the caller's API key against the access declared here on the upgrade request (the HTTP hooks never
+ * see it), then binds the socket to a StreamConnection, which holds the protocol. Browsers, which cannot set headers
+ * on a WebSocket, may pass the key as `?api_key=`.
  */
+@Access('process')
 @WebSocketGateway({ path: '/v1/ws' })
 export class StreamGateway implements OnGatewayConnection {
   constructor(
@@ -33,7 +35,7 @@ export class StreamGateway implements OnGatewayConnection {
     };
     let principal;
     try {
-      principal = this.keys.authenticate(headersWithQueryKey(request), 'process');
+      principal = this.keys.principalFor(headersWithQueryKey(request), declaredAccess(StreamGateway));
     } catch (err) {
       refuse(err);
       return;

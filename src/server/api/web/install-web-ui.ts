@@ -2,9 +2,11 @@ import { dirname } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { repoDir } from '../../../../libs/paths/repo-dir';
+import { declareAccess } from '../security/access';
 
-/** The pages, and the prefix of their scripts, styles and vendored libraries (route-scopes.ts keeps them open). */
+/** The pages, and the prefix of their scripts, styles and vendored libraries. */
 export const WEB_UI_PAGES = { '/': 'playground.html', '/dashboard': 'dashboard.html' } as const;
 export const WEB_UI_ASSETS = '/ui';
 
@@ -50,16 +52,20 @@ export async function installWebUi(app: NestFastifyApplication, enabled: boolean
     done();
   });
   const served = /\.(html|js|css|svg)$/; // not tsconfig.json or .d.ts; the pages' sendFile passes this check too
-  await app.register(fastifyStatic, { root, prefix: `${WEB_UI_ASSETS}/`, index: false, maxAge: '5m', allowedPath: (path) => served.test(path) });
   const vendor = [dirname(require.resolve('wavesurfer.js')), dirname(require.resolve('uplot'))];
-  await app.register(fastifyStatic, {
-    root: vendor,
-    prefix: `${WEB_UI_ASSETS}/vendor/`,
-    decorateReply: false,
-    index: false,
-    allowedPath: (path) => served.test(path),
+  await app.register(async (ui: FastifyInstance) => {
+    // Every route of this scope is public: the pages and files hold no data; the API they call asks for a key.
+    ui.addHook('onRoute', (route) => declareAccess(route, { access: 'public' }));
+    await ui.register(fastifyStatic, { root, prefix: `${WEB_UI_ASSETS}/`, index: false, maxAge: '5m', allowedPath: (path) => served.test(path) });
+    await ui.register(fastifyStatic, {
+      root: vendor,
+      prefix: `${WEB_UI_ASSETS}/vendor/`,
+      decorateReply: false,
+      index: false,
+      allowedPath: (path) => served.test(path),
+    });
+    for (const [path, file] of Object.entries(WEB_UI_PAGES)) {
+      ui.get(path, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile(file, root, { cacheControl: false }));
+    }
   });
-  for (const [path, file] of Object.entries(WEB_UI_PAGES)) {
-    fastify.get(path, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile(file, root, { cacheControl: false }));
-  }
 }
