@@ -15,7 +15,7 @@ const queues: SqliteJobQueue[] = [];
 function newJob(id: string, extra: Partial<StoredJob> = {}): StoredJob {
   return {
     id, status: 'queued', progress: 0, createdAt: Date.now(), startedAt: null, finishedAt: null, attempts: 0, maxAttempts: 3,
-    request: { settings: { tasks: ['transcribe'] } }, audioPath: `/data/audio/${id}`, idempotencyKey: null, ...extra,
+    request: { settings: { tasks: ['transcribe'] } }, audioPath: `/data/audio/${id}`, idempotencyKey: null, submittedBy: null, ...extra,
   };
 }
 

@@ -19,9 +19,6 @@ export const DEFAULT_FEATURE_RECIPE: WhisperFeatureRecipe = {
  */
 export const DEFAULT_LOUDNESS = { target_dbfs: -23, max_gain_db: 30 };
 
-/** The head shipped in the repository (assets/emotion/), used when settings.emo.model is not given. */
-export const DEFAULT_EMOTION_MODEL = 'earshot-robust';
-
 /** model.json of a head trained by `npm run train:emotion`. */
 export interface EmotionHeadManifest {
   name: string;

@@ -3,7 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { meanStdPool, shortWindowLogMel, validFrames } from '../../../libs/features/pooling';
 import { WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
 import { cutWhisperEncoder } from './encoder-cut';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 import { WHISPER_ONNX_FILES } from './whisper-onnx';
 
 /** How audio becomes a feature vector; stored in a head's model.json so training and inference agree. */

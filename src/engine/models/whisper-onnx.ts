@@ -10,7 +10,8 @@ import type {
 } from '../core/stt/whisper-model';
 import { variableLengthWhisperEncoder } from './encoder-cut';
 import { withOutputs } from './onnx-graph';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 
 /** File names of the transformers.js / optimum int8 export. */
 export const WHISPER_ONNX_FILES = {

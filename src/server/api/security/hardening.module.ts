@@ -2,7 +2,6 @@ import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown 
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '../../infra/config/app-config';
-import { currentRequestContext } from '../../infra/context/request-context';
 import { AdmissionQueue } from '../../infra/engine/admission-queue';
 import type { ProcessObserver } from '../../infra/engine/inference-client';
 import { Metrics } from '../../infra/metrics/metrics';
@@ -92,12 +91,12 @@ export class HardeningModule {
         },
         {
           provide: INFERENCE_OBSERVER,
-          inject: [Metrics, AudioBudget],
-          useFactory: (metrics: Metrics, budget: AudioBudget): ProcessObserver => ({
-            processed(request, result, elapsedMs) {
+          inject: [Metrics, AudioBudget, ApiKeys],
+          useFactory: (metrics: Metrics, budget: AudioBudget, keys: ApiKeys): ProcessObserver => ({
+            processed(request, result, elapsedMs, { chargeTo }) {
               metrics.processed(request, result, elapsedMs);
-              const context = currentRequestContext();
-              if (context) void budget.charge(context.principal, result.audio.duration_s).catch(() => undefined);
+              const principal = chargeTo === undefined ? undefined : keys.byId(chargeTo);
+              if (principal) void budget.charge(principal, result.audio.duration_s).catch(() => undefined);
             },
           }),
         },

@@ -6,7 +6,7 @@ import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, M
 import { DEFAULT_MATCH_THRESHOLD } from '../../../../libs/diarization/voiceprint';
 import { assignDevice } from '../device/gpu-assignment';
 import { type JobsConfig, parseJobsConfig } from '../jobs/jobs-config';
-import type { SttWindowSettings } from '../../../engine/models/whisper-loader';
+import type { SttWindowSettings } from '../../../contract/engine-types';
 import { type HardeningConfig, loadHardeningConfig, toBoolean } from './hardening-config';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
