@@ -68,12 +68,6 @@ export class ApiKeys {
     return found;
   }
 
-  /** The principal of a key by its id (a job's submitter, charged when the job runs); undefined for a removed key. */
-  byId(id: string): Principal | undefined {
-    if (id === 'anonymous') return this.anonymous;
-    return this.keys.find((k) => k.principal.id === id)?.principal;
-  }
-
   /**
    * The check every entry point runs (HTTP hook, WebSocket upgrade): the caller's principal, or 401 (missing or
    * invalid key) / 403 (valid key without `scope`). `scope` null: any valid key.

@@ -91,12 +91,11 @@ export class HardeningModule {
         },
         {
           provide: INFERENCE_OBSERVER,
-          inject: [Metrics, AudioBudget, ApiKeys],
-          useFactory: (metrics: Metrics, budget: AudioBudget, keys: ApiKeys): ProcessObserver => ({
+          inject: [Metrics, AudioBudget],
+          useFactory: (metrics: Metrics, budget: AudioBudget): ProcessObserver => ({
             processed(request, result, elapsedMs, { chargeTo }) {
               metrics.processed(request, result, elapsedMs);
-              const principal = chargeTo === undefined ? undefined : keys.byId(chargeTo);
-              if (principal) void budget.charge(principal, result.audio.duration_s).catch(() => undefined);
+              if (chargeTo !== undefined) void budget.charge(chargeTo, result.audio.duration_s).catch(() => undefined);
             },
           }),
         },
