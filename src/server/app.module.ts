@@ -19,12 +19,12 @@ import { SpeakerService } from './core/speakers/speaker-service';
 import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
-import { DEFAULT_EMOTION_MODEL } from '../contract/engine-types';
 import { AdmissionQueue } from './infra/engine/admission-queue';
 import { EngineModels } from './infra/engine/engine-models';
 import { type StartEngine, startEngineWorker } from './infra/engine/engine-worker';
 import { InferenceClient, type ProcessObserver } from './infra/engine/inference-client';
 import { Metrics } from './infra/metrics/metrics';
+import { DEFAULT_EMOTION_MODEL } from '../contract/engine-types';
 
 /** How long the HTTP thread trusts the engine's list of installed models before asking again. */
 const MODEL_LIST_TTL_MS = 5000;
