@@ -26,10 +26,11 @@ import { decodeAudioFile } from '../src/engine/core/audio/decode';
 import { EmotionAnalyzer } from '../src/engine/core/emotion/emotion-analyzer';
 import type { EmotionModel } from '../src/engine/core/emotion/emotion-model';
 import { EMOTION_LABELS, FOUR_CLASS_LABELS } from '../src/engine/core/emotion/labels';
-import { AudioPipeline, type PipelineRequest } from '../src/engine/core/pipeline';
+import { AudioPipeline } from '../src/engine/core/pipeline';
+import { DEFAULT_EMOTION_MODEL, type PipelineRequest } from '../src/contract/engine-types';
 import { loadConfig } from '../src/server/infra/config/app-config';
 import { loadEmotionModel } from '../src/engine/models/emotion-models';
-import { DEFAULT_EMOTION_MODEL, ModelRegistry } from '../src/engine/models/model-registry';
+import { ModelRegistry } from '../src/engine/models/model-registry';
 import { SileroVad } from '../src/engine/models/silero-vad';
 import { transcriberSettings, WhisperSpeechToText } from '../src/engine/models/whisper-loader';
 

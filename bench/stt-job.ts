@@ -1,6 +1,6 @@
 /** What bench/stt.ts hands to one bench/stt-child.ts process, and what comes back. */
 import { join, resolve } from 'node:path';
-import type { SttWindowSettings } from '../src/engine/models/whisper-loader';
+import type { SttWindowSettings } from '../src/contract/engine-types';
 
 export type Engine = 'earshot' | 'transformers.js';
 

@@ -1,4 +1,4 @@
-import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DashboardController } from './api/dashboard/dashboard.controller';
 import { dashboardProviders } from './api/dashboard/dashboard.providers';
 import { JobsController } from './api/jobs/jobs.controller';
@@ -19,20 +19,37 @@ import { SpeakerService } from './core/speakers/speaker-service';
 import { StreamService } from './core/stream/stream-service';
 import { SystemService } from './core/system-service';
 import { APP_CONFIG, type AppConfig } from './infra/config/app-config';
-import { currentRequestContext } from './infra/context/request-context';
 import { AdmissionQueue } from './infra/engine/admission-queue';
+import { EngineModels } from './infra/engine/engine-models';
+import { type StartEngine, startEngineWorker } from './infra/engine/engine-worker';
 import { InferenceClient, type ProcessObserver } from './infra/engine/inference-client';
 import { Metrics } from './infra/metrics/metrics';
-import { DEFAULT_EMOTION_MODEL, ModelRegistry } from '../engine/models/model-registry';
+import { DEFAULT_EMOTION_MODEL } from '../contract/engine-types';
 
-/** Starts the warm-up without holding back start-up, and stops the inference worker on shutdown. */
-class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+/** How long the HTTP thread trusts the engine's list of installed models before asking again. */
+const MODEL_LIST_TTL_MS = 5000;
+
+/**
+ * Learns the installed models before the first request, starts the warm-up without holding back start-up, and
+ * stops the inference worker on shutdown.
+ */
+class InferenceLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Inference');
 
   constructor(
     @Inject(SystemService) private readonly system: SystemService,
     @Inject(InferenceClient) private readonly client: InferenceClient,
+    @Inject(EngineModels) private readonly models: EngineModels,
   ) {}
+
+  async onModuleInit(): Promise<void> {
+    try {
+      await this.models.refresh();
+    } catch (err) {
+      // Requests ask again; until then every model reads as not installed.
+      this.logger.error(`could not list the installed models: ${(err as Error).message}`);
+    }
+  }
 
   onApplicationBootstrap(): void {
     const started = Date.now();
@@ -49,14 +66,14 @@ class InferenceLifecycle implements OnApplicationBootstrap, OnApplicationShutdow
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `startEngine`: the inference worker thread, or a fake engine in tests of the HTTP layer. */
+  static forRoot(config: AppConfig, startEngine: StartEngine = startEngineWorker): DynamicModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
       controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.engine.modelsDir) },
         {
           provide: InferenceClient,
           inject: [AdmissionQueue, INFERENCE_OBSERVER, Metrics],
@@ -72,28 +89,34 @@ export class AppModule {
               },
               admission,
               observer,
+              startEngine,
             );
             metrics.watchModelCache(async () => (await client.stats()).cache);
             return client;
           },
         },
         {
+          provide: EngineModels,
+          inject: [InferenceClient],
+          useFactory: (client: InferenceClient) => new EngineModels(() => client.models(), MODEL_LIST_TTL_MS),
+        },
+        {
           provide: ProcessService,
-          inject: [InferenceClient, ModelRegistry, SpeakerService],
-          useFactory: (client: InferenceClient, registry: ModelRegistry, speakers: SpeakerService) =>
+          inject: [InferenceClient, EngineModels, SpeakerService],
+          useFactory: (client: InferenceClient, models: EngineModels, speakers: SpeakerService) =>
             new ProcessService(
               client,
-              { has: (name) => registry.find('stt', name) !== undefined },
+              { has: (name) => models.has('stt', name) },
               { sttModel: config.engine.defaultSttModel, batchSize: config.engine.sttBatchSize, emotionModel: DEFAULT_EMOTION_MODEL },
-              { has: (name) => registry.find('emotion', name) !== undefined },
-              { directory: speakers, currentTenant: () => currentRequestContext()?.principal.id },
+              { has: (name) => models.has('emotion', name) },
+              speakers,
             ),
         },
         {
           provide: SystemService,
-          inject: [InferenceClient, ModelRegistry],
-          useFactory: (client: InferenceClient, registry: ModelRegistry) =>
-            new SystemService(registry, client, { file: config.engine.defaultSttModel, stream: config.engine.defaultStreamModel }),
+          inject: [InferenceClient, EngineModels],
+          useFactory: (client: InferenceClient, models: EngineModels) =>
+            new SystemService(models, client, { file: config.engine.defaultSttModel, stream: config.engine.defaultStreamModel }),
         },
         {
           provide: StreamService,

@@ -12,16 +12,20 @@ import { declareAccess } from './api/security/access';
 import { installHardening, requestIdOf } from './api/security/install-hardening';
 import { installWebUi } from './api/web/install-web-ui';
 import type { AppConfig } from './infra/config/app-config';
+import type { StartEngine } from './infra/engine/engine-worker';
 import { Metrics } from './infra/metrics/metrics';
 
 const DOCS_PATH = 'docs';
 /** What SwaggerModule.setup(DOCS_PATH) serves: the page and its files, /docs-json and /docs-yaml. */
 const DOCS_ROUTE = new RegExp(`^/${DOCS_PATH}(/|-json$|-yaml$|$)`);
 
-/** Builds the application (not listening yet): shared by main.ts and the end-to-end tests. */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+/**
+ * Builds the application (not listening yet): shared by main.ts and the end-to-end tests. `options.startEngine`
+ * replaces the inference worker (tests of the HTTP layer run a fake engine behind the same contract).
+ */
+export async function createApp(config: AppConfig, options: { startEngine?: StartEngine } = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: requestIdOf, requestTimeout: config.server.requestTimeoutMs });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.startEngine), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   await installHardening(app, config);
   await installWebUi(app, config.web.enabled);

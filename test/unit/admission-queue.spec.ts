@@ -1,6 +1,6 @@
 /** The bounded inference queue: concurrency, refusals with Retry-After, memory guard, cancellation, background work. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EarshotError } from '../../src/contract/errors';
-import { runWithRequestContext, currentRequestContext, type RequestContext } from '../../src/server/infra/context/request-context';
 import { AdmissionQueue } from '../../src/server/infra/engine/admission-queue';
 
 /** Work that finishes when told to. */
@@ -73,14 +73,13 @@ test('aborting removes a waiting item and signals a running one; the caller gets
   expect(queue.depth).toEqual({ queued: 0, running: 0 });
 });
 
-test('an item keeps its own request context (id, key, signal) even when another request\'s completion starts it', async () => {
+test('an item keeps its caller\'s async context (the request\'s log bindings) even when another request\'s completion starts it', async () => {
   const queue = new AdmissionQueue({ concurrency: 1, maxQueueLength: 5, maxQueueWaitMs: 1e9, maxRssBytes: 0 });
-  const ctx = (requestId: string): RequestContext => ({
-    requestId, signal: new AbortController().signal, principal: { id: requestId, scopes: new Set(), requestsPerMin: 0, audioSecondsPerHour: 0 },
-  });
+  // As nestjs-pino keeps each request's logger.
+  const logStore = new AsyncLocalStorage<string>();
   const first = gate();
-  const a = runWithRequestContext(ctx('a'), () => queue.run(async () => { await first.work(); return currentRequestContext()?.requestId; }));
-  const b = runWithRequestContext(ctx('b'), () => queue.run(async () => currentRequestContext()?.requestId));
+  const a = logStore.run('a', () => queue.run(async () => { await first.work(); return logStore.getStore(); }));
+  const b = logStore.run('b', () => queue.run(async () => logStore.getStore()));
   first.open();
   expect(await Promise.all([a, b])).toEqual(['a', 'b']);
 });

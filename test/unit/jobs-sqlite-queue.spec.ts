@@ -15,7 +15,7 @@ const queues: SqliteJobQueue[] = [];
 function newJob(id: string, extra: Partial<StoredJob> = {}): StoredJob {
   return {
     id, status: 'queued', progress: 0, createdAt: Date.now(), startedAt: null, finishedAt: null, attempts: 0, maxAttempts: 3,
-    request: { settings: { tasks: ['transcribe'] } }, audioPath: `/data/audio/${id}`, idempotencyKey: null, ...extra,
+    request: { settings: { tasks: ['transcribe'] } }, audioPath: `/data/audio/${id}`, idempotencyKey: null, submittedBy: null, ...extra,
   };
 }
 
@@ -133,4 +133,34 @@ test('listing pages newest first with a status filter; stats count by status', a
   const stats = await q.stats();
   expect(stats).toMatchObject({ backend: 'sqlite', depth: { queued: 5, processing: 0, completed: 0, failed: 0 }, workers: 0 });
   expect(stats.oldest_queued_age_s).toBeGreaterThanOrEqual(5);
+});
+
+test('a job keeps the key that submitted it for its runner, however the runner came to pick it up', async () => {
+  const q = open();
+  const ranFor: Array<[string, string | null]> = [];
+  const settled: string[] = [];
+  await q.add(newJob('first', { submittedBy: 'alice' }));
+  await q.startRunners(async (job) => {
+    ranFor.push([job.id, job.submittedBy]);
+    // The next job is added while this one runs: it starts from this run's end, not from its own submission.
+    if (job.id === 'first') await q.add(newJob('second', { submittedBy: 'bob' }));
+    return RESPONSE;
+  }, 1, (j) => settled.push(j.id));
+  await until(async () => settled.length === 2);
+  expect(ranFor).toEqual([['first', 'alice'], ['second', 'bob']]);
+  expect((await q.get('second'))?.submittedBy).toBe('bob');
+});
+
+test('a jobs file from before submitters were recorded gains the column; its older jobs have no submitter', async () => {
+  const old = new Database(file);
+  old.exec(`CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, request TEXT NOT NULL, audio_path TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE, owner TEXT, result TEXT, error TEXT, webhook TEXT)`);
+  old.prepare(`INSERT INTO jobs (id, status, created_at, max_attempts, request, audio_path) VALUES ('legacy', 'queued', 1, 3, '{"settings":{"tasks":["transcribe"]}}', '/a')`).run();
+  old.close();
+  const q = open();
+  expect(await q.get('legacy')).toMatchObject({ status: 'queued', submittedBy: null });
+  await q.add(newJob('new', { submittedBy: 'carol' }));
+  expect((await q.get('new'))?.submittedBy).toBe('carol');
 });

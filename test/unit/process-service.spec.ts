@@ -1,7 +1,7 @@
 /** Settings → pipeline request (defaults, refusals), with a stand-in engine: orchestration only. */
 import type { ProcessResponse } from '../../libs/contracts/process';
 import { EarshotError } from '../../src/contract/errors';
-import type { PipelineRequest } from '../../src/engine/core/pipeline';
+import type { PipelineRequest } from '../../src/contract/engine-types';
 import { streamStartParser } from '../../src/server/api/stream/stream-start';
 import { ProcessService } from '../../src/server/core/process-service';
 
@@ -46,7 +46,7 @@ test('unknown tasks and unknown models are refused with their codes', () => {
 });
 
 test('process returns the api.md envelope and renders text formats', async () => {
-  const response = await service.process('/tmp/x', { settings: { tasks: ['transcribe'] } });
+  const response = await service.process('/tmp/x', { settings: { tasks: ['transcribe'] } }, {});
   expect(response).toMatchObject({ status: 'completed', request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   expect(calls).toHaveLength(1);
   expect(service.render(response, 'json')).toBe(response);

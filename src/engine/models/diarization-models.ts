@@ -2,7 +2,7 @@ import { DEFAULT_TUNING, Diarizer, type DiarizerTuning } from '../core/diarizati
 import { MfccStatsEmbedder } from '../core/diarization/mfcc-embedder';
 import type { SpeakerEmbedder } from '../core/diarization/models';
 import type { InstalledModel } from './model-registry';
-import type { OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
 import { PyannoteSegmentation } from './pyannote-segmentation';
 import { OnnxSpeakerEmbedder } from './speaker-embedding-onnx';
 

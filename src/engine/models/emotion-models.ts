@@ -5,7 +5,8 @@ import { normalizeLoudness, zeroMeanUnitVariance } from '../../../libs/audio/nor
 import type { EmotionModel } from '../core/emotion/emotion-model';
 import { type EmotionHeadManifest, HEAD_INPUT, HEAD_OUTPUT } from './emotion-head';
 import { hfOnnxFile, type InstalledModel } from './model-registry';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 import { WhisperFeatureEncoder } from './whisper-feature-encoder';
 
 const SAMPLE_RATE = 16000;

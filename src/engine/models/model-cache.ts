@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { ModelCacheStats } from '../../contract/engine-types';
 
 export interface Releasable {
   release(): Promise<void>;
@@ -24,19 +25,6 @@ interface Entry<T> {
   /** Requests using the model right now; an evicted model is released when the last one ends. */
   users: number;
   evicted: boolean;
-}
-
-export interface ModelCacheStats {
-  entries: Array<{ key: string; bytes: number; loaded_at: string; in_use: number }>;
-  hits: number;
-  misses: number;
-  loads: number;
-  load_failures: number;
-  evictions: number;
-  bytes: number;
-  max_bytes: number;
-  max_entries: number;
-  idle_ttl_ms: number;
 }
 
 /**

@@ -39,9 +39,6 @@ export interface ListedModel {
   bytes: number;
 }
 
-/** The head shipped in the repository (assets/emotion/), used when settings.emo.model is not given. */
-export const DEFAULT_EMOTION_MODEL = 'earshot-robust';
-
 /** File names of the transformers.js / optimum int8 Whisper export. */
 export const WHISPER_ONNX_FILES = {
   encoder: 'onnx/encoder_model_quantized.onnx',

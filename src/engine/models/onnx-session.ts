@@ -1,11 +1,5 @@
 import * as ort from 'onnxruntime-node';
-
-export interface OnnxRuntimeOptions {
-  /** "cpu" or "cuda:N". */
-  device: string;
-  /** 0 lets onnxruntime choose. */
-  intraOpThreads: number;
-}
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
 
 export function executionProviders(device: string): ort.InferenceSession.ExecutionProviderConfig[] {
   const cuda = /^cuda:(\d+)$/.exec(device);

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { SegmentationModel } from '../core/diarization/models';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 
 export interface PyannoteSegmentationConfig {
   modelPath: string;

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import type { SpeechProbabilityModel } from '../core/audio/vad';
 import type { StreamingVad } from '../core/stream/streaming-vad';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 
 export interface SileroVadConfig {
   /** `ModelRegistry.chosen('vad')`'s path. */

@@ -5,7 +5,8 @@ import { onnx } from 'onnx-proto';
 import { kaldiFbank } from '../../../libs/features/filterbank';
 import { concatenate } from '../core/diarization/mfcc-embedder';
 import type { EmbeddingClustering, SampleRange, SpeakerEmbedder } from '../core/diarization/models';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 
 /** The speaker-embedding model families Earshot reads, and what each expects. */
 export type EmbeddingFamily = 'wespeaker' | '3d-speaker' | 'nemo';

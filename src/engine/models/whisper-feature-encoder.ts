@@ -3,8 +3,9 @@ import * as ort from 'onnxruntime-node';
 import { meanStdPool, shortWindowLogMel, validFrames } from '../../../libs/features/pooling';
 import { WHISPER_SAMPLE_RATE } from '../../../libs/features/mel';
 import { cutWhisperEncoder } from './encoder-cut';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
 import { WHISPER_ONNX_FILES } from './model-registry';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import { createSession } from './onnx-session';
 
 /** How audio becomes a feature vector; stored in a head's model.json so training and inference agree. */
 export interface WhisperFeatureRecipe {

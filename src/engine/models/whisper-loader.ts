@@ -1,14 +1,8 @@
 import { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import type { SpeechProbabilityModel } from '../core/audio/vad';
 import { type TranscriberSettings, WhisperTranscriber } from '../core/stt/transcriber';
-import type { OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions, SttWindowSettings } from '../../contract/engine-types';
 import { WhisperOnnxModel } from './whisper-onnx';
-
-/** Which models encode short windows at their own length (STT_SHORT_WINDOW_MODELS), with how much silence after. */
-export interface SttWindowSettings {
-  shortWindowModels: string[];
-  shortWindowPadS: number;
-}
 
 export function transcriberSettings(model: string, windows: SttWindowSettings): TranscriberSettings {
   return { shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null };

@@ -11,7 +11,8 @@ import type {
 import { variableLengthWhisperEncoder } from './encoder-cut';
 import { WHISPER_ONNX_FILES } from './model-registry';
 import { withOutputs } from './onnx-graph';
-import { createSession, type OnnxRuntimeOptions } from './onnx-session';
+import type { OnnxRuntimeOptions } from '../../contract/engine-types';
+import { createSession } from './onnx-session';
 
 export interface WhisperOnnxConfig {
   name: string;

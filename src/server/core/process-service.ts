@@ -12,30 +12,33 @@ import { EarshotError } from '../../contract/errors';
 import { checkSpeakerSelection, type SpeakerSelection, type SpeakerService } from './speakers/speaker-service';
 import { renderRttm } from './formats/rttm';
 import { type RenderedOutput, renderTranscript } from './formats/transcript-formats';
-import type { EmotionOptions } from '../../engine/core/emotion/emotion-analyzer';
-import type { PipelineRequest, PipelineResult } from '../../engine/core/pipeline';
+import type { EmotionOptions, PipelineRequest, PipelineResult } from '../../contract/engine-types';
 
 /** Runs the pipeline somewhere (an inference worker) and reports progress. */
 export interface PipelineEngine {
-  process(audioPath: string, request: PipelineRequest, onProgress?: (fraction: number) => void, options?: RunOptions): Promise<PipelineResult>;
+  process(audioPath: string, request: PipelineRequest, options: EngineRun): Promise<PipelineResult>;
 }
 
-export interface RunOptions {
+/** What the engine needs to know of a run besides its request. */
+export interface EngineRun {
+  onProgress?: (fraction: number) => void;
   /** Wait for an inference slot instead of being refused while the service is busy (background jobs). */
   background?: boolean;
-  /** Stops the run (waiting or running); default: the current HTTP request's. */
+  /** Stops the run (waiting or running): the HTTP request's, or the job's. */
   signal?: AbortSignal;
+  /** The API key whose audio budget the run's audio is charged to: the caller's, or the job's submitter's. */
+  chargeTo?: string;
+}
+
+export interface RunOptions extends EngineRun {
+  /** Whose enrolled speakers dia.speakers names: the calling key's; none for a job (its selection is pinned to ids). */
+  tenant?: string;
 }
 
 export interface ModelCatalog {
   has(name: string): boolean;
 }
 
-/** Enrolled speakers for dia.speakers, and whose they are: the calling API key's (none in a background job). */
-export interface KnownSpeakers {
-  directory: Pick<SpeakerService, 'identification' | 'pin'>;
-  currentTenant(): string | undefined;
-}
 
 export interface ProcessDefaults {
   sttModel: string;
@@ -51,7 +54,8 @@ export class ProcessService {
     private readonly models: ModelCatalog,
     private readonly defaults: ProcessDefaults,
     private readonly emotionModels: ModelCatalog = { has: () => false },
-    private readonly speakers?: KnownSpeakers,
+    /** Enrolled speakers, for dia.speakers. */
+    private readonly speakers?: Pick<SpeakerService, 'identification' | 'pin'>,
   ) {}
 
   /** Checks settings that need knowledge beyond the DTO (tasks, models) and fills every default. */
@@ -108,12 +112,10 @@ export class ProcessService {
    * For a background job: dia.speakers as the caller's speaker ids, resolved now (the job runs without the caller,
    * so names and "all" could not be resolved to the right key's speakers later).
    */
-  async pinSpeakers(request: ProcessRequest): Promise<ProcessRequest> {
+  async pinSpeakers(request: ProcessRequest, tenant: string): Promise<ProcessRequest> {
     const selection = this.speakerSelection(request);
     if (!selection) return request;
-    const tenant = this.speakers!.currentTenant();
-    if (tenant === undefined) return request;
-    const ids = await this.speakers!.directory.pin(tenant, selection);
+    const ids = await this.speakers!.pin(tenant, selection);
     return { ...request, settings: { ...request.settings, dia: { ...request.settings.dia, speakers: ids } } };
   }
 
@@ -133,18 +135,13 @@ export class ProcessService {
     return { level, model };
   }
 
-  async process(
-    audioPath: string,
-    request: ProcessRequest,
-    onProgress?: (fraction: number) => void,
-    options?: RunOptions,
-  ): Promise<ProcessResponse> {
+  async process(audioPath: string, request: ProcessRequest, options: RunOptions): Promise<ProcessResponse> {
     const pipelineRequest = this.toPipelineRequest(request);
     const selection = this.speakerSelection(request);
     if (selection && pipelineRequest.diarization) {
-      pipelineRequest.diarization.identify = await this.speakers!.directory.identification(this.speakers!.currentTenant(), selection);
+      pipelineRequest.diarization.identify = await this.speakers!.identification(options.tenant, selection);
     }
-    const result = await this.engine.process(audioPath, pipelineRequest, onProgress, options);
+    const result = await this.engine.process(audioPath, pipelineRequest, options);
     return { status: 'completed', request_id: randomUUID(), ...result };
   }
 

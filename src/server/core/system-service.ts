@@ -1,15 +1,9 @@
 /** Health, readiness and inventory, over interfaces that infra implements. */
 import type { HealthReport, ModelList } from '../../../libs/contracts/process';
-
-export interface ModelListing {
-  name: string;
-  kind: string;
-  source: string;
-  bytes: number;
-}
+import type { ModelListing } from '../../contract/engine-types';
 
 export interface ModelInventory {
-  list(): ModelListing[];
+  list(): Promise<ModelListing[]>;
 }
 
 export interface EngineStatus {
@@ -90,13 +84,13 @@ export class SystemService {
    * OpenAI clients read), each entry carrying Earshot's fields too. `created` is when this server started serving it.
    */
   async models(): Promise<ModelList> {
-    const { loaded } = await this.engine.stats();
+    const [{ loaded }, installed] = await Promise.all([this.engine.stats(), this.inventory.list()]);
     const created = Math.floor(this.startedAt / 1000);
     return {
       object: 'list',
       default_model: this.defaults.file,
       default_models: { ...this.defaults },
-      data: this.inventory.list().map((m) => ({
+      data: installed.map((m) => ({
         id: m.name,
         object: 'model',
         created,

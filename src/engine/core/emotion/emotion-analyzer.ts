@@ -4,11 +4,6 @@ import { decideLabel } from './decision';
 import type { EmotionModel } from './emotion-model';
 import { filePieces, groupRegions, type Span, speechWithin, splitEvenly } from './pieces';
 
-export interface EmotionOptions {
-  level: EmotionLevel;
-  model: string;
-}
-
 const SAMPLE_RATE = 16000;
 /** Segment level without a transcript: speech in items of 2–8 s. */
 const SEGMENT_MIN_SAMPLES = 2 * SAMPLE_RATE;

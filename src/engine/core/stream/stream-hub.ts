@@ -1,9 +1,10 @@
 import type { StreamServerMessage } from '../../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import { EarshotError } from '../../../contract/errors';
-import type { ClipTranscript, TranscribeOptions } from '../stt/transcriber';
+import type { StreamOptions, TranscribeOptions } from '../../../contract/engine-types';
+import type { ClipTranscript } from '../stt/transcriber';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions } from './utterance-tracker';
-import { type QueuedDecode, type StreamOptions, StreamSession } from './stream-session';
+import { type QueuedDecode, StreamSession } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
 
 /** Runs a batch of clips of one model with the same decoding options (the worker's model cache behind it). */

@@ -1,15 +1,9 @@
 import type { StreamServerMessage, TranscriptSegment } from '../../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
-import type { ClipTranscript, TranscribeOptions } from '../stt/transcriber';
+import type { StreamOptions } from '../../../contract/engine-types';
+import type { ClipTranscript } from '../stt/transcriber';
 import { StablePrefix } from './stable-prefix';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointEvent, type EndpointOptions, UtteranceTracker } from './utterance-tracker';
-
-/** What a stream asked for, with every default filled in (plain data: it crosses to the inference worker). */
-export interface StreamOptions {
-  transcribe: TranscribeOptions & { model: string };
-  /** Audio received but not yet processed beyond which the stream is dropped as overloaded. */
-  maxBufferedSamples: number;
-}
 
 /** A decode the stream is waiting for, with its audio. */
 export interface QueuedDecode {

@@ -3,6 +3,7 @@ import type { TranscriptionResult, TranscriptSegment, Word } from '../../../../l
 import { WHISPER_CHUNK_SAMPLES, WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import { ENCODER_FRAME_SAMPLES, shortWindowLogMel } from '../../../../libs/features/pooling';
 import type { WhisperTokenizer } from '../../../../libs/tokenizer/whisper-tokenizer';
+import type { TranscribeOptions } from '../../../contract/engine-types';
 import { EarshotError } from '../../../contract/errors';
 import { type AudioChunk, fixedChunks, planChunks, type SpeechProbabilityModel, speechRegions } from '../audio/vad';
 import { type DecodedSequence, WhisperDecoder } from './decoding';
@@ -11,20 +12,6 @@ import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
 import { seededRandom } from '../../../../libs/math/seeded-random';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
-
-export interface TranscribeOptions {
-  /** ISO code, or "auto" to detect from the first windows. */
-  language: string;
-  task: 'transcribe' | 'translate';
-  beamSize: number;
-  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1. */
-  temperature: number;
-  wordTimestamps: boolean;
-  initialPrompt: string | null;
-  vadFilter: boolean;
-  /** Decoder rows per batch (windows × beams). */
-  batchSize: number;
-}
 
 export interface TranscriberSettings {
   /**

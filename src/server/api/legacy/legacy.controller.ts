@@ -5,6 +5,7 @@ import type { ProcessRequest, ProcessResponse } from '../../../../libs/contracts
 import { EarshotError } from '../../../contract/errors';
 import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { requestContext, runFor } from '../../infra/context/request-context';
 import { receiveForm } from '../process/multipart-upload';
 import { Access } from '../security/access';
 
@@ -47,7 +48,7 @@ export class LegacyController {
       usage: 'with one "file" field',
     });
     try {
-      const response = await this.service.process(form.files[0].path, transcribeRequest('auto'));
+      const response = await this.service.process(form.files[0].path, transcribeRequest('auto'), runFor(requestContext(req)));
       return { text: response.result.tra!.text, status: 'success', processing_time_ms: Math.round(elapsedMs(started)) };
     } finally {
       await form.discard();
@@ -96,7 +97,8 @@ export class LegacyController {
       }
       const request = transcribeRequest(form.fields.get('lang')?.at(-1)?.trim() || 'auto');
       // Settled, not Promise.all: every file must be done with before the finally block deletes them.
-      const settled = await Promise.allSettled(form.files.map((f) => this.service.process(f.path, request)));
+      const run = runFor(requestContext(req));
+      const settled = await Promise.allSettled(form.files.map((f) => this.service.process(f.path, request, run)));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed) throw failed.reason;
       const responses = settled.map((s) => (s as PromiseFulfilledResult<ProcessResponse>).value);

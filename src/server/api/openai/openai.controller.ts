@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProcessService } from '../../core/process-service';
 import type { RenderedOutput } from '../../core/formats/transcript-formats';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { requestContext, runFor } from '../../infra/context/request-context';
 import { receiveForm } from '../process/multipart-upload';
 import { validateProcessRequest } from '../process/process.controller';
 import { Access } from '../security/access';
@@ -80,7 +81,7 @@ export class OpenAIController {
     try {
       const parsed = toProcessRequest(form.fields, task);
       const request = await validateProcessRequest(parsed.request, 'form fields');
-      const response = await this.service.process(form.files[0].path, request);
+      const response = await this.service.process(form.files[0].path, request, runFor(requestContext(req)));
       if (parsed.responseFormat === 'json' || parsed.responseFormat === 'verbose_json') {
         return openAIBody(response, parsed.responseFormat, task, parsed.granularities);
       }

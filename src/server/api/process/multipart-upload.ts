@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { EarshotError } from '../../../contract/errors';
-import { currentRequestContext } from '../../infra/context/request-context';
+import { requestContext } from '../../infra/context/request-context';
 import type { AudioUrlFetcher } from '../../infra/net/audio-url';
 
 export interface ReceivedUpload {
@@ -132,7 +132,7 @@ export async function receiveProcessUpload(
   const audioPath = join(uploadDir, `${randomUUID()}.upload`);
   const discard = () => rm(audioPath, { force: true });
   try {
-    await audioUrls!.download(audioUrl, audioPath, maxBytes, currentRequestContext()?.signal);
+    await audioUrls!.download(audioUrl, audioPath, maxBytes, requestContext(req).signal);
   } catch (err) {
     await discard();
     throw uploadError(err, maxBytes);

@@ -6,6 +6,7 @@ import { EarshotError } from '../../../contract/errors';
 import { JobService } from '../../core/jobs/job-service';
 import { ProcessService } from '../../core/process-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
+import { requestContext, runFor } from '../../infra/context/request-context';
 import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { idempotencyKeyOf } from '../jobs/idempotency-key';
 import { Access } from '../security/access';
@@ -77,9 +78,9 @@ export class ProcessController {
       const request = await parseRequestJson(upload.requestJson);
       if (request.async_process) {
         void reply.status(202);
-        return await this.jobs.submit(upload.audioPath, request, idempotencyKeyOf(req));
+        return await this.jobs.submit(upload.audioPath, request, idempotencyKeyOf(req), requestContext(req).principal.id);
       }
-      const response = await this.service.process(upload.audioPath, request);
+      const response = await this.service.process(upload.audioPath, request, runFor(requestContext(req)));
       const rendered = this.service.render(response, request.format_output ?? 'json');
       if ('contentType' in rendered) {
         void reply.header('content-type', rendered.contentType);

@@ -58,8 +58,12 @@ export class AudioBudget {
     }
   }
 
-  async charge(principal: Principal, seconds: number): Promise<void> {
-    if (principal.audioSecondsPerHour <= 0 || seconds <= 0) return;
-    await this.store.add(principal.id, Math.floor(this.now() / HOUR_MS), seconds);
+  /**
+   * Counts audio against a key by its id: a job is charged where it runs, which may be a worker node that does not
+   * know the key's limit, so every key's seconds are counted.
+   */
+  async charge(keyId: string, seconds: number): Promise<void> {
+    if (seconds <= 0) return;
+    await this.store.add(keyId, Math.floor(this.now() / HOUR_MS), seconds);
   }
 }

@@ -2,7 +2,6 @@ import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown 
 import Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '../../infra/config/app-config';
-import { currentRequestContext } from '../../infra/context/request-context';
 import { AdmissionQueue } from '../../infra/engine/admission-queue';
 import type { ProcessObserver } from '../../infra/engine/inference-client';
 import { Metrics } from '../../infra/metrics/metrics';
@@ -84,10 +83,9 @@ export class HardeningModule {
           provide: INFERENCE_OBSERVER,
           inject: [Metrics, AudioBudget],
           useFactory: (metrics: Metrics, budget: AudioBudget): ProcessObserver => ({
-            processed(request, result, elapsedMs) {
+            processed(request, result, elapsedMs, { chargeTo }) {
               metrics.processed(request, result, elapsedMs);
-              const context = currentRequestContext();
-              if (context) void budget.charge(context.principal, result.audio.duration_s).catch(() => undefined);
+              if (chargeTo !== undefined) void budget.charge(chargeTo, result.audio.duration_s).catch(() => undefined);
             },
           }),
         },

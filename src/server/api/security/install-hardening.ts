@@ -9,20 +9,13 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type Redis from 'ioredis';
 import { EarshotError } from '../../../contract/errors';
 import type { AppConfig } from '../../infra/config/app-config';
-import { type RequestContext, runWithRequestContext } from '../../infra/context/request-context';
+import { attachRequestContext, findRequestContext, type RequestContext } from '../../infra/context/request-context';
 import { Metrics } from '../../infra/metrics/metrics';
 import { replyWithError } from '../errors';
 import { ApiKeys } from './api-keys';
 import { AudioBudget } from './audio-budget';
 import { LIMITS_REDIS } from './hardening.module';
 import { type AccessDeclaration, effectiveAccess, type RouteAccess } from './access';
-
-const contexts = new WeakMap<IncomingMessage, RequestContext>();
-
-/** The context of an HTTP request (request id, principal, cancel signal), e.g. for a WebSocket upgrade. */
-export function requestContextOf(raw: IncomingMessage): RequestContext | undefined {
-  return contexts.get(raw);
-}
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -125,10 +118,10 @@ export async function installHardening(app: NestFastifyApplication, config: AppC
       replyWithError(reply, err, metrics);
       return;
     }
-    contexts.set(request.raw, context);
+    attachRequestContext(request.raw, context);
     const admitted = access === 'process' ? budget.check(context.principal) : Promise.resolve();
     admitted.then(
-      () => runWithRequestContext(context, () => done()),
+      () => done(),
       (err) => {
         metrics.rateLimited.inc({ limit: 'audio_seconds_per_hour' });
         replyWithError(reply, err, metrics);
@@ -140,13 +133,13 @@ export async function installHardening(app: NestFastifyApplication, config: AppC
   await app.register(rateLimit, {
     global: true,
     timeWindow: 60_000,
-    max: (request) => contexts.get(request.raw)?.principal.requestsPerMin || Number.MAX_SAFE_INTEGER,
+    max: (request) => findRequestContext(request.raw)?.principal.requestsPerMin || Number.MAX_SAFE_INTEGER,
     // Per key; per client address when the service is open.
     keyGenerator: (request) => {
-      const principal = contexts.get(request.raw)?.principal;
+      const principal = findRequestContext(request.raw)?.principal;
       return principal && principal.id !== 'anonymous' ? `key:${principal.id}` : `ip:${request.ip}`;
     },
-    allowList: (request) => exempt(request) || !contexts.get(request.raw)?.principal.requestsPerMin,
+    allowList: (request) => exempt(request) || !findRequestContext(request.raw)?.principal.requestsPerMin,
     redis: app.get<Redis | null>(LIMITS_REDIS) ?? undefined,
     skipOnError: true, // Redis down: serve rather than refuse everyone
     onExceeded: () => metrics.rateLimited.inc({ limit: 'requests_per_min' }),

@@ -8,7 +8,7 @@ import type { EnrolledSpeaker, SpeakerList } from '../../../../libs/contracts/pr
 import { EarshotError } from '../../../contract/errors';
 import { SpeakerService } from '../../core/speakers/speaker-service';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
-import { currentRequestContext } from '../../infra/context/request-context';
+import { requestContext } from '../../infra/context/request-context';
 import { AudioUrlFetcher } from '../../infra/net/audio-url';
 import { receiveForm } from '../process/multipart-upload';
 import { Access } from '../security/access';
@@ -23,8 +23,8 @@ interface EnrolmentForm {
 }
 
 /** The caller's tenant: its API key's name (everyone shares "anonymous" when the service has no keys). */
-function tenant(): string {
-  return currentRequestContext()?.principal.id ?? 'anonymous';
+function tenant(req: FastifyRequest): string {
+  return requestContext(req).principal.id;
 }
 
 function parseMetadata(raw: string | undefined): Record<string, unknown> | null {
@@ -81,11 +81,12 @@ export class SpeakersController {
   async enrol(@Req() req: FastifyRequest): Promise<EnrolledSpeaker> {
     const form = await this.receive(req);
     try {
-      return await this.speakers.enrol(tenant(), {
+      return await this.speakers.enrol(tenant(req), {
         name: form.field('name') ?? '',
         audioPaths: form.audioPaths,
         metadata: parseMetadata(form.field('metadata')),
         keepAudio: parseFlag(form.field('keep_audio'), 'keep_audio'),
+        signal: requestContext(req).signal,
       });
     } finally {
       await form.discard();
@@ -95,16 +96,16 @@ export class SpeakersController {
   @Get()
   @Access('speakers')
   @ApiOperation({ summary: "This API key's enrolled speakers, oldest first" })
-  list(): Promise<SpeakerList> {
-    return this.speakers.list(tenant());
+  list(@Req() req: FastifyRequest): Promise<SpeakerList> {
+    return this.speakers.list(tenant(req));
   }
 
   @Get(':id')
   @Access('speakers')
   @ApiOperation({ summary: 'One enrolled speaker' })
   @ApiResponse({ status: 404, description: 'No such speaker for this API key' })
-  get(@Param('id') id: string): Promise<EnrolledSpeaker> {
-    return this.speakers.get(tenant(), id);
+  get(@Param('id') id: string, @Req() req: FastifyRequest): Promise<EnrolledSpeaker> {
+    return this.speakers.get(tenant(req), id);
   }
 
   @Post(':id/audio')
@@ -118,7 +119,8 @@ export class SpeakersController {
   async addAudio(@Param('id') id: string, @Req() req: FastifyRequest): Promise<EnrolledSpeaker> {
     const form = await this.receive(req);
     try {
-      return await this.speakers.addAudio(tenant(), id, form.audioPaths, parseFlag(form.field('keep_audio'), 'keep_audio'));
+      const keepAudio = parseFlag(form.field('keep_audio'), 'keep_audio');
+      return await this.speakers.addAudio(tenant(req), id, form.audioPaths, keepAudio, requestContext(req).signal);
     } finally {
       await form.discard();
     }
@@ -128,8 +130,8 @@ export class SpeakersController {
   @Access('speakers')
   @ApiOperation({ summary: 'Delete a speaker: its voiceprint and any kept audio' })
   @ApiResponse({ status: 404, description: 'No such speaker for this API key' })
-  delete(@Param('id') id: string): Promise<{ speaker_id: string; deleted: true }> {
-    return this.speakers.delete(tenant(), id);
+  delete(@Param('id') id: string, @Req() req: FastifyRequest): Promise<{ speaker_id: string; deleted: true }> {
+    return this.speakers.delete(tenant(req), id);
   }
 
   /** Audio files, or one audio_url fetched to a file, and the text fields. */
@@ -155,7 +157,7 @@ export class SpeakersController {
     const path = join(uploadDir, `${randomUUID()}.upload`);
     const discard = () => rm(path, { force: true });
     try {
-      await this.audioUrls.download(audioUrl, path, maxUploadBytes, currentRequestContext()?.signal);
+      await this.audioUrls.download(audioUrl, path, maxUploadBytes, requestContext(req).signal);
     } catch (err) {
       await discard();
       throw err;

@@ -15,6 +15,8 @@ export interface StoredJob {
   /** The stored audio, under DATA_DIR. */
   audioPath: string;
   idempotencyKey: string | null;
+  /** The API key that submitted the job: its enrolled speakers were pinned, and its audio budget is charged. */
+  submittedBy: string | null;
   result?: ProcessResponse;
   error?: ErrorBody['error'];
   webhook?: WebhookDelivery;

@@ -10,7 +10,7 @@ import type {
   WebhookDelivery,
 } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
-import type { PipelineRequest } from '../../../engine/core/pipeline';
+import type { PipelineRequest } from '../../../contract/engine-types';
 import type { RunOptions } from '../process-service';
 import type { JobQueue, StoredJob } from './job-queue';
 
@@ -18,8 +18,8 @@ import type { JobQueue, StoredJob } from './job-queue';
 export interface JobProcessor {
   toPipelineRequest(request: ProcessRequest): PipelineRequest;
   /** The request with what depends on the caller resolved now (dia.speakers → the caller's speaker ids). */
-  pinSpeakers(request: ProcessRequest): Promise<ProcessRequest>;
-  process(audioPath: string, request: ProcessRequest, onProgress?: (fraction: number) => void, options?: RunOptions): Promise<ProcessResponse>;
+  pinSpeakers(request: ProcessRequest, tenant: string): Promise<ProcessRequest>;
+  process(audioPath: string, request: ProcessRequest, options: RunOptions): Promise<ProcessResponse>;
 }
 
 /** Keeps job audio in DATA_DIR. */
@@ -79,11 +79,12 @@ export class JobService {
 
   /**
    * Validates the request as the synchronous path would (so a bad one is refused now, not later), stores the
-   * audio, and queues the job. The same idempotency key gives back the job it first created.
+   * audio, and queues the job. The same idempotency key gives back the job it first created. `submittedBy` is the
+   * calling API key: the job runs with its speakers and is charged to its audio budget, whoever runs it.
    */
-  async submit(uploadPath: string, submitted: ProcessRequest, idempotencyKey: string | null): Promise<JobAccepted> {
+  async submit(uploadPath: string, submitted: ProcessRequest, idempotencyKey: string | null, submittedBy: string): Promise<JobAccepted> {
     this.processor.toPipelineRequest(submitted);
-    const request = await this.processor.pinSpeakers(submitted);
+    const request = await this.processor.pinSpeakers(submitted, submittedBy);
     if (request.callback_url) await this.checkCallbackUrl(request.callback_url);
     if (idempotencyKey !== null) {
       const existing = await this.queue.findByIdempotencyKey(idempotencyKey);
@@ -103,6 +104,7 @@ export class JobService {
       request: { ...request, async_process: true },
       audioPath,
       idempotencyKey,
+      submittedBy,
     });
     if (!created) await this.audio.remove(audioPath);
     return { status: 'queued', job_id: job.id };
@@ -149,7 +151,13 @@ export class JobService {
     const controller = new AbortController();
     this.runs.set(job.id, controller);
     try {
-      return await this.processor.process(job.audioPath, job.request, reportProgress, { background: true, signal: controller.signal });
+      // dia.speakers was pinned to the submitter's speaker ids at submission, so no tenant is needed to resolve it.
+      return await this.processor.process(job.audioPath, job.request, {
+        onProgress: reportProgress,
+        background: true,
+        signal: controller.signal,
+        chargeTo: job.submittedBy ?? undefined,
+      });
     } finally {
       this.runs.delete(job.id);
     }

@@ -3,12 +3,13 @@ import type { EnrolledSpeaker, SpeakerList } from '../../../../libs/contracts/pr
 import type { SpeakerIdentification } from '../../../contract/diarization-settings';
 import { cosine, unit } from '../../../../libs/diarization/voiceprint';
 import { EarshotError } from '../../../contract/errors';
-import type { VoiceAnalysis } from '../../../engine/core/pipeline';
+import type { VoiceAnalysis } from '../../../contract/engine-types';
 import type { SpeakerAudioStore, SpeakerStore, StoredSpeaker } from './speaker-store';
 
 /** Runs the diarizer over enrolment audio (the inference worker). */
 export interface VoiceAnalyzer {
-  voices(audioPaths: string[]): Promise<VoiceAnalysis>;
+  /** `options.signal` stops the analysis (the request went away). */
+  voices(audioPaths: string[], options: { signal?: AbortSignal }): Promise<VoiceAnalysis>;
 }
 
 export interface SpeakerSettings {
@@ -26,6 +27,8 @@ export interface EnrolmentInput {
   audioPaths: string[];
   metadata: Record<string, unknown> | null;
   keepAudio: boolean;
+  /** The enrolment request's: stops the analysis when it goes away. */
+  signal?: AbortSignal;
 }
 
 const MAX_NAME_LENGTH = 100;
@@ -77,7 +80,7 @@ export class SpeakerService {
     if ((await this.store.list(tenant)).some((s) => s.name === name)) {
       throw new EarshotError('speaker_conflict', `a speaker named "${name}" is already enrolled (DELETE it or add audio to it)`);
     }
-    const analysis = await this.analyzer.voices(input.audioPaths);
+    const analysis = await this.analyzer.voices(input.audioPaths, { signal: input.signal });
     const voice = this.oneVoice(analysis);
     const now = Date.now();
     const speaker: StoredSpeaker = {
@@ -104,9 +107,9 @@ export class SpeakerService {
   }
 
   /** More speech for a voiceprint: it must be the same voice (above the match threshold); the mean is by seconds. */
-  async addAudio(tenant: string, id: string, audioPaths: string[], keepAudio: boolean): Promise<EnrolledSpeaker> {
+  async addAudio(tenant: string, id: string, audioPaths: string[], keepAudio: boolean, signal?: AbortSignal): Promise<EnrolledSpeaker> {
     const speaker = await this.stored(tenant, id);
-    const analysis = await this.analyzer.voices(audioPaths);
+    const analysis = await this.analyzer.voices(audioPaths, { signal });
     const voice = this.oneVoice(analysis);
     if (analysis.embedder !== speaker.embedder) {
       throw new EarshotError('enrolment_rejected', `the voiceprint was made with ${speaker.embedder} and the service now uses ${analysis.embedder}; enrol the speaker again`);

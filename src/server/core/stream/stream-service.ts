@@ -1,7 +1,7 @@
 import type { StreamServerMessage } from '../../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import { EarshotError } from '../../../contract/errors';
-import type { StreamOptions } from '../../../engine/core/stream/stream-session';
+import type { StreamOptions } from '../../../contract/engine-types';
 import { StreamingResampler } from './streaming-resampler';
 
 /** Input rates a stream may declare; everything is resampled to 16 kHz. */

@@ -1,6 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
 import { EarshotError } from '../../../contract/errors';
-import { currentRequestContext } from '../context/request-context';
 
 export interface AdmissionLimits {
   /** Work items running at once. */
@@ -16,7 +15,7 @@ export interface AdmissionLimits {
 export interface AdmissionOptions {
   /** Background work (jobs) is never refused: it waits for its turn. */
   background?: boolean;
-  /** Aborting removes a waiting item or cancels a running one; default: the current HTTP request's signal. */
+  /** Aborting removes a waiting item or cancels a running one (the HTTP request's, or the job's). */
   signal?: AbortSignal;
 }
 
@@ -62,7 +61,7 @@ export class AdmissionQueue {
 
   run<T>(work: (signal: AbortSignal) => Promise<T>, options: AdmissionOptions = {}): Promise<T> {
     const background = options.background ?? false;
-    const signal = options.signal ?? (background ? undefined : currentRequestContext()?.signal);
+    const signal = options.signal;
     try {
       if (!background) this.admitOrThrow();
     } catch (err) {
@@ -70,7 +69,7 @@ export class AdmissionQueue {
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const controller = new AbortController();
-    // The item may start from another request's continuation: keep the caller's async context (request id, key).
+    // The item may start from another request's continuation: keep the caller's async context (its log bindings).
     const bound = AsyncResource.bind(() => work(controller.signal));
     return new Promise<T>((resolve, reject) => {
       const enqueued = performance.now();

@@ -17,6 +17,8 @@ interface JobData {
   request: ProcessRequest;
   audioPath: string;
   idempotencyKey: string | null;
+  /** Absent in jobs queued before jobs recorded their submitter. */
+  submittedBy?: string | null;
   maxAttempts: number;
   createdAt: number;
   error?: StoredJob['error'];
@@ -90,6 +92,7 @@ export class BullJobQueue implements JobQueue {
       request: job.request,
       audioPath: job.audioPath,
       idempotencyKey: job.idempotencyKey,
+      submittedBy: job.submittedBy,
       maxAttempts: job.maxAttempts,
       createdAt: job.createdAt,
     };
@@ -249,6 +252,7 @@ export class BullJobQueue implements JobQueue {
       request: job.data.request,
       audioPath: job.data.audioPath,
       idempotencyKey: job.data.idempotencyKey,
+      submittedBy: job.data.submittedBy ?? null,
       ...(status === 'completed' && job.returnvalue ? { result: job.returnvalue } : {}),
       ...(status === 'failed' ? { error: job.data.error ?? { code: 'internal', message: job.failedReason } } : {}),
       ...(job.data.webhook ? { webhook: job.data.webhook } : {}),

@@ -26,6 +26,7 @@ interface JobRow {
   request: string;
   audio_path: string;
   idempotency_key: string | null;
+  submitted_by: string | null;
   owner: string | null;
   result: string | null;
   error: string | null;
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   request TEXT NOT NULL,
   audio_path TEXT NOT NULL,
   idempotency_key TEXT UNIQUE,
+  submitted_by TEXT,
   owner TEXT,
   result TEXT,
   error TEXT,
@@ -71,6 +73,7 @@ function toJob(row: JobRow): StoredJob {
     request: JSON.parse(row.request),
     audioPath: row.audio_path,
     idempotencyKey: row.idempotency_key,
+    submittedBy: row.submitted_by,
     ...(row.result ? { result: JSON.parse(row.result) } : {}),
     ...(row.error ? { error: JSON.parse(row.error) } : {}),
     ...(row.webhook ? { webhook: JSON.parse(row.webhook) } : {}),
@@ -115,12 +118,15 @@ export class SqliteJobQueue implements JobQueue {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Files made before jobs recorded their submitter: their jobs run charged to no one.
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(\'jobs\')').pluck().all() as string[];
+    if (!columns.includes('submitted_by')) this.db.exec('ALTER TABLE jobs ADD COLUMN submitted_by TEXT');
   }
 
   async add(job: StoredJob): Promise<{ job: StoredJob; created: boolean }> {
     const insert = this.db.prepare(
-      `INSERT INTO jobs (id, status, progress, created_at, attempts, max_attempts, request, audio_path, idempotency_key)
-       VALUES (@id, 'queued', 0, @createdAt, 0, @maxAttempts, @request, @audioPath, @idempotencyKey)
+      `INSERT INTO jobs (id, status, progress, created_at, attempts, max_attempts, request, audio_path, idempotency_key, submitted_by)
+       VALUES (@id, 'queued', 0, @createdAt, 0, @maxAttempts, @request, @audioPath, @idempotencyKey, @submittedBy)
        ON CONFLICT (idempotency_key) DO NOTHING`,
     );
     const info = insert.run({ ...job, request: JSON.stringify(job.request) });

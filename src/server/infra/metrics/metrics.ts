@@ -1,9 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from '../../../../libs/contracts/process';
-import type { PipelineRequest, PipelineResult } from '../../../engine/core/pipeline';
+import type { ModelCacheStats, PipelineRequest, PipelineResult } from '../../../contract/engine-types';
 import type { AdmissionObserver } from '../engine/admission-queue';
 import type { ProcessObserver } from '../engine/inference-client';
-import type { ModelCacheStats } from '../../../engine/models/model-cache';
 import { IntervalRecorder, isApiRoute } from './interval-recorder';
 
 const SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];

