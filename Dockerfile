@@ -26,4 +26,7 @@ VOLUME /data
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+# PM2 from the project's own dependencies, in the foreground: one instance per 4 cores (INSTANCES overrides), or per
+# GPU with DEVICE=cuda (ecosystem.config.js). SIGTERM drains every instance for up to SHUTDOWN_TIMEOUT_S + 10 s:
+# give docker stop that long (`docker stop -t 45`; its default is 10 s).
+CMD ["node", "node_modules/pm2/bin/pm2-runtime", "start", "ecosystem.config.js"]

@@ -1,8 +1,10 @@
 /**
- * PM2: one Earshot process per GPU, or a CPU-sensible count without one.
- *   pm2 start ecosystem.config.js                                   # CPU: one process per 4 cores
- *   DEVICE=cuda GPU_IDS=0,1,2,3 pm2 start ecosystem.config.js       # one process per listed GPU
- *   DEVICE=cuda CUDA_VISIBLE_DEVICES=2,3 pm2 start ecosystem.config.js
+ * PM2 (a dependency: `npm run start:cluster` builds, then runs `pm2-runtime start ecosystem.config.js` in the
+ * foreground; `npx pm2 start ecosystem.config.js` runs it as a daemon): one Earshot process per GPU, or a
+ * CPU-sensible count without one.
+ *   npm run start:cluster                                           # CPU: one process per 4 cores
+ *   DEVICE=cuda GPU_IDS=0,1,2,3 npm run start:cluster               # one process per listed GPU
+ *   DEVICE=cuda CUDA_VISIBLE_DEVICES=2,3 npm run start:cluster
  * Each process takes GPU (NODE_APP_INSTANCE mod the GPU list) and logs which (src/server/infra/device/gpu-assignment.ts).
  * With REDIS_URL, ROLE=api / ROLE=worker split HTTP nodes from job workers; the embedded SQLite backend is for
  * processes on one host (they share DATA_DIR).

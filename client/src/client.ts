@@ -144,7 +144,7 @@ export class EarshotClient {
   listJobs(query: ListJobsQuery = {}, options?: CallOptions): Promise<JobList> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-    const search = params.size ? `?${params}` : '';
+    const search = params.size ? `?${params.toString()}` : '';
     return this.json('GET', `/v1/jobs${search}`, options);
   }
 

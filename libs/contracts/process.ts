@@ -221,6 +221,8 @@ export interface JobDeleted {
 /** GET /health. `model_status`: ok once the default model has run, degraded while it loads, unhealthy if it failed. */
 export interface HealthReport {
   status: 'ok';
+  /** The answering process: under PM2 or behind a load balancer, which instance this was. */
+  pid: number;
   uptime_s: number;
   ready: boolean;
   model_status: 'ok' | 'degraded' | 'unhealthy';

@@ -36,6 +36,7 @@ export async function createApp(config: AppConfig, options: { startEngine?: Star
   app.useWebSocketAdapter(new StreamWsAdapter(app, config.server.streams.maxFrameBytes));
   // SIGTERM/SIGINT: drain (jobs go back to the queue), close, then exit 0 rather than re-raising the signal.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
+  closeConnectionsWhenClosing(app);
 
   const openapi = new DocumentBuilder()
     .setTitle('Earshot')
@@ -50,4 +51,23 @@ export async function createApp(config: AppConfig, options: { startEngine?: Star
   // request's schema in components.schemas, where clients (the Python package's wire-type test) check against it.
   SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, openapi, { extraModels: [ProcessRequestDto] }));
   return app;
+}
+
+/**
+ * While the server closes, every answer closes its connection. Closing drops the idle keep-alive connections, but a
+ * connection whose request was still running stayed open after its answer, so the process did not exit until the
+ * client let go: under PM2 with a keep-alive client (a load balancer, an SDK's pool), it was SIGKILLed at
+ * kill_timeout instead (test/e2e/cluster.e2e.spec.ts).
+ */
+function closeConnectionsWhenClosing(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
 }

@@ -132,7 +132,7 @@ test('the event stream: history, then a sample a second, past REQUEST_TIMEOUT_S;
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: Array<{ event: string; data: any }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const events: Array<{ event: string; data: any }> = [];
   let buffered = '';
   const started = Date.now();
   // REQUEST_TIMEOUT_S is 4: read for 6 s.

@@ -96,7 +96,7 @@ test('≥ 200 seeded malformed inputs: each 200 or a 4xx JSON error in time, the
           outcomes.push({ name: c.name, status: 0, code: `${(err as Error).name}: ${String((err as Error).cause ?? (err as Error).message)}` });
           continue;
         }
-        let json: any = null;
+        let json: any;
         try {
           json = JSON.parse(text);
         } catch {

@@ -31,7 +31,7 @@ function form(field: string, clips: Array<{ path: string }>, extra: Record<strin
 
 async function post(route: string, body: FormData) {
   const res = await fetch(`${server.url}${route}`, { method: 'POST', body });
-  return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return { status: res.status, json: (await res.json()) as any };
 }
 
 test('/asr_pure: one file → {text, status, processing_time_ms}', async () => {

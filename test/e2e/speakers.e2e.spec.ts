@@ -39,7 +39,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function request(key: string | null, method: string, path: string, body?: FormData): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}${path}`, { method, body, headers: key ? { authorization: `Bearer ${key}` } : {} });
   return { status: res.status, json: jsonOrNull(await res.text()) };

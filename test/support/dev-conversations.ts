@@ -44,7 +44,7 @@ export function utterance(file: string): Float32Array {
   const out = spawnSync('ffmpeg', ['-v', 'error', '-i', join(RAVDESS_TRAIN, file), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'], {
     maxBuffer: 64 << 20,
   });
-  if (out.status !== 0) throw new Error(`ffmpeg failed on ${file}: ${out.stderr}`);
+  if (out.status !== 0) throw new Error(`ffmpeg failed on ${file}: ${out.stderr.toString()}`);
   const samples = new Float32Array(out.stdout.buffer.slice(out.stdout.byteOffset, out.stdout.byteOffset + out.stdout.byteLength));
   const [a, b] = speechExtent(samples, SAMPLE_RATE);
   return samples.slice(a, b);

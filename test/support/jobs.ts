@@ -30,7 +30,7 @@ export function longWav(dir: string, repeats: number): string {
 
 export interface HttpResult {
   status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 export async function call(url: string, init?: RequestInit): Promise<HttpResult> {
@@ -48,7 +48,7 @@ export async function submitJob(url: string, audio: string | Uint8Array, request
 }
 
 /** Polls GET /v1/jobs/:id until `done` says so; returns every body seen, the last one last. */
-export async function pollJob(url: string, id: string, done: (job: any) => boolean, timeoutMs = 120_000): Promise<any[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function pollJob(url: string, id: string, done: (job: any) => boolean, timeoutMs = 120_000): Promise<any[]> {
   const seen = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -67,7 +67,7 @@ export interface ProcessCall {
   status: number;
   contentType: string;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** POST /v1/process with a file (path or bytes) and an optional request_json. */
@@ -89,7 +89,7 @@ export async function postProcess(
 }
 
 /** A response body parsed as JSON, or null when it is not JSON. */
-export function jsonOrNull(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function jsonOrNull(text: string): any {
   try {
     return JSON.parse(text);
   } catch {
@@ -97,7 +97,7 @@ export function jsonOrNull(text: string): any { // eslint-disable-line @typescri
   }
 }
 
-export async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
 

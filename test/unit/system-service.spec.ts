@@ -11,7 +11,7 @@ test('model_status: degraded while the default model loads, ok once it ran, unhe
   let finish!: () => void;
   const loading = service((model) => (model === 'whisper-base' ? new Promise<void>((resolve) => (finish = resolve)) : Promise.resolve()));
   const warm = loading.warmUp();
-  expect(loading.health()).toMatchObject({ status: 'ok', ready: false, model_status: 'degraded' });
+  expect(loading.health()).toMatchObject({ status: 'ok', pid: process.pid, ready: false, model_status: 'degraded' });
   finish();
   await warm;
   expect(loading.health()).toMatchObject({ status: 'ok', ready: true, model_status: 'ok' });

@@ -144,7 +144,8 @@ async function followJob(id) {
 
 /** @param {number} start @param {number} end */
 function play(start, end) {
-  waveform?.play(start, end);
+  // Fire and forget: a refused playback (autoplay policy) is the browser's to report.
+  void waveform?.play(start, end);
 }
 
 /** @param {any} response */

@@ -244,6 +244,8 @@ class MemoryReport(TypedDict):
 
 class HealthReport(TypedDict):
     status: Literal["ok"]
+    # The answering process: under PM2 or behind a load balancer, which instance this was.
+    pid: int
     uptime_s: float
     ready: bool
     model_status: Literal["ok", "degraded", "unhealthy"]

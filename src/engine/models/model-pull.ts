@@ -327,7 +327,7 @@ async function downloadFile(ctx: Context, file: RemoteFile, url: string, dest: s
 
   async function* receive(): AsyncGenerator<Uint8Array> {
     try {
-      for await (const chunk of body) {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
         bytes += chunk.length;
         sha256.update(chunk);
         gitSha1?.update(chunk);

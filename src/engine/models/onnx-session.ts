@@ -28,6 +28,6 @@ export async function createSession(
     return await (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options));
   } catch (err) {
     const name = typeof model === 'string' ? model : 'from memory';
-    throw new Error(`cannot load ONNX model ${name} on ${runtime.device}: ${(err as Error).message}`);
+    throw new Error(`cannot load ONNX model ${name} on ${runtime.device}: ${(err as Error).message}`, { cause: err });
   }
 }

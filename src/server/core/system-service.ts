@@ -60,6 +60,7 @@ export class SystemService {
     const mb = (bytes: number) => Math.round(bytes / 1048576);
     return {
       status: 'ok',
+      pid: process.pid,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       ready: this.ready,
       model_status: this.modelStatus(),

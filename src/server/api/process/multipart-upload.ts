@@ -12,8 +12,8 @@ export interface ReceivedUpload {
   /** The audio, spooled to a temporary file. */
   audioPath: string;
   requestJson: string | undefined;
-  /** Removes the temporary file. */
-  discard(): Promise<void>;
+  /** Removes the temporary file. A plain function, so callers can pass it on. */
+  discard: () => Promise<void>;
 }
 
 export interface SpooledFile {
@@ -27,8 +27,8 @@ export interface ReceivedForm {
   files: SpooledFile[];
   /** Every non-audio field, in the order received (a repeated field such as `a[]` has several values). */
   fields: Map<string, string[]>;
-  /** Removes the temporary files. */
-  discard(): Promise<void>;
+  /** Removes the temporary files. A plain function, so callers can pass it on. */
+  discard: () => Promise<void>;
 }
 
 export interface FormSpec {

@@ -93,7 +93,7 @@ export class ApiKeys {
     try {
       entries = JSON.parse(readFileSync(path, 'utf8')) as KeyFileEntry[];
     } catch (err) {
-      throw new Error(`API_KEYS_FILE ${path}: ${(err as Error).message}`);
+      throw new Error(`API_KEYS_FILE ${path}: ${(err as Error).message}`, { cause: err });
     }
     if (!Array.isArray(entries)) throw new Error(`API_KEYS_FILE ${path}: expected a JSON array of keys`);
     return entries.map((e, i) => {

@@ -70,13 +70,13 @@ function toJob(row: JobRow): StoredJob {
     finishedAt: row.finished_at,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
-    request: JSON.parse(row.request),
+    request: JSON.parse(row.request) as StoredJob['request'],
     audioPath: row.audio_path,
     idempotencyKey: row.idempotency_key,
     submittedBy: row.submitted_by,
-    ...(row.result ? { result: JSON.parse(row.result) } : {}),
-    ...(row.error ? { error: JSON.parse(row.error) } : {}),
-    ...(row.webhook ? { webhook: JSON.parse(row.webhook) } : {}),
+    ...(row.result ? { result: JSON.parse(row.result) as StoredJob['result'] } : {}),
+    ...(row.error ? { error: JSON.parse(row.error) as StoredJob['error'] } : {}),
+    ...(row.webhook ? { webhook: JSON.parse(row.webhook) as StoredJob['webhook'] } : {}),
   };
 }
 

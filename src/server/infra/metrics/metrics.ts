@@ -53,10 +53,12 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' }); // memory, CPU, event-loop lag, GC
-    const metrics = this;
+    // prom-client calls collect() with the gauge as `this`.
+    const readCache = () => this.read(this.modelCacheSource);
+    const readJobs = () => this.read(this.jobsSource);
     const cacheGauge = (field: 'hits' | 'misses' | 'evictions' | 'bytes' | 'loads', help: string) =>
       new Gauge({ name: `earshot_model_cache_${field}`, help, registers: [this.registry], async collect() {
-        const stats = await metrics.read(metrics.modelCacheSource);
+        const stats = await readCache();
         if (stats) this.set(stats[field]);
       } });
     cacheGauge('hits', 'Model cache hits since start');
@@ -65,11 +67,11 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     cacheGauge('loads', 'Model loads since start');
     cacheGauge('bytes', 'Bytes of models held in the cache');
     new Gauge({ name: 'earshot_jobs', help: 'Background jobs by status', labelNames: ['status'], registers: [this.registry], async collect() {
-      const stats = await metrics.read(metrics.jobsSource);
+      const stats = await readJobs();
       if (stats) for (const [status, n] of Object.entries(stats.depth)) this.set({ status }, n);
     } });
     new Gauge({ name: 'earshot_jobs_oldest_queued_age_seconds', help: 'Age of the oldest queued job (0 when none waits)', registers: [this.registry], async collect() {
-      const stats = await metrics.read(metrics.jobsSource);
+      const stats = await readJobs();
       if (stats) this.set(stats.oldest_queued_age_s ?? 0);
     } });
   }

@@ -45,8 +45,8 @@ function toSpeaker(row: SpeakerRow): StoredSpeaker {
     speechS: row.speech_s,
     clips: row.clips,
     embedder: row.embedder,
-    metadata: row.metadata ? JSON.parse(row.metadata) : null,
-    audioPaths: JSON.parse(row.audio_paths),
+    metadata: row.metadata ? (JSON.parse(row.metadata) as StoredSpeaker['metadata']) : null,
+    audioPaths: JSON.parse(row.audio_paths) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
