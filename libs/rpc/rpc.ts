@@ -33,7 +33,7 @@ export interface CallContext {
    * Reports progress (0–1) to the caller, at most one message per percent. Also the run's cancellation point:
    * throws the cancellation error once the caller has cancelled, so the run stops there.
    */
-  progress(fraction: number): void;
+  progress: (fraction: number) => void;
 }
 
 export type CallHandlers<C extends CallMap<C>> = {
@@ -174,7 +174,7 @@ export function serveRpc<C extends CallMap<C>, S extends MessageMap<S> = Record<
     let lastPercent = -1;
     const context: CallContext = {
       signal: controller.signal,
-      progress(fraction) {
+      progress: (fraction) => {
         if (controller.signal.aborted) throw options.cancelled();
         // Progress messages are cheap but not free: one per percent at most.
         const percent = Math.floor(fraction * 100);

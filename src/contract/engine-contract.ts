@@ -44,14 +44,11 @@ function isErrorCode(code: string): code is ErrorCode {
 
 /** Error codes survive the crossing: the HTTP thread maps them to statuses as if the error were thrown there. */
 export const engineErrors = {
-  toFailure(err: unknown): RpcFailure {
-    return { code: err instanceof EarshotError ? err.code : 'internal', message: err instanceof Error ? err.message : String(err) };
-  },
-  toError(failure: RpcFailure): EarshotError {
-    return new EarshotError(isErrorCode(failure.code) ? failure.code : 'internal', failure.message);
-  },
+  toFailure: (err: unknown): RpcFailure => ({
+    code: err instanceof EarshotError ? err.code : 'internal',
+    message: err instanceof Error ? err.message : String(err),
+  }),
+  toError: (failure: RpcFailure): EarshotError => new EarshotError(isErrorCode(failure.code) ? failure.code : 'internal', failure.message),
   /** A cancelled run (client gone, request timed out) fails with this at its next progress point. */
-  cancelled(): EarshotError {
-    return new EarshotError('timeout', 'cancelled: the client went away or the request timed out');
-  },
+  cancelled: (): EarshotError => new EarshotError('timeout', 'cancelled: the client went away or the request timed out'),
 };
