@@ -1,4 +1,5 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TasksController } from './api/compat/tasks/tasks.controller';
 import { DashboardController } from './api/dashboard/dashboard.controller';
 import { dashboardProviders } from './api/dashboard/dashboard.providers';
 import { JobsController } from './api/jobs/jobs.controller';
@@ -55,7 +56,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController, TasksController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },

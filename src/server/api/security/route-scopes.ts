@@ -21,6 +21,10 @@ export const ROUTE_SCOPES: ReadonlyArray<{ method?: string; prefix: string; acce
   { prefix: '/v1/ws', access: 'process' }, // WebSocket streaming (checked on the upgrade request)
   { prefix: '/asr_pure', access: 'process' }, // legacy routes
   { prefix: '/transcribe', access: 'process' },
+  // The Redis task service's routes (compat): reading tasks is jobs:read, submitting, retrying, deleting is process.
+  { prefix: '/api/v1/health', access: 'open' },
+  { method: 'GET', prefix: '/api/v1', access: 'jobs:read' },
+  { prefix: '/api/v1', access: 'process' },
   { method: 'GET', prefix: '/v1/jobs', access: 'jobs:read' },
   { prefix: '/v1/jobs', access: 'process' }, // creating, cancelling, retrying jobs runs work
   { prefix: '/v1/speakers', access: 'speakers' }, // enrolled voiceprints are biometric data
