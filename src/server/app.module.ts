@@ -1,4 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { FunasrController } from './api/compat/funasr/funasr.controller';
+import { NlsGateway } from './api/compat/funasr/nls.gateway';
 import { TasksController } from './api/compat/tasks/tasks.controller';
 import { DashboardController } from './api/dashboard/dashboard.controller';
 import { dashboardProviders } from './api/dashboard/dashboard.providers';
@@ -56,7 +58,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController, TasksController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController, TasksController, FunasrController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ModelRegistry, useFactory: () => new ModelRegistry(config.modelsDir) },
@@ -112,6 +114,7 @@ export class AppModule {
             new StreamService(client, streamStartParser(process, config.sttBatchSize, config.defaultStreamModel), config.stream),
         },
         StreamGateway,
+        NlsGateway,
         InferenceLifecycle,
         ...jobProviders(config),
         ...speakerProviders(config),

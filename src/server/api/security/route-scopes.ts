@@ -25,6 +25,12 @@ export const ROUTE_SCOPES: ReadonlyArray<{ method?: string; prefix: string; acce
   { prefix: '/api/v1/health', access: 'open' },
   { method: 'GET', prefix: '/api/v1', access: 'jobs:read' },
   { prefix: '/api/v1', access: 'process' },
+  // funasr-api's Alibaba Cloud–compatible routes (compat); the test page is the playground's live mode.
+  { method: 'GET', prefix: '/ws/v1/asr/test', access: 'open' },
+  { prefix: '/ws/v1/asr', access: 'process' }, // WebSocket (checked on the upgrade request)
+  { method: 'GET', prefix: '/stream/v1/asr/models', access: 'any-key' },
+  { method: 'GET', prefix: '/stream/v1/asr/health', access: 'any-key' },
+  { prefix: '/stream/v1/asr', access: 'process' },
   { method: 'GET', prefix: '/v1/jobs', access: 'jobs:read' },
   { prefix: '/v1/jobs', access: 'process' }, // creating, cancelling, retrying jobs runs work
   { prefix: '/v1/speakers', access: 'speakers' }, // enrolled voiceprints are biometric data
