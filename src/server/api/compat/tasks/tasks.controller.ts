@@ -56,8 +56,8 @@ export class TasksController {
   @ApiOperation({ summary: 'Queue a transcription task' })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', required: ['audio'], properties: { audio: { type: 'string', format: 'binary' } } } })
-  @ApiQuery({ name: 'language', required: false, description: 'ISO code (zh, en, …) or "auto" (default: detected)' })
-  @ApiQuery({ name: 'batch_size', required: false, description: 'Accepted and ignored (the service batches by itself)' })
+  @ApiQuery({ name: 'language', required: false, type: 'string', description: 'ISO code (zh, en, …) or "auto" (default: detected)' })
+  @ApiQuery({ name: 'batch_size', required: false, type: 'integer', description: 'Accepted and ignored (the service batches by itself)' })
   @ApiResponse({ status: 200, schema: SUBMIT_RESPONSE })
   async submit(@Req() req: FastifyRequest, @Query('language') language?: string) {
     const form = await receiveForm(req, this.config.uploadDir, this.config.maxUploadBytes, { audioField: 'audio', maxFiles: 1, usage: 'with one "audio" file' });
@@ -103,7 +103,7 @@ export class TasksController {
 
   @Get('asr/history')
   @ApiOperation({ summary: 'The latest finished transcriptions, newest first' })
-  @ApiQuery({ name: 'limit', required: false, description: `1..${HISTORY_LIMIT_MAX}, default 10` })
+  @ApiQuery({ name: 'limit', required: false, type: 'integer', description: `1..${HISTORY_LIMIT_MAX}, default 10` })
   async history(@Query('limit') rawLimit?: string) {
     const limit = rawLimit === undefined || rawLimit === '' ? 10 : Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMIT_MAX) {
