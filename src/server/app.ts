@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { acceptNlsHandshakes } from './api/compat/funasr/nls-handshake';
 import { acceptRawAudioBodies } from './api/compat/funasr/raw-audio-body';
 import { ErrorFilter } from './api/errors';
 import { ProcessRequestDto } from './api/process/process-request.dto';
@@ -22,6 +23,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   await installHardening(app, config.hardening);
   await installWebUi(app, config.web.enabled);
   acceptRawAudioBodies(app);
+  acceptNlsHandshakes(app.getHttpServer());
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });

@@ -3,7 +3,8 @@
  * parameters (speakers, word timestamps), the models and health routes, and /ws/v1/asr driven by Alibaba Cloud's own
  * NLS SDK (npm alibabacloud-nls, SpeechTranscription) pointed at Earshot, with the service's API key as its token.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
@@ -18,6 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), 'earshot-compat-funasr-'));
 const keysFile = join(dir, 'keys.json');
 const KEY = 'funasr-full-0123456789';
 writeFileSync(keysFile, JSON.stringify([{ name: 'full', key: KEY }]));
+
+// Alibaba Cloud's Python SDK, installed from PyPI into a throwaway venv (NLS_PYTHON_VENV reuses one that has it).
+const NLS_VENV = process.env.NLS_PYTHON_VENV ?? join(tmpdir(), 'earshot-alibabacloud-nls-python');
+const NLS_SCRIPT = join(__dirname, '../support/nls_transcribe.py');
 
 let server: TestServer;
 
@@ -155,3 +160,25 @@ test('WebSocket errors are TaskFailed frames: a bad token, an unsupported sample
   expect(badRate.map((e) => e.frame.header.name)).toEqual(['TaskFailed']);
   expect(badRate[0].frame.header).toMatchObject({ status: 40000002, status_text: expect.stringMatching(/sample_rate/) });
 });
+
+test('WebSocket with the Python NLS SDK (it sends its WebSocket key twice): the same protocol end to end', async () => {
+  const python = join(NLS_VENV, 'bin', 'python');
+  if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', NLS_VENV], { stdio: 'inherit' });
+  try {
+    execFileSync(python, ['-c', 'import nls'], { stdio: 'ignore' });
+  } catch {
+    execFileSync(join(NLS_VENV, 'bin', 'pip'), ['install', '-q', 'alibabacloud-nls-python-sdk'], { stdio: 'inherit' });
+  }
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile(python, [NLS_SCRIPT, `${server.url.replace(/^http/, 'ws')}/ws/v1/asr`, KEY, JFK], { timeout: 170_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+  const frames: Array<{ header: { name: string; status: number }; payload: { result?: string } }> = JSON.parse(output);
+  const names = frames.map((f) => f.header.name);
+  expect(names[0]).toBe('TranscriptionStarted');
+  expect(names[names.length - 1]).toBe('TranscriptionCompleted');
+  expect(names).toContain('SentenceEnd');
+  const text = frames.filter((f) => f.header.name === 'SentenceEnd').map((f) => f.payload.result).join(' ');
+  expect(words(text)).toMatch(/fellow americans .*can do for your country/);
+}, 300_000);
