@@ -88,11 +88,10 @@ export class ProcessService {
     }
     const tra = request.settings.tra ?? {};
     const model = tra.model ?? this.defaults.sttModel;
-    if (tasks.includes('transcribe') && !this.models.has(model)) {
-      throw new EarshotError('model_not_found', `model "${model}" is not installed (GET /v1/models lists the installed ones)`);
-    }
     const emotion = tasks.includes('emotion') ? this.emotionOptions(request) : undefined;
-    if (emotion && (emotion.level === 'word' || emotion.level === 'sentence') && !this.models.has(model)) {
+    // Word and sentence emotion are timed by the transcript, so they transcribe even when the task was not asked for.
+    const transcribing = tasks.includes('transcribe') || emotion?.level === 'word' || emotion?.level === 'sentence';
+    if (transcribing && !this.models.has(model)) {
       throw new EarshotError('model_not_found', `model "${model}" is not installed (GET /v1/models lists the installed ones)`);
     }
     const temperatures = temperatureSchedule(tra.temperature);
