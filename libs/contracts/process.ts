@@ -13,10 +13,23 @@ export interface TranscribeSettings {
   language?: string;
   task?: 'transcribe' | 'translate';
   beam_size?: number;
-  temperature?: number;
+  /** One temperature (then fallbacks in 0.2 steps up to 1), or the whole fallback schedule. */
+  temperature?: number | number[];
   word_timestamps?: boolean;
   initial_prompt?: string | null;
   vad_filter?: boolean;
+  /** Sampled candidates per window at temperatures above 0. */
+  best_of?: number;
+  /** Beam search ends after beam_size × patience finished hypotheses. */
+  patience?: number;
+  /** null turns each check off. */
+  compression_ratio_threshold?: number | null;
+  log_prob_threshold?: number | null;
+  no_speech_threshold?: number | null;
+  /** Words to favour, placed in the prompt before initial_prompt. */
+  hotwords?: string | null;
+  without_timestamps?: boolean;
+  max_new_tokens?: number | null;
 }
 
 export interface DiarizationSettings {
@@ -28,15 +41,20 @@ export interface DiarizationSettings {
   stereo_mode?: boolean;
   /** Enrolled speakers (ids or names, or "all" of the API key's) to find by name among the diarized ones. */
   speakers?: string[] | 'all';
+  /** Accepted for sensory-transcription clients; the service places models on devices itself. */
+  use_gpu?: boolean;
 }
 
-export const EMOTION_LEVELS = ['file', 'segment', 'word'] as const;
+/** sentence: transcript sentences (split at sentence punctuation); speaker: one item per diarized speaker. */
+export const EMOTION_LEVELS = ['file', 'segment', 'sentence', 'word', 'speaker'] as const;
 export type EmotionLevel = (typeof EMOTION_LEVELS)[number];
 
 export interface EmotionSettings {
   analysis_level?: EmotionLevel;
   /** An installed emotion model; default the built-in head. */
   model?: string;
+  /** sensory-transcription's name for `model`. */
+  model_name?: string;
 }
 
 export interface ProcessSettings {
@@ -107,6 +125,8 @@ export interface EmotionScores {
 export interface EmotionItem extends EmotionScores {
   start: number;
   end: number;
+  /** Speaker level: whose speech the item is. */
+  speaker?: string;
 }
 
 export interface EmotionResult {

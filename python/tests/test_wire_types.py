@@ -1,7 +1,7 @@
 """The package's wire types against the service: the request types against the OpenAPI document it serves
 (/docs-json); the answers are checked against real answers where each test gets one (wire.assert_wire)."""
 
-from typing import Optional, TypedDict
+from typing import Optional, TypedDict, Union
 
 import httpx
 import pytest
@@ -29,9 +29,17 @@ class DriftedTranscribeSettings(TypedDict, total=False):
     language: str
     task: str
     beam_size: float
-    temperature: float
+    temperature: Union[float, list[float]]
     word_timestamps: bool
     initial_prompt: Optional[str]
+    best_of: int
+    patience: float
+    compression_ratio_threshold: Optional[float]
+    log_prob_threshold: Optional[float]
+    no_speech_threshold: Optional[float]
+    hotwords: Optional[str]
+    without_timestamps: bool
+    max_new_tokens: Optional[int]
     speed: float
 
 

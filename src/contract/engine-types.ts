@@ -8,8 +8,24 @@ export interface TranscribeOptions {
   language: string;
   task: 'transcribe' | 'translate';
   beamSize: number;
-  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1. */
+  /** First decoding temperature; fallbacks raise it in 0.2 steps up to 1 (unless `temperatures` is given). */
   temperature: number;
+  /** The whole fallback schedule instead (openai-whisper's temperature tuple), tried in this order. */
+  temperatures?: number[];
+  /** Sampled candidates per window at temperatures above 0, the likeliest kept (default 5). */
+  bestOf?: number;
+  /** Beam search ends after beamSize × patience finished hypotheses (default 1). */
+  patience?: number;
+  /** A decode compressing worse than this is repetitive and retried hotter (default 2.4; null: never). */
+  compressionRatioThreshold?: number | null;
+  /** A decode with a lower average log-probability is retried hotter (default -1; null: never). */
+  logProbThreshold?: number | null;
+  /** A window more likely than this to hold no speech (and unlikely text) is silence (default 0.6; null: never). */
+  noSpeechThreshold?: number | null;
+  /** One segment per window, decoded after <|notimestamps|>. */
+  withoutTimestamps?: boolean;
+  /** Most tokens decoded per window (default: half the model's context). */
+  maxNewTokens?: number | null;
   wordTimestamps: boolean;
   initialPrompt: string | null;
   vadFilter: boolean;
@@ -24,9 +40,10 @@ export interface EmotionOptions {
 
 /** Settings of one request after validation, with every default filled in. */
 export interface PipelineRequest {
+  /** The tasks whose results are reported; transcription and diarization also run when emotion needs them. */
   tasks: TaskName[];
   transcribe: TranscribeOptions & { model: string };
-  /** Present when the diarization task runs. */
+  /** Present when diarization runs: the diarization task, or speaker-level emotion. */
   diarization?: DiarizationOptions;
   /** Present when the emotion task runs. */
   emotion?: EmotionOptions;

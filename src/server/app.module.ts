@@ -1,4 +1,7 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { FunasrController } from './api/compat/funasr/funasr.controller';
+import { NlsGateway } from './api/compat/funasr/nls.gateway';
+import { TasksController } from './api/compat/tasks/tasks.controller';
 import { DashboardController } from './api/dashboard/dashboard.controller';
 import { dashboardProviders } from './api/dashboard/dashboard.providers';
 import { JobsController } from './api/jobs/jobs.controller';
@@ -71,7 +74,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController],
+      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController, TasksController, FunasrController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         {
@@ -125,6 +128,7 @@ export class AppModule {
             new StreamService(client, streamStartParser(process, config.engine.sttBatchSize, config.engine.defaultStreamModel), config.server.streams),
         },
         StreamGateway,
+        NlsGateway,
         InferenceLifecycle,
         ...jobProviders(config),
         ...speakerProviders(config),

@@ -5,6 +5,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { acceptNlsHandshakes } from './api/compat/funasr/nls-handshake';
+import { acceptRawAudioBodies } from './api/compat/funasr/raw-audio-body';
 import { ErrorFilter } from './api/errors';
 import { ProcessRequestDto } from './api/process/process-request.dto';
 import { StreamWsAdapter } from './api/stream/ws-adapter';
@@ -29,6 +31,8 @@ export async function createApp(config: AppConfig, options: { startEngine?: Star
   app.useLogger(app.get(Logger));
   await installHardening(app, config);
   await installWebUi(app, config.web.enabled);
+  acceptRawAudioBodies(app);
+  acceptNlsHandshakes(app.getHttpServer());
   await app.register(multipart, {
     limits: { fileSize: config.server.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 * 1024 },
   });

@@ -122,14 +122,19 @@ test('transcribe + emotion: both results and the merged segments carrying emotio
   expect(srt.text).toMatch(/\((neutral|calm|happy|sad|angry|fearful|disgust|surprised)\) \S/);
 });
 
-test('bad emotion settings: unknown level 400, unknown model 404, word level without transcript 422', async () => {
-  const level = await postProcess(server.url, ANGRY, emotionRequest({ analysis_level: 'sentence' }));
+test('bad emotion settings: unknown level 400, unknown model 404', async () => {
+  const level = await postProcess(server.url, ANGRY, emotionRequest({ analysis_level: 'paragraph' }));
   expect({ status: level.status, code: level.json.error.code }).toEqual({ status: 400, code: 'invalid_request' });
   expect(level.json.error.message).toMatch(/analysis_level/);
   const model = await postProcess(server.url, ANGRY, emotionRequest({ model: 'no-such-model' }));
   expect({ status: model.status, code: model.json.error.code }).toEqual({ status: 404, code: 'model_not_found' });
-  const word = await postProcess(server.url, ANGRY, emotionRequest({ analysis_level: 'word' }));
-  expect({ status: word.status, code: word.json.error.code }).toEqual({ status: 422, code: 'invalid_settings' });
   const ok = await postProcess(server.url, ANGRY, emotionRequest({}));
   expect(ok.status).toBe(200);
+});
+
+test('word level without the transcribe task transcribes for the timing and reports emotion only', async () => {
+  const word = await postProcess(server.url, ANGRY, emotionRequest({ analysis_level: 'word' }));
+  expect(word.status).toBe(200);
+  expect(word.json.result.tra).toBeUndefined();
+  expect(word.json.result.emo.items.length).toBeGreaterThan(0);
 });

@@ -11,7 +11,7 @@ import { EmotionAnalyzer, planItems } from '../../src/engine/core/emotion/emotio
 import type { EmotionModel } from '../../src/engine/core/emotion/emotion-model';
 import { ravdessInfo } from '../../src/engine/core/emotion/labels';
 import { renderTranscript } from '../../src/server/core/formats/transcript-formats';
-import { filePieces, groupRegions, speechWithin, splitEvenly } from '../../src/engine/core/emotion/pieces';
+import { filePieces, groupRegions, sentenceSpans, speechWithin, splitEvenly } from '../../src/engine/core/emotion/pieces';
 
 const SR = 16000;
 
@@ -38,6 +38,16 @@ describe('pieces', () => {
 
   it('counts the speech inside a span', () => {
     expect(speechWithin({ start: 5, end: 25 }, [{ start: 0, end: 10 }, { start: 20, end: 40 }])).toBe(10);
+  });
+
+  it('cuts the transcript into sentences at sentence punctuation, across segments', () => {
+    const w = (word: string, start: number, end: number) => ({ word, start, end, prob: 1 });
+    const segments = [
+      { id: 0, start: 0, end: 3, text: 'Hi there. How are', words: [w('Hi', 0, 0.4), w('there.', 0.5, 1), w('How', 1.2, 1.5), w('are', 1.6, 2.9)] },
+      { id: 1, start: 3, end: 5, text: 'you?" Fine', words: [w('you?"', 3, 3.5), w('Fine', 4, 4.8)] },
+      { id: 2, start: 6, end: 7, text: 'no words' },
+    ] as TranscriptSegment[];
+    expect(sentenceSpans(segments)).toEqual([{ start: 0, end: 1 }, { start: 1.2, end: 3.5 }, { start: 4, end: 4.8 }, { start: 6, end: 7 }]);
   });
 });
 
@@ -177,17 +187,37 @@ describe('EmotionAnalyzer levels', () => {
       { id: 0, start: 1, end: 4, text: 'quiet words', words: [{ word: 'quiet', start: 1, end: 2, prob: 1 }, { word: 'words', start: 2.5, end: 3.5, prob: 1 }] },
       { id: 1, start: 6, end: 10, text: 'loud words', words: [{ word: 'loud', start: 6.2, end: 7, prob: 1 }, { word: 'words', start: 8.5, end: 9.5, prob: 1 }] },
     ] as TranscriptSegment[];
-    const seg = await analyzer.analyze(LOUDNESS_MODEL, samples, 'segment', segments);
+    const seg = await analyzer.analyze(LOUDNESS_MODEL, samples, 'segment', { segments });
     expect(seg.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 4, 'neutral'], [6, 10, 'angry']]);
     const scored: number[] = [];
     const counting: EmotionModel = { ...LOUDNESS_MODEL, classify: (pieces) => (scored.push(pieces.length), LOUDNESS_MODEL.classify(pieces)) };
-    const word = await analyzer.analyze(counting, samples, 'word', segments);
+    const word = await analyzer.analyze(counting, samples, 'word', { segments });
     expect(word.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 2, 'neutral'], [2.5, 3.5, 'neutral'], [6.2, 7, 'angry'], [8.5, 9.5, 'angry']]);
     // Four words, two windows (3 s and 4 s segments fit one window each): each window is scored once.
     expect(scored).toEqual([2]);
     // A 9 s segment gets three 3 s windows; its words take the window holding their middle.
     const long = [{ ...segments[0], start: 0, end: 9, words: [{ word: 'x', start: 2.8, end: 3.4, prob: 1 }, { word: 'y', start: 8, end: 8.5, prob: 1 }] }];
-    expect(planItems('word', [], 9 * SR, 6 * SR, long).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
+    expect(planItems('word', [], 9 * SR, 6 * SR, { segments: long }).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
+  });
+
+  it('sentence level: one item per transcript sentence; speaker level: one per speaker over their turns', async () => {
+    const segments = [
+      { id: 0, start: 1, end: 10, text: 'Quiet words. Loud words!', words: [
+        { word: 'Quiet', start: 1, end: 2, prob: 1 }, { word: 'words.', start: 2.5, end: 3.8, prob: 1 },
+        { word: 'Loud', start: 6.2, end: 7, prob: 1 }, { word: 'words!', start: 8.5, end: 9.5, prob: 1 },
+      ] },
+    ] as TranscriptSegment[];
+    const sentence = await analyzer.analyze(LOUDNESS_MODEL, samples, 'sentence', { segments });
+    expect(sentence.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 3.8, 'neutral'], [6.2, 9.5, 'angry']]);
+
+    const turns = [{ start: 1, end: 4, speaker: 'SPEAKER_00' }, { start: 6, end: 8, speaker: 'SPEAKER_01' }, { start: 8, end: 10, speaker: 'SPEAKER_01' }];
+    const speaker = await analyzer.analyze(LOUDNESS_MODEL, samples, 'speaker', { turns });
+    expect(speaker.items.map((i) => [i.speaker, i.start, i.end, i.label])).toEqual([['SPEAKER_00', 1, 4, 'neutral'], ['SPEAKER_01', 6, 10, 'angry']]);
+    // Merged segments take their speaker's label even where the speakers' spans overlap in time.
+    const overlapping: EmotionResult = { ...speaker, items: [{ ...speaker.items[0], end: 10 }, speaker.items[1]] };
+    const merged = attachEmotion([{ start: 6, end: 9, text: 'x', speaker: 'SPEAKER_00' }], overlapping);
+    expect(merged[0].emotion).toBe('neutral');
+    await expect(analyzer.analyze(LOUDNESS_MODEL, samples, 'speaker')).rejects.toThrow(/diarization/);
   });
 
   it("labels follow the model's neutral margin, the scores stay as they are", async () => {

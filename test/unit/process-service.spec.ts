@@ -101,3 +101,41 @@ test('a stream without a model takes the streams\' default, not the files\' one;
   expect(named.transcribe.model).toBe('whisper-base');
   expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe!.model).toBe('whisper-base');
 });
+
+describe('sensory-transcription settings', () => {
+  const withEmotion = new ProcessService(
+    { process: async () => ({ audio: { duration_s: 1, sample_rate: 16000, channels: 1 }, timings_ms: {}, result: {} }) },
+    { has: (name) => name === 'whisper-tiny' },
+    { sttModel: 'whisper-tiny', batchSize: 8, emotionModel: 'earshot-robust' },
+    { has: (name) => name === 'earshot-robust' || name === 'earshot-ravdess' },
+  );
+
+  test('decoder fields become transcriber options; hotwords lead the prompt', () => {
+    const transcribe = withEmotion.toPipelineRequest({
+      settings: {
+        tasks: ['transcribe'],
+        tra: {
+          temperature: [0.2, 0.6, 1], best_of: 3, patience: 2, compression_ratio_threshold: null, log_prob_threshold: -2,
+          no_speech_threshold: 0.5, hotwords: 'Earshot Pounamu', initial_prompt: 'A meeting.', without_timestamps: true, max_new_tokens: 50,
+        },
+      },
+    }).transcribe;
+    expect(transcribe).toMatchObject({
+      temperature: 0.2, temperatures: [0.2, 0.6, 1], bestOf: 3, patience: 2, compressionRatioThreshold: null, logProbThreshold: -2,
+      noSpeechThreshold: 0.5, initialPrompt: 'Earshot Pounamu A meeting.', withoutTimestamps: true, maxNewTokens: 50,
+    });
+    const plain = withEmotion.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { temperature: 0.4 } } }).transcribe;
+    expect(plain.temperature).toBe(0.4);
+    expect(plain.temperatures).toBeUndefined();
+    expect(code(() => withEmotion.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { temperature: [] } } }))).toBe('invalid_settings');
+  });
+
+  test('emotion levels: sentence times words, speaker runs diarization; model_name names the model', () => {
+    const sentence = withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], emo: { analysis_level: 'sentence', model_name: 'gigaam_emo' } } });
+    expect(sentence).toMatchObject({ tasks: ['emotion'], emotion: { level: 'sentence', model: 'earshot-robust' }, transcribe: { wordTimestamps: true } });
+    expect(sentence.diarization).toBeUndefined();
+    const speaker = withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], dia: { use_gpu: true }, emo: { analysis_level: 'speaker', model_name: 'earshot-ravdess' } } });
+    expect(speaker).toMatchObject({ tasks: ['emotion'], emotion: { level: 'speaker', model: 'earshot-ravdess' }, diarization: { numSpeakers: null } });
+    expect(code(() => withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], emo: { model_name: 'nope' } } }))).toBe('model_not_found');
+  });
+});

@@ -10,7 +10,7 @@ from typing import Literal, Optional, TypedDict, Union
 TaskName = Literal["transcribe", "diarization", "emotion"]
 # `rttm` (speaker turns as NIST RTTM) is for diarization without transcription.
 OutputFormat = Literal["json", "text", "srt", "vtt", "rttm"]
-EmotionLevel = Literal["file", "segment", "word"]
+EmotionLevel = Literal["file", "segment", "sentence", "word", "speaker"]
 JobStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 
 
@@ -20,10 +20,21 @@ class TranscribeSettings(TypedDict, total=False):
     language: str
     task: Literal["transcribe", "translate"]
     beam_size: int
-    temperature: float
+    # One temperature (fallbacks step 0.2 up to 1), or the whole fallback schedule.
+    temperature: Union[float, list[float]]
     word_timestamps: bool
     initial_prompt: Optional[str]
     vad_filter: bool
+    best_of: int
+    patience: float
+    # None turns each check off.
+    compression_ratio_threshold: Optional[float]
+    log_prob_threshold: Optional[float]
+    no_speech_threshold: Optional[float]
+    # Words to favour, placed in the prompt before initial_prompt.
+    hotwords: Optional[str]
+    without_timestamps: bool
+    max_new_tokens: Optional[int]
 
 
 class DiarizationSettings(TypedDict, total=False):
@@ -34,11 +45,15 @@ class DiarizationSettings(TypedDict, total=False):
     stereo_mode: bool
     # Enrolled speakers (ids or names, or "all" of the API key's) to find by name among the diarized ones.
     speakers: Union[list[str], Literal["all"]]
+    # Accepted for sensory-transcription clients and ignored.
+    use_gpu: bool
 
 
 class EmotionSettings(TypedDict, total=False):
     analysis_level: EmotionLevel
     model: str
+    # sensory-transcription's name for model.
+    model_name: str
 
 
 class _ProcessSettingsRequired(TypedDict):
@@ -133,6 +148,8 @@ class _EmotionItemRequired(_EmotionScoresRequired):
 
 class EmotionItem(_EmotionItemRequired, total=False):
     low_confidence: bool
+    # Speaker level: whose speech the item is.
+    speaker: str
 
 
 class EmotionResult(TypedDict):

@@ -50,7 +50,8 @@ export class AudioPipeline {
     const started = performance.now();
     const audio = await decodeAudioFile(audioPath, this.limits);
     timings.decode = Math.round(performance.now() - started);
-    const transcribing = request.tasks.includes('transcribe');
+    // Word and sentence emotion items are timed by the transcript, so transcription runs for them even unasked.
+    const transcribing = request.tasks.includes('transcribe') || request.emotion?.level === 'word' || request.emotion?.level === 'sentence';
     const stereo = request.diarization?.stereoMode ? await this.decodeChannels(audioPath, audio.channels) : null;
     let stereoSegments: MergedSegment[] | undefined;
 
@@ -68,7 +69,7 @@ export class AudioPipeline {
     const diarization = request.diarization
       ? timed('diarization', timings, () => this.diarize(audio.samples, stereo, request.diarization!, transcribing ? undefined : onProgress))
       : undefined;
-    const emotion = request.emotion ? this.runEmotion(audio.samples, request.emotion, transcription, timings) : undefined;
+    const emotion = request.emotion ? this.runEmotion(audio.samples, request.emotion, transcription, diarization, timings) : undefined;
 
     // Let every task finish before reporting a failure, so none keeps running after the request has ended.
     const settled = await Promise.allSettled([transcription, diarization, emotion]);
@@ -80,11 +81,11 @@ export class AudioPipeline {
       EmotionResult | undefined,
     ];
     const result: ProcessResult = {};
-    if (tra) result.tra = tra;
-    if (dia) result.dia = dia;
+    if (tra && request.tasks.includes('transcribe')) result.tra = tra;
+    if (dia && request.tasks.includes('diarization')) result.dia = dia;
     if (emo) result.emo = emo;
-    if (tra && (dia || emo)) {
-      const segments = stereoSegments ?? mergeSegments(tra, dia);
+    if (result.tra && (result.dia || emo)) {
+      const segments = stereoSegments ?? mergeSegments(result.tra, result.dia);
       result.segments = emo ? attachEmotion(segments, emo) : segments;
     }
     timings.total = Math.round(performance.now() - started);
@@ -135,13 +136,15 @@ export class AudioPipeline {
     samples: Float32Array,
     options: EmotionOptions,
     transcription: Promise<TranscriptionResult> | undefined,
+    diarization: Promise<DiarizationResult> | undefined,
     timings: Record<string, number>,
   ): Promise<EmotionResult> {
     const emotion = this.tasks.emotion;
     if (!emotion) throw new EarshotError('task_not_available', 'emotion is not set up in this pipeline');
-    const segments = options.level !== 'file' && transcription ? (await transcription).segments : undefined;
+    const segments = options.level !== 'file' && options.level !== 'speaker' && transcription ? (await transcription).segments : undefined;
+    const turns = options.level === 'speaker' && diarization ? (await diarization).turns : undefined;
     return timed('emotion', timings, () =>
-      emotion.models.withEmotionModel(options.model, (model) => emotion.analyzer.analyze(model, samples, options.level, segments)),
+      emotion.models.withEmotionModel(options.model, (model) => emotion.analyzer.analyze(model, samples, options.level, { segments, turns })),
     );
   }
 

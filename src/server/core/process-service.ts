@@ -5,7 +5,6 @@ import {
   type ProcessRequest,
   type ProcessResponse,
   TASKS,
-  type TaskName,
 } from '../../../libs/contracts/process';
 import { diarizationOptions } from '../../contract/diarization-settings';
 import { EarshotError } from '../../contract/errors';
@@ -13,6 +12,24 @@ import { checkSpeakerSelection, type SpeakerSelection, type SpeakerService } fro
 import { renderRttm } from './formats/rttm';
 import { type RenderedOutput, renderTranscript } from './formats/transcript-formats';
 import type { EmotionOptions, PipelineRequest, PipelineResult } from '../../contract/engine-types';
+
+/** The emotion model_name a sensory-transcription client sends by default; it stands for the default model here. */
+const SENSORY_DEFAULT_EMOTION_MODEL = 'gigaam_emo';
+
+/** Most temperatures in a fallback schedule (openai-whisper's default has 6). */
+const MAX_TEMPERATURES = 10;
+
+/**
+ * `tra.temperature` as a fallback schedule: undefined for one number (the transcriber steps up from it), the list
+ * itself for a list.
+ */
+function temperatureSchedule(temperature: number | number[] | undefined): number[] | undefined {
+  if (!Array.isArray(temperature)) return undefined;
+  if (temperature.length === 0 || temperature.length > MAX_TEMPERATURES) {
+    throw new EarshotError('invalid_settings', `tra.temperature as a list needs 1 to ${MAX_TEMPERATURES} temperatures, got ${temperature.length}`);
+  }
+  return temperature;
+}
 
 /** Runs the pipeline somewhere (an inference worker) and reports progress. */
 export interface PipelineEngine {
@@ -75,10 +92,15 @@ export class ProcessService {
     }
     const tra = request.settings.tra ?? {};
     const model = tra.model ?? this.defaults.sttModel;
-    if (tasks.includes('transcribe') && !this.models.has(model)) {
+    const emotion = tasks.includes('emotion') ? this.emotionOptions(request) : undefined;
+    // Word and sentence emotion are timed by the transcript, so they transcribe even when the task was not asked for.
+    const transcribing = tasks.includes('transcribe') || emotion?.level === 'word' || emotion?.level === 'sentence';
+    if (transcribing && !this.models.has(model)) {
       throw new EarshotError('model_not_found', `model "${model}" is not installed (GET /v1/models lists the installed ones)`);
     }
-    const emotion = tasks.includes('emotion') ? this.emotionOptions(request, tasks) : undefined;
+    const temperatures = temperatureSchedule(tra.temperature);
+    // hotwords go before the prompt, as faster-whisper places them.
+    const prompt = [tra.hotwords, tra.initial_prompt].filter((p): p is string => !!p?.trim()).join(' ');
     return {
       tasks,
       ...(emotion ? { emotion } : {}),
@@ -87,14 +109,23 @@ export class ProcessService {
         language: (tra.language ?? 'auto').toLowerCase(),
         task: tra.task ?? 'transcribe',
         beamSize: tra.beam_size ?? 1,
-        temperature: tra.temperature ?? 0,
-        // Speakers are assigned per word, and word-level emotion needs the words' times.
-        wordTimestamps: (tra.word_timestamps ?? false) || tasks.includes('diarization') || emotion?.level === 'word',
-        initialPrompt: tra.initial_prompt ?? null,
+        temperature: temperatures?.[0] ?? (tra.temperature as number | undefined) ?? 0,
+        ...(temperatures ? { temperatures } : {}),
+        // Speakers are assigned per word, and word- and sentence-level emotion need the words' times.
+        wordTimestamps: (tra.word_timestamps ?? false) || tasks.includes('diarization') || emotion?.level === 'word' || emotion?.level === 'sentence',
+        initialPrompt: prompt || null,
         vadFilter: tra.vad_filter ?? true,
         batchSize: this.defaults.batchSize,
+        ...(tra.best_of !== undefined ? { bestOf: tra.best_of } : {}),
+        ...(tra.patience !== undefined ? { patience: tra.patience } : {}),
+        ...(tra.compression_ratio_threshold !== undefined ? { compressionRatioThreshold: tra.compression_ratio_threshold } : {}),
+        ...(tra.log_prob_threshold !== undefined ? { logProbThreshold: tra.log_prob_threshold } : {}),
+        ...(tra.no_speech_threshold !== undefined ? { noSpeechThreshold: tra.no_speech_threshold } : {}),
+        ...(tra.without_timestamps !== undefined ? { withoutTimestamps: tra.without_timestamps } : {}),
+        ...(tra.max_new_tokens != null ? { maxNewTokens: tra.max_new_tokens } : {}),
       },
-      ...(tasks.includes('diarization') ? { diarization: diarizationOptions(request.settings.dia ?? {}) } : {}),
+      // Speaker-level emotion needs the speakers, so diarization runs for it even unasked (and is not reported).
+      ...(tasks.includes('diarization') || emotion?.level === 'speaker' ? { diarization: diarizationOptions(request.settings.dia ?? {}) } : {}),
     };
   }
 
@@ -119,16 +150,15 @@ export class ProcessService {
     return { ...request, settings: { ...request.settings, dia: { ...request.settings.dia, speakers: ids } } };
   }
 
-  private emotionOptions(request: ProcessRequest, tasks: TaskName[]): EmotionOptions {
+  private emotionOptions(request: ProcessRequest): EmotionOptions {
     const emo = request.settings.emo ?? {};
     const level = emo.analysis_level ?? 'segment';
     if (!(EMOTION_LEVELS as readonly string[]).includes(level)) {
       throw new EarshotError('invalid_settings', `unknown emo.analysis_level "${level}"; levels are ${EMOTION_LEVELS.join(', ')}`);
     }
-    if (level === 'word' && !tasks.includes('transcribe')) {
-      throw new EarshotError('invalid_settings', 'emo.analysis_level "word" needs the transcribe task (words come from the transcript)');
-    }
-    const model = emo.model ?? this.defaults.emotionModel;
+    // sensory-transcription clients send model_name, "gigaam_emo" (that service's built-in model) by default.
+    const named = emo.model ?? (emo.model_name === SENSORY_DEFAULT_EMOTION_MODEL ? undefined : emo.model_name);
+    const model = named ?? this.defaults.emotionModel;
     if (!model || !this.emotionModels.has(model)) {
       throw new EarshotError('model_not_found', `emotion model "${model}" is not installed (GET /v1/models lists the installed ones)`);
     }

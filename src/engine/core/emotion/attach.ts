@@ -32,9 +32,12 @@ function wordItem(items: EmotionItem[], start: number, end: number): EmotionItem
  * objects, the inputs stay as they were.
  */
 export function attachEmotion(segments: MergedSegment[], emo: EmotionResult): MergedSegment[] {
+  // At speaker level a segment takes its speaker's label (the speakers' items overlap in time).
+  const ofSpeaker = (speaker: string | undefined): string | undefined =>
+    emo.level === 'speaker' && speaker !== undefined ? emo.items.find((i) => i.speaker === speaker)?.label : undefined;
   return segments.map((s) => ({
     ...s,
-    emotion: emotionOver(s.start, s.end, emo),
+    emotion: ofSpeaker(s.speaker) ?? emotionOver(s.start, s.end, emo),
     ...(s.words && emo.level === 'word'
       ? { words: s.words.map((w) => ({ ...w, emotion: wordItem(emo.items, w.start, w.end)?.label ?? emotionOver(w.start, w.end, emo) })) }
       : {}),

@@ -1,8 +1,8 @@
-import type { EmotionItem, EmotionLevel, EmotionResult, EmotionScores, TranscriptSegment } from '../../../../libs/contracts/process';
+import type { EmotionItem, EmotionLevel, EmotionResult, EmotionScores, SpeakerTurn, TranscriptSegment } from '../../../../libs/contracts/process';
 import { type SpeechProbabilityModel, speechRegions, type SpeechRegion } from '../audio/vad';
 import { decideLabel } from './decision';
 import type { EmotionModel } from './emotion-model';
-import { filePieces, groupRegions, type Span, speechWithin, splitEvenly } from './pieces';
+import { filePieces, groupRegions, sentenceSpans, type Span, speechWithin, splitEvenly } from './pieces';
 
 const SAMPLE_RATE = 16000;
 /** Segment level without a transcript: speech in items of 2–8 s. */
@@ -17,26 +17,35 @@ interface PlannedItem {
   span: Span;
   /** Pieces whose duration-weighted mean scores are the item's. */
   pieces: Span[];
+  /** Speaker level: whose turns the pieces are (the span also covers others' speech between them). */
+  speaker?: string;
+}
+
+/** What the levels other than file are planned from: the transcript's segments, the diarized turns. */
+export interface EmotionTimeline {
+  segments?: TranscriptSegment[];
+  turns?: SpeakerTurn[];
 }
 
 const seconds = (samples: number): number => Math.round((samples / SAMPLE_RATE) * 1000) / 1000;
 
-/** Runs an emotion model over decoded audio at one of the three levels. */
+/** Runs an emotion model over decoded audio at one of the levels. */
 export class EmotionAnalyzer {
   /** `vad`: the speech detector (may still be loading). */
   constructor(private readonly vad: Promise<SpeechProbabilityModel>) {}
 
   /**
-   * `segments`: the transcript's, when transcription ran (segment level follows them, word level needs their words).
+   * `timeline.segments`: the transcript's, when transcription ran (segment level follows them, word and sentence
+   * levels need their words); `timeline.turns`: the diarization's, which the speaker level needs.
    */
-  async analyze(model: EmotionModel, samples: Float32Array, level: EmotionLevel, segments?: TranscriptSegment[]): Promise<EmotionResult> {
+  async analyze(model: EmotionModel, samples: Float32Array, level: EmotionLevel, timeline: EmotionTimeline = {}): Promise<EmotionResult> {
     const speech = speechRegions(await (await this.vad).speechProbabilities(samples), samples.length);
     const window = model.windowSamples;
     const file: PlannedItem = {
       span: speech.length > 0 ? { start: speech[0].start, end: speech[speech.length - 1].end } : { start: 0, end: samples.length },
       pieces: filePieces(speech, samples.length, window),
     };
-    const items = level === 'file' ? [file] : planItems(level, speech, samples.length, window, segments);
+    const items = level === 'file' ? [file] : planItems(level, speech, samples.length, window, timeline);
     // Each distinct piece is scored once (word items share their window's pieces).
     const unique = new Map<string, Span>();
     for (const item of items) for (const p of item.pieces) unique.set(`${p.start}:${p.end}`, p);
@@ -56,11 +65,14 @@ export class EmotionAnalyzer {
       return mean;
     };
     const lowConfidence = (span: Span): boolean => speechWithin(span, speech) < MIN_SPEECH_SAMPLES;
+    const itemSpeech = (item: PlannedItem): number =>
+      item.speaker === undefined ? speechWithin(item.span, speech) : item.pieces.reduce((sum, p) => sum + speechWithin(p, speech), 0);
 
     const emotionItems: EmotionItem[] = items.map((item) => ({
       start: seconds(item.span.start),
       end: seconds(item.span.end),
-      ...toScores(model, item.pieces.length > 0 ? scoresOf(item.pieces) : null, lowConfidence(item.span)),
+      ...(item.speaker === undefined ? {} : { speaker: item.speaker }),
+      ...toScores(model, item.pieces.length > 0 ? scoresOf(item.pieces) : null, itemSpeech(item) < MIN_SPEECH_SAMPLES),
     }));
     // The file's distribution: its own pieces at file level; otherwise the items' pieces, so nothing is scored twice.
     const filePiecesUsed = level === 'file' ? file.pieces : [...unique.values()];
@@ -77,13 +89,13 @@ function toScores(model: EmotionModel, probs: Float64Array | null, lowConfidence
   return lowConfidence ? { label, scores, low_confidence: true } : { label, scores };
 }
 
-/** Items of the segment and word levels, with their pieces. */
+/** Items of the levels other than file, with their pieces. */
 export function planItems(
   level: Exclude<EmotionLevel, 'file'>,
   speech: SpeechRegion[],
   totalSamples: number,
   windowSamples: number,
-  segments?: TranscriptSegment[],
+  { segments, turns }: EmotionTimeline = {},
 ): PlannedItem[] {
   const toSpan = (s: { start: number; end: number }): Span => ({
     start: Math.max(0, Math.min(totalSamples, Math.round(s.start * SAMPLE_RATE))),
@@ -93,7 +105,18 @@ export function planItems(
     const spans = segments ? segments.map(toSpan) : groupRegions(speech, SEGMENT_MIN_SAMPLES, SEGMENT_MAX_SAMPLES);
     return spans.map((span) => ({ span, pieces: splitEvenly(span, windowSamples) }));
   }
-  if (!segments) throw new Error('word-level emotion needs the transcript');
+  if (level === 'speaker') {
+    if (!turns) throw new Error('speaker-level emotion needs the diarization');
+    const bySpeaker = new Map<string, Span[]>();
+    for (const turn of turns) bySpeaker.set(turn.speaker, [...(bySpeaker.get(turn.speaker) ?? []), toSpan(turn)]);
+    return [...bySpeaker].map(([speaker, spans]) => ({
+      speaker,
+      span: { start: Math.min(...spans.map((s) => s.start)), end: Math.max(...spans.map((s) => s.end)) },
+      pieces: spans.flatMap((s) => splitEvenly(s, windowSamples)),
+    }));
+  }
+  if (!segments) throw new Error(`${level}-level emotion needs the transcript`);
+  if (level === 'sentence') return sentenceSpans(segments).map((s) => ({ span: toSpan(s), pieces: splitEvenly(toSpan(s), windowSamples) }));
   const items: PlannedItem[] = [];
   for (const segment of segments) {
     const windows = splitEvenly(toSpan(segment), Math.min(WORD_WINDOW_MAX_SAMPLES, windowSamples));

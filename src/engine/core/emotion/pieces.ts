@@ -2,6 +2,7 @@
  * Where emotion is measured: pure planning of the audio spans (in samples) that the model scores. Each level turns
  * speech regions or transcript timing into items, and each item into pieces no longer than the model's window.
  */
+import type { TranscriptSegment } from '../../../../libs/contracts/process';
 import type { SpeechRegion } from '../audio/vad';
 
 export type Span = SpeechRegion;
@@ -46,4 +47,33 @@ export function speechWithin(span: Span, regions: SpeechRegion[]): number {
 export function filePieces(regions: SpeechRegion[], totalSamples: number, windowSamples: number): Span[] {
   if (regions.length === 0) return splitEvenly({ start: 0, end: totalSamples }, windowSamples);
   return groupRegions(regions, windowSamples, windowSamples);
+}
+
+/** A word that ends a sentence: its text ends with sentence punctuation, perhaps followed by closing quotes. */
+const SENTENCE_END = /[.!?…。！？]["'”’»)\]]*$/;
+
+/**
+ * The transcript's sentences, in seconds: runs of words (across segments) up to a word that ends with sentence
+ * punctuation. A segment without word timings is one sentence of its own.
+ */
+export function sentenceSpans(segments: TranscriptSegment[]): Array<{ start: number; end: number }> {
+  const sentences: Array<{ start: number; end: number }> = [];
+  let open: { start: number; end: number } | null = null;
+  for (const segment of segments) {
+    if (!segment.words?.length) {
+      if (open) sentences.push(open);
+      open = null;
+      sentences.push({ start: segment.start, end: segment.end });
+      continue;
+    }
+    for (const word of segment.words) {
+      open = open ? { start: open.start, end: word.end } : { start: word.start, end: word.end };
+      if (SENTENCE_END.test(word.word.trim())) {
+        sentences.push(open);
+        open = null;
+      }
+    }
+  }
+  if (open) sentences.push(open);
+  return sentences.filter((s) => s.end > s.start);
 }

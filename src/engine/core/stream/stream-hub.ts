@@ -159,7 +159,9 @@ export class StreamHub {
 /** Clips batch together when they need the same model and the same decoding. */
 function batchKey(d: DueDecode): string {
   const t = d.session.options.transcribe;
+  // The decoder fields of sensory-transcription clients (schedule, thresholds, …) decide a decode too.
+  const decoder = [t.temperatures, t.bestOf, t.patience, t.compressionRatioThreshold, t.logProbThreshold, t.noSpeechThreshold, t.withoutTimestamps, t.maxNewTokens];
   return d.event.kind === 'final'
-    ? JSON.stringify(['final', t.model, t.task, t.beamSize, t.temperature, t.wordTimestamps, t.initialPrompt])
-    : JSON.stringify(['partial', t.model, t.task, t.temperature, t.initialPrompt]);
+    ? JSON.stringify(['final', t.model, t.task, t.beamSize, t.temperature, t.wordTimestamps, t.initialPrompt, ...decoder])
+    : JSON.stringify(['partial', t.model, t.task, t.temperature, t.initialPrompt, ...decoder]);
 }

@@ -14,6 +14,12 @@ export interface DecodeOptions {
   /** Encoded initial prompt, placed after <|startofprev|>. */
   promptTokens: number[];
   random: () => number;
+  /** Beam search ends once beamSize × patience hypotheses have finished (openai-whisper's patience). */
+  patience: number;
+  /** Decode after <|notimestamps|>: text only, no timestamp tokens. */
+  withoutTimestamps: boolean;
+  /** Most tokens to generate; null: half the model's context. */
+  maxNewTokens: number | null;
 }
 
 export interface DecodedSequence {
@@ -104,8 +110,10 @@ export class WhisperDecoder {
       out = await this.model.step(out.state, Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)));
       out = await this.model.step(out.state, new Int32Array(rows).fill(task));
     }
+    if (opts.withoutTimestamps) out = await this.model.step(out.state, new Int32Array(rows).fill(special.noTimestamps));
 
     const width = opts.temperature > 0 ? 1 : Math.max(1, opts.beamSize);
+    const maxFinished = Math.max(1, Math.round(width * opts.patience));
     const groups: Group[] = [];
     for (let r = 0; r < rows; r++) {
       groups.push({
@@ -120,6 +128,7 @@ export class WhisperDecoder {
     let logits = repeatRows(out.logits, vocab, width);
 
     const maxNew = Math.min(
+      opts.maxNewTokens ?? Infinity,
       Math.floor(this.model.config.maxTargetPositions / 2),
       this.model.config.maxTargetPositions - state.length - 1,
     );
@@ -136,7 +145,7 @@ export class WhisperDecoder {
         const candidates: Array<{ parent: number; token: number; logprob: number; hyp: Hypothesis }> = [];
         g.alive.forEach((hyp, h) => {
           const row = logits.subarray((base + h) * vocab, (base + h + 1) * vocab);
-          const norm = this.applyRules(row, hyp.tokens, g.maxTimestamp);
+          const norm = opts.withoutTimestamps ? this.applyTextRules(row, hyp.tokens) : this.applyRules(row, hyp.tokens, g.maxTimestamp);
           if (opts.temperature > 0 || width === 1) {
             const token = opts.temperature > 0 ? sampleIndex(row, opts.temperature, opts.random) : argMax(row);
             candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });
@@ -150,14 +159,14 @@ export class WhisperDecoder {
         for (const c of candidates) {
           const hyp = { tokens: [...c.hyp.tokens, c.token], logprobs: [...c.hyp.logprobs, c.logprob], sum: c.hyp.sum + c.logprob };
           if (c.token === special.eot) {
-            if (g.finished.length < width) g.finished.push(hyp);
+            if (g.finished.length < maxFinished) g.finished.push(hyp);
           } else if (nextAlive.length < width) {
             nextAlive.push(hyp);
             nextParents.push(c.parent);
           }
           if (nextAlive.length === width) break;
         }
-        if (g.finished.length >= width || nextAlive.length === 0) {
+        if (g.finished.length >= maxFinished || nextAlive.length === 0) {
           finished.add(g);
           continue;
         }
@@ -195,6 +204,15 @@ export class WhisperDecoder {
         temperature: opts.temperature,
       };
     });
+  }
+
+  /** Decoding without timestamps: suppressed tokens, and no timestamp at all; returns the row's log-normaliser. */
+  private applyTextRules(row: Float32Array, generated: number[]): number {
+    for (let i = 0; i < this.suppress.length; i++) row[this.suppress[i]] = -Infinity;
+    if (generated.length === 0) for (let i = 0; i < this.beginSuppress.length; i++) row[this.beginSuppress[i]] = -Infinity;
+    row[this.tokenizer.special.noTimestamps] = -Infinity;
+    row.fill(-Infinity, this.tokenizer.special.timestampBegin);
+    return logSumExp(row);
   }
 
   /**

@@ -28,6 +28,29 @@ const NO_SPEECH_THRESHOLD = 0.6;
 const TEMPERATURE_STEP = 0.2;
 const SAMPLES_PER_FALLBACK = 5;
 
+/** The temperatures tried in turn: the given schedule, else `temperature` and then 0.2 steps up to 1. */
+export function temperatureSchedule(opts: Pick<TranscribeOptions, 'temperature' | 'temperatures'>): number[] {
+  if (opts.temperatures?.length) return opts.temperatures;
+  const schedule = [opts.temperature];
+  while (schedule[schedule.length - 1] + TEMPERATURE_STEP <= 1 + 1e-6) schedule.push(schedule[schedule.length - 1] + TEMPERATURE_STEP);
+  return schedule;
+}
+
+/** The thresholds that judge a decode, with openai-whisper's defaults; null turns a check off. */
+interface DecodeChecks {
+  compressionRatio: number | null;
+  logProb: number | null;
+  noSpeech: number | null;
+}
+
+function decodeChecks(opts: TranscribeOptions): DecodeChecks {
+  return {
+    compressionRatio: opts.compressionRatioThreshold === undefined ? COMPRESSION_RATIO_THRESHOLD : opts.compressionRatioThreshold,
+    logProb: opts.logProbThreshold === undefined ? LOGPROB_THRESHOLD : opts.logProbThreshold,
+    noSpeech: opts.noSpeechThreshold === undefined ? NO_SPEECH_THRESHOLD : opts.noSpeechThreshold,
+  };
+}
+
 /** A word with the index of its first text token in the window, to place it in its segment. */
 interface AlignedWord extends TimedWord {
   firstToken: number;
@@ -58,6 +81,8 @@ interface WindowResult {
   chunk: AudioChunk;
   decoded: DecodedSequence;
   language: string;
+  /** The window holds no speech: it gives no segments. */
+  silence: boolean;
 }
 
 export function compressionRatio(text: string): number {
@@ -192,7 +217,7 @@ export class WhisperTranscriber {
 
   /** Whisper often ends a window at its last complete sentence: the rest is queued as a window of its own. */
   private unfinishedTail(r: WindowResult, probs: Float32Array | null): AudioChunk | null {
-    if (this.isSilence(r.decoded)) return null;
+    if (r.silence) return null;
     const last = r.decoded.tokens[r.decoded.tokens.length - 1];
     // Text running to the end of the window (no closing timestamp) covered it all.
     if (last === undefined || !this.tokenizer.isTimestamp(last)) return null;
@@ -243,11 +268,14 @@ export class WhisperTranscriber {
     fallback = true,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
+    const checks = decodeChecks(opts);
+    const schedule = temperatureSchedule(opts);
     let pending = batch.map((_, i) => i);
-    for (let temperature = opts.temperature; pending.length; temperature += TEMPERATURE_STEP) {
-      const last = !fallback || temperature + TEMPERATURE_STEP > 1 + 1e-6;
+    for (let step = 0; pending.length; step++) {
+      const temperature = schedule[step];
+      const last = !fallback || step === schedule.length - 1;
       // Sampling draws several candidates per window and keeps the likeliest (openai-whisper's best_of).
-      const copies = temperature > 0 ? SAMPLES_PER_FALLBACK : 1;
+      const copies = temperature > 0 ? Math.max(1, opts.bestOf ?? SAMPLES_PER_FALLBACK) : 1;
       const rows = pending.flatMap((i) => Array<number>(copies).fill(i));
       const decoded: DecodedSequence[] = [];
       const rowsPerRun = Math.max(copies, opts.batchSize - (opts.batchSize % copies));
@@ -258,30 +286,33 @@ export class WhisperTranscriber {
             this.model.selectAudio(audio, part),
             part.map((i) => languages[i]),
             part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
-            { task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random },
+            {
+              task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random,
+              patience: opts.patience ?? 1, withoutTimestamps: opts.withoutTimestamps ?? false, maxNewTokens: opts.maxNewTokens ?? null,
+            },
           )),
         );
       }
       const retry: number[] = [];
       pending.forEach((i, k) => {
         const candidates = decoded.slice(k * copies, (k + 1) * copies);
-        const attempt = this.assess(candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)));
+        const attempt = this.assess(candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)), checks);
         attempts[i].push(attempt);
         if (!last && attempt.failed) retry.push(i);
       });
       pending = retry;
     }
-    return attempts.map((tries, i) => ({ chunk: batch[i], decoded: bestAttempt(tries).decoded, language: languages[i] }));
+    return attempts.map((tries, i) => {
+      const decoded = bestAttempt(tries).decoded;
+      return { chunk: batch[i], decoded, language: languages[i], silence: isSilence(decoded, checks) };
+    });
   }
 
-  private assess(decoded: DecodedSequence): Attempt {
-    const repetitive = compressionRatio(this.tokenizer.decode(decoded.tokens)) > COMPRESSION_RATIO_THRESHOLD;
-    const failed = decoded.noSpeechProb <= NO_SPEECH_THRESHOLD && (repetitive || decoded.avgLogprob < LOGPROB_THRESHOLD);
-    return { decoded, repetitive, failed };
-  }
-
-  private isSilence(d: DecodedSequence): boolean {
-    return d.noSpeechProb > NO_SPEECH_THRESHOLD && d.avgLogprob < LOGPROB_THRESHOLD;
+  private assess(decoded: DecodedSequence, checks: DecodeChecks): Attempt {
+    const repetitive = checks.compressionRatio !== null && compressionRatio(this.tokenizer.decode(decoded.tokens)) > checks.compressionRatio;
+    const unlikely = checks.logProb !== null && decoded.avgLogprob < checks.logProb;
+    const likelySilent = checks.noSpeech !== null && decoded.noSpeechProb > checks.noSpeech;
+    return { decoded, repetitive, failed: !likelySilent && (repetitive || unlikely) };
   }
 
   /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
@@ -289,7 +320,7 @@ export class WhisperTranscriber {
     const { special } = this.tokenizer;
     const heads = this.model.config.alignmentHeads;
     const texts = results.map((r) => r.decoded.tokens.filter((t) => !this.tokenizer.isTimestamp(t)));
-    const rows = results.map((_, i) => i).filter((i) => texts[i].length && !this.isSilence(results[i].decoded));
+    const rows = results.map((_, i) => i).filter((i) => texts[i].length && !results[i].silence);
     const out: Array<AlignedWord[] | null> = results.map(() => null);
     if (!rows.length) return out;
     const prefix = (language: string): number[] =>
@@ -334,7 +365,7 @@ export class WhisperTranscriber {
   /** A window's segments with absolute times; ids are assigned once all windows are done. */
   private toSegments(r: WindowResult, words: AlignedWord[] | null): TranscriptSegment[] {
     const d = r.decoded;
-    if (this.isSilence(d)) return [];
+    if (r.silence) return [];
     const offset = r.chunk.start / WHISPER_SAMPLE_RATE;
     const duration = (r.chunk.end - r.chunk.start) / WHISPER_SAMPLE_RATE;
     const pieces = splitAtTimestamps(d.tokens, this.tokenizer.special.timestampBegin, duration);
@@ -392,6 +423,11 @@ function endBeforeNext(segments: TranscriptSegment[]): void {
       w.start = Math.min(w.start, w.end);
     }
   }
+}
+
+/** openai-whisper's silence rule: likely no speech and unlikely text (each check off when its threshold is null). */
+function isSilence(d: DecodedSequence, checks: DecodeChecks): boolean {
+  return checks.noSpeech !== null && d.noSpeechProb > checks.noSpeech && checks.logProb !== null && d.avgLogprob < checks.logProb;
 }
 
 function round(value: number, digits = 3): number {

@@ -23,15 +23,21 @@ interface KeyFileEntry {
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+/**
+ * The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`; or `X-NLS-Token: <key>`, where
+ * Alibaba Cloud NLS clients (funasr-api's routes) send their token.
+ */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (match) return match[1];
   }
-  const header = headers['x-api-key'];
-  return typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
+  for (const name of ['x-api-key', 'x-nls-token']) {
+    const header = headers[name];
+    if (typeof header === 'string' && header.trim() !== '') return header.trim();
+  }
+  return undefined;
 }
 
 /**
