@@ -77,6 +77,14 @@ test('every route declares its access, and the routes of each family declare the
     'GET /dashboard': 'public',
     'GET /ui/*': 'public',
     'GET /ui/vendor/*': 'public',
+    // The compatible APIs (src/server/api/compat): the same scopes as the native routes they stand for.
+    'GET /api/v1/health': 'public',
+    'POST /api/v1/asr/submit': 'process',
+    'GET /api/v1/asr/result/:taskId': 'jobs:read',
+    'DELETE /api/v1/asr/task/:taskId': 'process',
+    'POST /stream/v1/asr': 'process',
+    'GET /stream/v1/asr/models': 'any-key',
+    'GET /ws/v1/asr/test': 'public',
   });
   // /metrics and the docs are opened by their settings.
   const metrics = routes.find((r) => r.method === 'GET' && r.url === '/metrics')?.declared;
@@ -90,7 +98,10 @@ test('every WebSocket gateway declares its access', () => {
     .getProviders()
     .map((wrapper) => wrapper.metatype)
     .filter((type): type is NonNullable<typeof type> => !!type && Reflect.getMetadata(GATEWAY_METADATA, type) === true);
-  expect(gateways.map((g) => [g.name, accessMetadataOf(g)?.access])).toEqual([['StreamGateway', 'process']]);
+  expect(gateways.map((g) => [g.name, accessMetadataOf(g)?.access]).sort()).toEqual([
+    ['NlsGateway', 'process'],
+    ['StreamGateway', 'process'],
+  ]);
 });
 
 test('the hook enforces the declarations: scopes, public pages, and a key for URLs that match no route', async () => {
