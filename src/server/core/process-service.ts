@@ -99,7 +99,9 @@ export class ProcessService {
     const selection = request.settings.dia?.speakers;
     if (selection === undefined) return undefined;
     if (!request.settings.tasks.includes('diarization')) throw new EarshotError('invalid_settings', 'dia.speakers needs the diarization task');
-    if (request.settings.dia?.stereo_mode) throw new EarshotError('invalid_settings', 'dia.speakers does not work with dia.stereo_mode yet');
+    if (request.settings.dia?.stereo_mode && request.settings.dia.mode !== 'identify') {
+      throw new EarshotError('invalid_settings', 'dia.speakers with dia.stereo_mode needs dia.mode "identify" (each channel\'s speech labelled by voice)');
+    }
     if (!this.speakers) throw new EarshotError('task_not_available', 'speaker identification is not set up in this service');
     return checkSpeakerSelection(selection);
   }
