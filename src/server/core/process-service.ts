@@ -116,6 +116,9 @@ export class ProcessService {
     const tenant = this.speakers!.currentTenant();
     if (tenant === undefined) return request;
     const ids = await this.speakers!.directory.pin(tenant, selection);
+    // Nothing to pin ("all" of a key without speakers): "all" stays, which the job, run without a key, resolves to
+    // no one (an empty list would be refused as a selection).
+    if (ids.length === 0) return request;
     return { ...request, settings: { ...request.settings, dia: { ...request.settings.dia, speakers: ids } } };
   }
 
