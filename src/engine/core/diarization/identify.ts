@@ -23,29 +23,38 @@ export interface ChannelSegments {
 /**
  * `dia.mode: "identify"`: no clustering. Each voice-activity region of each channel (one for mono, two in stereo
  * mode) is embedded on its own and takes the name of the nearest enrolled voice at or above the match threshold,
- * or `unknown`. Regions are as stereo mode cuts them (30 ms padding): on the DEV conversations they are the turns.
+ * or `unknown`.
  */
 export async function identifySpeech(
   channels: Float32Array[],
   vad: SpeechProbabilityModel,
   diarizer: Pick<Diarizer, 'embed' | 'embedderName'>,
   identification: SpeakerIdentification,
-  sampleRate = 16000,
 ): Promise<{ result: DiarizationResult; channels: ChannelSegments[] }> {
   const perChannel: ChannelSegments[] = [];
   for (let c = 0; c < channels.length; c++) {
-    const regions = speechRegions(await vad.speechProbabilities(channels[c]), channels[c].length, { speechPadMs: 30 });
-    const embeddings = await diarizer.embed(channels[c], regions.map((r) => [[r.start, r.end]]));
+    const segments = await speechSegmentVoices(channels[c], vad, diarizer);
     perChannel.push({
       channel: c,
-      segments: regions.map((r, i) => ({
-        start: r.start / sampleRate,
-        end: r.end / sampleRate,
-        match: nearestVoice(embeddings[i], identification.voices, identification.threshold),
-      })),
+      segments: segments.map(({ start, end, embedding }) => ({ start, end, match: nearestVoice(embedding, identification.voices, identification.threshold) })),
     });
   }
   return { result: identifiedResult(perChannel.map((c) => c.segments), diarizer.embedderName, TURN_GAP_S), channels: perChannel };
+}
+
+/**
+ * The speech segments of one channel (seconds) with the raw embedding of each: Silero VAD regions as stereo mode
+ * cuts them (30 ms padding), which on the DEV conversations are the turns.
+ */
+export async function speechSegmentVoices(
+  samples: Float32Array,
+  vad: SpeechProbabilityModel,
+  diarizer: Pick<Diarizer, 'embed'>,
+  sampleRate = 16000,
+): Promise<Array<{ start: number; end: number; embedding: Float32Array }>> {
+  const regions = speechRegions(await vad.speechProbabilities(samples), samples.length, { speechPadMs: 30 });
+  const embeddings = await diarizer.embed(samples, regions.map((r) => [[r.start, r.end]]));
+  return regions.map((r, i) => ({ start: r.start / sampleRate, end: r.end / sampleRate, embedding: embeddings[i] }));
 }
 
 /**
