@@ -6,7 +6,7 @@ export const MAX_SPEAKERS = 20;
 
 /** Diarization settings of one request after validation. */
 export interface DiarizationOptions {
-  /** `identify`: no clustering, each speech segment takes the nearest enrolled voice's name (needs `identify`). */
+  /** `identify`: no clustering, each speech segment takes the name of the nearest voice of `identify` below. */
   mode: DiarizationMode;
   numSpeakers: number | null;
   minSpeakers: number | null;

@@ -1,5 +1,4 @@
-import type { DiarizationResult, MergedSegment } from '../../../../libs/contracts/process';
-import { UNKNOWN_SPEAKER } from '../../../../libs/contracts/process';
+import { type DiarizationResult, type MergedSegment, UNKNOWN_SPEAKER } from '../../../../libs/contracts/process';
 import { type IdentifiedSegment, identifiedResult, nearestVoice } from '../../../../libs/diarization/voiceprint';
 import type { SpeakerIdentification } from '../../../contract/diarization-settings';
 import { speechRegions, type SpeechProbabilityModel } from '../audio/vad';
