@@ -5,7 +5,9 @@
  * false accepts per voiceprint (another actor's voiceprint reaches it: how often an unenrolled voice takes a given
  * enrolled name), false accepts against any of 15 (the best of the other actors' voiceprints reaches it), and true
  * accepts (the speaker's own voiceprint reaches it and
- * beats every other). Prints a table and one JSON line.
+ * beats every other). Then the same for dia.mode "identify", which scores each VAD speech segment on its own: the
+ * segments (labelled with the actor who says most of each) against every voiceprint, and the e2e shape with the first
+ * two actors enrolled. Prints two tables and one JSON line.
  *
  *   nice -n 10 npx ts-node --transpile-only bench/speaker-identification.ts [--conversations 30]
  */
@@ -17,7 +19,9 @@ import { parseWav } from '../libs/audio/wav';
 import type { Turn } from '../libs/diarization/der';
 import type { DiarizationResult } from '../libs/contracts/process';
 import type { SpeakerVoice } from '../src/engine/core/diarization/diarizer';
-import { cosine, DEFAULT_MATCH_THRESHOLD, matchVoices, nameSpeakers } from '../libs/diarization/voiceprint';
+import { cosine, DEFAULT_MATCH_THRESHOLD, type EnrolledVoice, identifiedResult, matchVoices, nameSpeakers, nearestVoice } from '../libs/diarization/voiceprint';
+import { speechSegmentVoices, TURN_GAP_S } from '../src/engine/core/diarization/identify';
+import { SileroVad } from '../src/engine/models/silero-vad';
 import { loadDiarizer } from '../src/engine/models/diarization-models';
 import { ModelRegistry } from '../src/engine/models/model-registry';
 import { enrolmentConversation, RAVDESS_TRAIN, ravdessActors } from '../test/support/dev-conversations';
@@ -54,7 +58,11 @@ async function main(): Promise<void> {
   const impostorMax: number[] = [];
   const impostor: number[] = [];
   const beatsOthers: boolean[] = [];
-  const runs: Array<{ reference: Turn[]; chosen: string[]; result: DiarizationResult; voices: SpeakerVoice[] }> = [];
+  const runs: Array<{ reference: Turn[]; chosen: string[]; result: DiarizationResult; voices: SpeakerVoice[]; segments: Array<{ start: number; end: number; embedding: Float32Array }> }> = [];
+  const vad = await SileroVad.load({ modelPath: builtin.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 2 } });
+  const print = (a: string): EnrolledVoice => ({ id: a, name: `actor${a}`, embedding: Array.from(prints.get(a)!) });
+  const segmentGenuine: number[] = [];
+  const segmentImpostor: number[] = [];
   const random = seededRandom(7);
   const n = Number(values.conversations);
   for (let c = 0; c < n; c++) {
@@ -64,8 +72,15 @@ async function main(): Promise<void> {
       if (!chosen.includes(a)) chosen.push(a);
     }
     const conv = enrolmentConversation(chosen, 100 + c);
-    const { result, voices } = await diarizer.diarizeWithVoices(parseWav(readFileSync(conv.path)).samples, FREE);
-    runs.push({ reference: conv.reference, chosen, result, voices });
+    const samples = parseWav(readFileSync(conv.path)).samples;
+    const { result, voices } = await diarizer.diarizeWithVoices(samples, FREE);
+    const segments = await speechSegmentVoices(samples, vad, diarizer);
+    runs.push({ reference: conv.reference, chosen, result, voices, segments });
+    for (const { start, end, embedding } of segments) {
+      const actor = mostOf(conv.reference, start, end)?.slice(5);
+      if (!actor || !prints.has(actor)) continue;
+      for (const [a, p] of prints) (a === actor ? segmentGenuine : segmentImpostor).push(cosine(embedding, p));
+    }
     for (const voice of voices) {
       // The actor who says most of this speaker's speech.
       const overlap = new Map<string, number>();
@@ -92,7 +107,6 @@ async function main(): Promise<void> {
     let passed = 0;
     let absentNamed = 0;
     runs.forEach(({ reference, chosen, result, voices }, i) => {
-      const print = (a: string) => ({ id: a, name: `actor${a}`, embedding: Array.from(prints.get(a)!) });
       const enrolled = chosen.slice(0, 2).map(print);
       const named = nameSpeakers(result, matchVoices(voices, enrolled, t)).turns;
       const known = enrolled.every((e) => coverage(reference, e.name, named, (x) => x === e.name) >= 0.9);
@@ -117,7 +131,48 @@ async function main(): Promise<void> {
   const pct = (x: number, w: number) => `${(x * 100).toFixed(1).padStart(w)}%`;
   for (const r of rows) console.log(`${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.false_accept_of_15, 23)}  ${pct(r.true_accept, 10)}  ${String(r.e2e_shape_passed).padStart(9)}  ${String(r.absent_named).padStart(12)}`);
   const chosen = rows.find((r) => r.false_accept <= 0.02);
-  console.log(JSON.stringify({ bench: 'speaker-identification', speakers: genuine.length, threshold: DEFAULT_MATCH_THRESHOLD, conversations: n, lowest_threshold_at_2pct_fa: chosen ?? null, rows }));
+
+  // dia.mode "identify": the segments as identifySpeech labels them, at each threshold.
+  const identifyShape = (t: number) =>
+    runs.filter(({ reference, chosen: actorsIn, segments }) => {
+      const enrolled = actorsIn.slice(0, 2).map(print);
+      const labelled = identifiedResult([segments.map(({ start, end, embedding }) => ({ start, end, match: nearestVoice(embedding, enrolled, t) }))], '', TURN_GAP_S).turns;
+      const known = enrolled.every((e) => coverage(reference, e.name, labelled, (x) => x === e.name) >= 0.9);
+      return known && coverage(reference, `actor${actorsIn[2]}`, labelled, (x) => x.startsWith('actor')) < 0.1;
+    }).length;
+  const identifyRows = [];
+  for (let t = 0.45; t <= 0.701; t += 0.01) {
+    identifyRows.push({
+      threshold: Math.round(t * 1000) / 1000,
+      false_accept: segmentImpostor.filter((s) => s >= t).length / segmentImpostor.length,
+      true_accept: segmentGenuine.filter((s) => s >= t).length / segmentGenuine.length,
+      e2e_shape_passed: identifyShape(t),
+    });
+  }
+  console.log(`\ndia.mode "identify": ${segmentGenuine.length} VAD speech segments scored (each against the ${prints.size} voiceprints)`);
+  console.log('threshold  false accept (per voiceprint)  own voiceprint reached  e2e shape');
+  for (const r of identifyRows) console.log(`${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.true_accept, 22)}  ${String(r.e2e_shape_passed).padStart(9)}`);
+  console.log(
+    JSON.stringify({
+      bench: 'speaker-identification',
+      speakers: genuine.length,
+      threshold: DEFAULT_MATCH_THRESHOLD,
+      conversations: n,
+      lowest_threshold_at_2pct_fa: chosen ?? null,
+      rows,
+      identify: { segments: segmentGenuine.length, rows: identifyRows },
+    }),
+  );
+}
+
+/** The reference speaker who says most of [start, end). */
+function mostOf(reference: Turn[], start: number, end: number): string | undefined {
+  const overlap = new Map<string, number>();
+  for (const r of reference) {
+    const o = Math.min(end, r.end) - Math.max(start, r.start);
+    if (o > 0) overlap.set(r.speaker, (overlap.get(r.speaker) ?? 0) + o);
+  }
+  return [...overlap].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 /** Share of a reference speaker's speech that hypothesis turns with an accepted label cover. */

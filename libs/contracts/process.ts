@@ -32,7 +32,19 @@ export interface TranscribeSettings {
   max_new_tokens?: number | null;
 }
 
+/**
+ * `diarize` clusters the voices of the file into speakers; `identify` (needs `speakers`) does no clustering: each
+ * speech segment (per channel with `stereo_mode`) takes the name of the nearest enrolled voice, or `unknown`.
+ */
+export const DIARIZATION_MODES = ['diarize', 'identify'] as const;
+export type DiarizationMode = (typeof DIARIZATION_MODES)[number];
+
+/** The label of speech that matches no enrolled voice in `identify` mode. */
+export const UNKNOWN_SPEAKER = 'unknown';
+
 export interface DiarizationSettings {
+  /** Default `diarize`. */
+  mode?: DiarizationMode;
   /** Exact speaker count when known; otherwise the clustering decides within min/max. */
   num_speakers?: number | null;
   min_speakers?: number | null;

@@ -1,4 +1,4 @@
-import type { DiarizationResult } from '../contracts/process';
+import { type DiarizationResult, type SpeakerTurn, UNKNOWN_SPEAKER } from '../contracts/process';
 
 /** The weighted mean of unit-length copies of the vectors, itself scaled to unit length (zero vector when empty). */
 export function meanVoice(embeddings: readonly Float32Array[], weights: readonly number[]): Float32Array {
@@ -96,5 +96,62 @@ export function nameSpeakers(result: DiarizationResult, matches: readonly VoiceM
       const m = bySpeaker.get(s.id);
       return m ? { ...s, id: m.voice.name, speaker_id: m.voice.id, match_score: Math.round(m.score * 1000) / 1000 } : s;
     }),
+  };
+}
+
+/** The enrolled voice most similar to `embedding` when it reaches `threshold`, else null. */
+export function nearestVoice(embedding: ArrayLike<number>, voices: readonly EnrolledVoice[], threshold: number): { voice: EnrolledVoice; score: number } | null {
+  let best: { voice: EnrolledVoice; score: number } | null = null;
+  for (const voice of voices) {
+    const score = cosine(embedding, voice.embedding);
+    if (score >= threshold && (!best || score > best.score)) best = { voice, score };
+  }
+  return best;
+}
+
+/** A speech segment (seconds) labelled by `identify` mode: its nearest enrolled voice, or none. */
+export interface IdentifiedSegment {
+  start: number;
+  end: number;
+  match: { voice: EnrolledVoice; score: number } | null;
+}
+
+/**
+ * `identify` mode's result from each channel's segments: turns named after their voice or `unknown`, where a
+ * channel's consecutive segments of one name less than `mergeGapS` apart are one turn; per name, the speech of its
+ * turns and the duration-weighted mean score of its segments. `unknown` (possibly several voices) is one entry too.
+ */
+export function identifiedResult(channels: readonly (readonly IdentifiedSegment[])[], embedder: string, mergeGapS: number): DiarizationResult {
+  const round = (x: number): number => Math.round(x * 1000) / 1000;
+  const nameOf = (s: IdentifiedSegment): string => s.match?.voice.name ?? UNKNOWN_SPEAKER;
+  const turns: SpeakerTurn[] = [];
+  const bySpeaker = new Map<string, { total: number; scored: number; weightedScore: number; id?: string }>();
+  for (const segments of channels) {
+    let open: SpeakerTurn | null = null;
+    for (const s of [...segments].sort((a, b) => a.start - b.start)) {
+      const name = nameOf(s);
+      const entry = bySpeaker.get(name) ?? { total: 0, scored: 0, weightedScore: 0, id: s.match?.voice.id };
+      entry.scored += s.end - s.start;
+      entry.weightedScore += (s.end - s.start) * (s.match?.score ?? 0);
+      bySpeaker.set(name, entry);
+      if (open && open.speaker === name && s.start - open.end < mergeGapS) {
+        open.end = s.end;
+      } else {
+        open = { start: s.start, end: s.end, speaker: name };
+        turns.push(open);
+      }
+    }
+  }
+  for (const t of turns) bySpeaker.get(t.speaker)!.total += t.end - t.start;
+  turns.sort((a, b) => a.start - b.start || a.speaker.localeCompare(b.speaker));
+  return {
+    num_speakers: bySpeaker.size,
+    turns: turns.map((t) => ({ start: round(t.start), end: round(t.end), speaker: t.speaker })),
+    speakers: [...bySpeaker].map(([name, e]) =>
+      e.id === undefined
+        ? { id: name, total_s: round(e.total) }
+        : { id: name, total_s: round(e.total), speaker_id: e.id, match_score: round(e.scored > 0 ? e.weightedScore / e.scored : 0) },
+    ),
+    embedder,
   };
 }

@@ -1,4 +1,4 @@
-import type { DiarizationSettings } from '../../libs/contracts/process';
+import { DIARIZATION_MODES, type DiarizationMode, type DiarizationSettings } from '../../libs/contracts/process';
 import { EarshotError } from './errors';
 import type { EnrolledVoice } from '../../libs/diarization/voiceprint';
 
@@ -6,6 +6,8 @@ export const MAX_SPEAKERS = 20;
 
 /** Diarization settings of one request after validation. */
 export interface DiarizationOptions {
+  /** `identify`: no clustering, each speech segment takes the name of the nearest voice of `identify` below. */
+  mode: DiarizationMode;
   numSpeakers: number | null;
   minSpeakers: number | null;
   maxSpeakers: number | null;
@@ -21,8 +23,22 @@ export interface SpeakerIdentification {
   threshold: number;
 }
 
-/** `settings.dia` → options; impossible counts (0, over 20, min above max) are invalid_settings (422). */
+/**
+ * `settings.dia` → options; impossible counts (0, over 20, min above max), and counts in `identify` mode (which
+ * counts no one), are invalid_settings (422); `identify` without `speakers` is invalid_request (400).
+ */
 export function diarizationOptions(dia: DiarizationSettings): DiarizationOptions {
+  const mode = dia.mode ?? 'diarize';
+  if (!(DIARIZATION_MODES as readonly string[]).includes(mode)) {
+    throw new EarshotError('invalid_request', `unknown dia.mode "${mode}"; modes are ${DIARIZATION_MODES.join(', ')}`);
+  }
+  if (mode === 'identify') {
+    if (dia.speakers === undefined) {
+      throw new EarshotError('invalid_request', 'dia.mode "identify" needs dia.speakers: the enrolled voices (ids or names, or "all") to label the speech with');
+    }
+    const counts = (['num_speakers', 'min_speakers', 'max_speakers'] as const).filter((name) => dia[name] != null);
+    if (counts.length > 0) throw new EarshotError('invalid_settings', `dia.${counts[0]} does not apply to dia.mode "identify", which labels each speech segment without counting speakers`);
+  }
   const count = (name: keyof DiarizationSettings, value: number | null | undefined): number | null => {
     if (value == null) return null;
     if (!Number.isInteger(value) || value < 1 || value > MAX_SPEAKERS) {
@@ -39,5 +55,5 @@ export function diarizationOptions(dia: DiarizationSettings): DiarizationOptions
   if (numSpeakers !== null && ((minSpeakers !== null && numSpeakers < minSpeakers) || (maxSpeakers !== null && numSpeakers > maxSpeakers))) {
     throw new EarshotError('invalid_settings', `dia.num_speakers (${numSpeakers}) is outside dia.min_speakers…dia.max_speakers`);
   }
-  return { numSpeakers, minSpeakers, maxSpeakers, stereoMode: dia.stereo_mode ?? false };
+  return { mode, numSpeakers, minSpeakers, maxSpeakers, stereoMode: dia.stereo_mode ?? false };
 }

@@ -1,16 +1,18 @@
 /**
  * Known speakers (POST /v1/speakers, dia.speakers) through the API as a fresh install runs them (built-in
  * segmentation and CAM++): two DEV voices enrolled from one RAVDESS clip each, then named in a conversation of
- * those two and one unenrolled voice; tenants kept apart; deletion; bad enrolment audio refused.
+ * those two and one unenrolled voice; tenants kept apart; deletion; bad enrolment audio refused. Then dia.mode
+ * "identify" (no clustering) on audiobook voices, mono and as a stereo call.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EarshotClient } from '../../client/src';
-import { encodeWavPcm16 } from '../../libs/audio/wav';
+import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
 import type { Turn } from '../../libs/diarization/der';
-import { enrolmentConversation, RAVDESS_TRAIN, utterance } from '../support/dev-conversations';
+import { enrolmentConversation, knownVoicesConversation, RAVDESS_TRAIN, utterance } from '../support/dev-conversations';
 import { finished } from '../support/jobs';
 import { jsonOrNull, startServer, type TestServer } from '../support/server';
 
@@ -52,10 +54,10 @@ function enrolForm(name: string | null, audio: Array<string | Uint8Array>, extra
   return form;
 }
 
-function processForm(path: string, dia: object, asyncProcess = false): FormData {
+function processForm(path: string, dia: object, asyncProcess = false, tasks = ['diarization']): FormData {
   const form = new FormData();
   form.append('audio', new Blob([readFileSync(path)]), 'conversation.wav');
-  form.append('request_json', JSON.stringify({ settings: { tasks: ['diarization'], dia }, async_process: asyncProcess }));
+  form.append('request_json', JSON.stringify({ settings: { tasks, tra: { language: 'en' }, dia }, async_process: asyncProcess }));
   return form;
 }
 
@@ -194,3 +196,73 @@ test('deletion removes the voiceprint and its kept audio at once', async () => {
   const all = await request(KEYS.a, 'POST', '/v1/process', processForm(conversation.path, { speakers: 'all' }));
   expect(all.json.result.dia.turns.every((t: { speaker: string }) => /^SPEAKER_\d\d$/.test(t.speaker))).toBe(true);
 }, 60_000);
+
+describe('dia.mode "identify": no clustering, each speech segment takes the nearest enrolled voice or "unknown"', () => {
+  const known = knownVoicesConversation();
+  const named = ['linda', 'hester'];
+  beforeAll(async () => {
+    for (const name of named) {
+      const res = await request(KEYS.a, 'POST', '/v1/speakers', enrolForm(name, [known.enrolment.get(name)!]));
+      expect(res.status).toBe(201);
+      ids[name] = res.json.speaker_id;
+    }
+  }, 60_000);
+
+  test('the two enrolled voices are named on ≥ 90% of their speech, the third is unknown', async () => {
+    const res = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'identify', speakers: named }));
+    expect(res.status).toBe(200);
+    const dia = res.json.result.dia;
+    for (const name of named) {
+      expect(coverage(known.reference, name, dia.turns, (s) => s === name)).toBeGreaterThanOrEqual(0.9);
+      const entry = dia.speakers.find((s: { id: string }) => s.id === name);
+      expect(entry).toMatchObject({ speaker_id: ids[name], match_score: expect.any(Number) });
+      expect(entry.match_score).toBeGreaterThanOrEqual(0.63);
+    }
+    expect(coverage(known.reference, 'other', dia.turns, (s) => named.includes(s))).toBe(0);
+    expect(coverage(known.reference, 'other', dia.turns, (s) => s === 'unknown')).toBeGreaterThanOrEqual(0.9);
+    expect(dia.turns.every((t: { speaker: string }) => [...named, 'unknown'].includes(t.speaker))).toBe(true);
+    expect(dia.speakers.find((s: { id: string }) => s.id === 'unknown')).toEqual({ id: 'unknown', total_s: expect.any(Number) });
+  }, 60_000);
+
+  test('stereo call: each channel\'s speech and transcript named by voice', async () => {
+    // The second and third turns: linda (enrolled) on the left channel, the other reader on the right.
+    const { samples } = parseWav(readFileSync(known.path));
+    const from = known.reference[1].start - 0.5;
+    const turns = known.reference.slice(1, 3).map((t) => ({ ...t, start: t.start - from, end: t.end - from }));
+    expect(turns.map((t) => t.speaker)).toEqual(['linda', 'other']);
+    const at = (seconds: number) => Math.round(seconds * 16000);
+    const left = new Float32Array(at(turns[1].end + 0.5));
+    const right = new Float32Array(left.length);
+    for (const t of turns) (t.speaker === 'other' ? right : left).set(samples.subarray(at(t.start + from), at(t.end + from)), at(t.start));
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-stereo-call-'));
+    writeFileSync(join(dir, 'left.wav'), wav(left));
+    writeFileSync(join(dir, 'right.wav'), wav(right));
+    const call = join(dir, 'call.wav');
+    const merged = spawnSync('ffmpeg', ['-v', 'error', '-i', join(dir, 'left.wav'), '-i', join(dir, 'right.wav'), '-filter_complex', 'amerge=inputs=2', call]);
+    expect(merged.status).toBe(0);
+
+    const res = await request(KEYS.a, 'POST', '/v1/process', processForm(call, { mode: 'identify', speakers: 'all', stereo_mode: true }, false, ['transcribe', 'diarization']));
+    expect(res.status).toBe(200);
+    expect(res.json.audio.channels).toBe(2);
+    const { dia, segments } = res.json.result;
+    for (const t of turns) {
+      const label = t.speaker === 'other' ? 'unknown' : t.speaker;
+      expect(coverage([t], t.speaker, dia.turns, (s) => s === label)).toBeGreaterThanOrEqual(0.9);
+    }
+    const textOf = (speaker: string) => segments.filter((s: { speaker: string }) => s.speaker === speaker).map((s: { text: string }) => s.text).join(' ');
+    expect(textOf('linda')).toMatch(/arts and crafts/i);
+    expect(textOf('unknown')).toMatch(/reader/i);
+    expect(textOf('linda')).not.toMatch(/reader/i);
+    for (const s of segments) for (const w of s.words) expect(w.speaker).toBe(s.speaker);
+  }, 180_000);
+
+  test('identify without speakers is 400; speakers with stereo_mode need identify (422)', async () => {
+    const bare = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'identify' }));
+    expect({ status: bare.status, message: bare.json.error.message }).toEqual({ status: 400, message: expect.stringContaining('dia.mode "identify" needs dia.speakers') });
+    const counted = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'identify', speakers: 'all', num_speakers: 2 }));
+    expect(counted.status).toBe(422);
+    const stereo = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { speakers: 'all', stereo_mode: true }));
+    expect({ status: stereo.status, message: stereo.json.error.message }).toEqual({ status: 422, message: expect.stringContaining('needs dia.mode "identify"') });
+    expect((await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'nearest', speakers: 'all' }))).status).toBe(400);
+  }, 60_000);
+});

@@ -1,7 +1,8 @@
 /**
  * The playground at / in a real browser (Debian's Chromium driven by playwright-core), against the real service with
  * API keys on: the key field, a synchronous run with speakers, a job with its progress bar, playback of a segment,
- * downloads rendered by the service, and live mode fed by Chromium's fake microphone playing a DEV clip.
+ * downloads rendered by the service, a voice enrolled from a speaker lane and then named on it, and live mode fed by
+ * Chromium's fake microphone playing a DEV clip.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -141,6 +142,43 @@ test('a two-speaker clip as a job: the progress bar reaches 100%, then two speak
     await page.mouse.move(0, 0);
     await page.locator('#result').screenshot({ path: join(SCREENSHOTS, 'playground.png') });
   }
+  await page.close();
+});
+
+test('a speaker lane enrolled as a known voice (audio cut in the browser); the next run names that lane', async () => {
+  const page = await browser.newPage();
+  await openWithKey(page);
+  await page.setInputFiles('#file', TWO_SPEAKERS);
+  await chooseTasks(page, ['diarization']);
+  expect(await page.isChecked('#name-voices')).toBe(true);
+  await page.click('#run');
+  await page.locator('.speaker-lane').nth(1).waitFor({ timeout: 60_000 });
+  const lanes = await page.locator('.speaker-lane .lane-label').allTextContents();
+  expect(lanes.map((l) => l.replace(/Enrol$/, ''))).toEqual(['SPEAKER_00', 'SPEAKER_01']);
+  const turnsOf = async (label: string) => page.locator('.speaker-lane', { has: page.locator('.lane-label', { hasText: label }) }).locator('.lane-track button').count();
+  const firstTurns = await turnsOf('SPEAKER_00');
+
+  await page.click('.speaker-lane >> nth=0 >> button.enrol');
+  expect(await page.locator('#enrol-lane').textContent()).toContain('SPEAKER_00');
+  await page.fill('#enrol-name', 'alice');
+  await page.click('#enrol-submit');
+  await page.locator('#enrol-status', { hasText: /^Enrolled alice from \d+\.\d s of SPEAKER_00's speech/ }).waitFor({ timeout: 60_000 });
+  const enrolled = (await (await fetch(`${server.url}/v1/speakers`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { speakers: Array<{ speech_s: number }> };
+  expect(enrolled.speakers).toEqual([expect.objectContaining({ name: 'alice', clips: 1 })]);
+  expect(enrolled.speakers[0].speech_s).toBeGreaterThan(3);
+
+  // The same name again is refused by the service, and the page says why.
+  await page.click('.speaker-lane >> nth=1 >> button.enrol');
+  await page.fill('#enrol-name', 'alice');
+  await page.click('#enrol-submit');
+  await page.locator('#enrol-status', { hasText: /^Enrolment failed: .*alice/ }).waitFor({ timeout: 60_000 });
+
+  await page.click('#run');
+  await page.locator('.speaker-lane .lane-label.named', { hasText: 'alice' }).waitFor({ timeout: 60_000 });
+  expect(await page.locator('.speaker-lane .lane-label.named').count()).toBe(1);
+  expect(await page.locator('.speaker-lane .lane-label.named').getAttribute('title')).toMatch(/^Enrolled voice \(match 0\.\d+\)$/);
+  expect(await turnsOf('alice')).toBe(firstTurns);
+  expect(await page.locator('.speaker-lane .lane-label', { hasText: /^SPEAKER_0\dEnrol$/ }).count()).toBe(1);
   await page.close();
 });
 

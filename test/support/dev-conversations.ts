@@ -13,6 +13,7 @@ import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
 import { composeConversation } from '../../libs/diarization/conversation';
 import { parseRttm, type Turn } from '../../libs/diarization/der';
 import { seededRandom } from '../../libs/math/seeded-random';
+import { TESTDATA } from './server';
 
 export const RAVDESS_TRAIN = resolve(__dirname, '../../../shared/datasets/ravdess-train');
 const CACHE = join(tmpdir(), 'earshot-dev-conversations-v3');
@@ -41,10 +42,15 @@ const PLAN: Array<{ seed: number; speakers: number }> = [
 
 /** One RAVDESS file → 16 kHz mono float32, trimmed to its speech. */
 export function utterance(file: string): Float32Array {
-  const out = spawnSync('ffmpeg', ['-v', 'error', '-i', join(RAVDESS_TRAIN, file), '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'], {
+  return speechOf(join(RAVDESS_TRAIN, file));
+}
+
+/** Any audio file → 16 kHz mono float32, trimmed to its speech. */
+function speechOf(path: string): Float32Array {
+  const out = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', '-'], {
     maxBuffer: 64 << 20,
   });
-  if (out.status !== 0) throw new Error(`ffmpeg failed on ${file}: ${out.stderr.toString()}`);
+  if (out.status !== 0) throw new Error(`ffmpeg failed on ${path}: ${out.stderr.toString()}`);
   const samples = new Float32Array(out.stdout.buffer.slice(out.stdout.byteOffset, out.stdout.byteOffset + out.stdout.byteLength));
   const [a, b] = speechExtent(samples, SAMPLE_RATE);
   return samples.slice(a, b);
@@ -118,5 +124,33 @@ export function enrolmentConversation(actors: string[], seed: number): { enrolme
     writeFileSync(rttmPath, `${turns.map((t) => `SPEAKER ${name} 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`);
   }
   for (const clip of enrolment.values()) if (!existsSync(clip)) throw new Error(`missing enrolment clip ${clip}`);
+  return { enrolment, path, reference: parseRttm(readFileSync(rttmPath, 'utf8')) };
+}
+
+/**
+ * Known voices in unlike recordings (../shared/testdata/stt: audiobook readers saying different things): `linda`
+ * (LJSpeech) and `hester` (LibriSpeech 1221) with one enrolment clip each (2.6 s and 4.8 s), and a conversation of
+ * six turns from their other clips and a third, unenrolled reader (LibriSpeech 2412). Turns are labelled with those
+ * names and `other`.
+ */
+export function knownVoicesConversation(): { enrolment: Map<string, string>; path: string; reference: Turn[] } {
+  mkdirSync(CACHE, { recursive: true });
+  const clip = (name: string) => join(TESTDATA, 'stt/en', name);
+  const enrolment = new Map([
+    ['linda', clip('ljspeech_LJ001-0013.wav')],
+    ['hester', clip('librispeech_1221-135766-0002.wav')],
+  ]);
+  const path = join(CACHE, 'known-voices_s1.wav');
+  const rttmPath = join(CACHE, 'known-voices_s1.rttm');
+  if (!existsSync(path) || !existsSync(rttmPath)) {
+    const utterances = new Map([
+      ['linda', ['ljspeech_LJ001-0001.wav', 'ljspeech_LJ001-0014.wav', 'ljspeech_LJ001-0002.wav'].map((f) => speechOf(clip(f)))],
+      ['hester', [speechOf(clip('librispeech_1221-135766-0001.wav'))]],
+      ['other', [speechOf(clip('librispeech_2412-153948-0000.wav'))]],
+    ]);
+    const { audio, turns } = composeConversation(utterances, { sampleRate: SAMPLE_RATE, turns: 6, gapS: [0.3, 0.9], edgeS: 0.5, seed: 1 });
+    writeFileSync(path, encodeWavPcm16(audio, SAMPLE_RATE));
+    writeFileSync(rttmPath, `${turns.map((t) => `SPEAKER known-voices 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`);
+  }
   return { enrolment, path, reference: parseRttm(readFileSync(rttmPath, 'utf8')) };
 }

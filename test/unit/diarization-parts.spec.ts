@@ -4,6 +4,7 @@ import { composeConversation } from '../../libs/diarization/conversation';
 import { powersetToActivity, windowStarts } from '../../src/engine/core/diarization/diarizer';
 import { quietFrames } from '../../src/engine/core/diarization/quiet-frames';
 import { diarizationOptions } from '../../src/contract/diarization-settings';
+import { labelChannelTranscript } from '../../src/engine/core/diarization/identify';
 import { linkLocalSpeakers } from '../../src/engine/core/diarization/tracks';
 import { speakerTurns } from '../../src/engine/core/diarization/turns';
 import { EarshotError } from '../../src/contract/errors';
@@ -57,12 +58,27 @@ test('frame runs become labelled turns; short gaps filled, short turns dropped',
 });
 
 test('dia settings: impossible counts are invalid_settings', () => {
-  expect(diarizationOptions({})).toEqual({ numSpeakers: null, minSpeakers: null, maxSpeakers: null, stereoMode: false });
+  expect(diarizationOptions({})).toEqual({ mode: 'diarize', numSpeakers: null, minSpeakers: null, maxSpeakers: null, stereoMode: false });
   expect(diarizationOptions({ num_speakers: 3, min_speakers: 2, max_speakers: null, stereo_mode: true }))
-    .toEqual({ numSpeakers: 3, minSpeakers: 2, maxSpeakers: null, stereoMode: true });
+    .toEqual({ mode: 'diarize', numSpeakers: 3, minSpeakers: 2, maxSpeakers: null, stereoMode: true });
   for (const bad of [{ num_speakers: 0 }, { num_speakers: 21 }, { min_speakers: 4, max_speakers: 3 }, { num_speakers: 5, max_speakers: 4 }, { max_speakers: 1.5 }]) {
     expect(() => diarizationOptions(bad)).toThrow(EarshotError);
   }
+});
+
+test('dia.mode: identify needs speakers (400) and takes no counts (422); unknown modes are 400', () => {
+  expect(diarizationOptions({ mode: 'identify', speakers: 'all', stereo_mode: true })).toMatchObject({ mode: 'identify', stereoMode: true });
+  const failure = (dia: object) => {
+    try {
+      diarizationOptions(dia);
+    } catch (err) {
+      return { code: (err as EarshotError).code, message: (err as EarshotError).message };
+    }
+    return undefined;
+  };
+  expect(failure({ mode: 'identify' })).toEqual({ code: 'invalid_request', message: expect.stringContaining('needs dia.speakers') });
+  expect(failure({ mode: 'identify', speakers: ['alice'], num_speakers: 2 })).toEqual({ code: 'invalid_settings', message: expect.stringContaining('dia.num_speakers') });
+  expect(failure({ mode: 'cluster', speakers: ['alice'] })).toEqual({ code: 'invalid_request', message: expect.stringContaining('diarize, identify') });
 });
 
 test('quiet frames: digital silence and frames far under the loud level, not quiet speech', () => {
@@ -135,4 +151,27 @@ test('log-softmax rows: logits become log-probabilities; log-probabilities stay 
   const again = Float32Array.from(rows);
   logSoftmaxRows(again, 3);
   for (let i = 0; i < 6; i++) expect(again[i]).toBeCloseTo(rows[i], 6);
+});
+
+test('stereo identify: each channel\'s transcript segments and words take the name of the identified segment they overlap most', () => {
+  const alice = { id: 'a1', name: 'alice', embedding: [1] };
+  const channels = [
+    { channel: 0, segments: [{ start: 0, end: 2, match: { voice: alice, score: 0.8 } }] },
+    { channel: 1, segments: [{ start: 1, end: 3, match: null }] },
+  ];
+  const words = [
+    { word: 'hi', start: 0.2, end: 0.5, speaker: 'SPEAKER_00' },
+    { word: 'there', start: 2.2, end: 2.4, speaker: 'SPEAKER_00' },
+  ];
+  const labelled = labelChannelTranscript(
+    [
+      { start: 0.2, end: 2.4, text: 'hi there', speaker: 'SPEAKER_00', words },
+      { start: 1.2, end: 2.8, text: 'yes', speaker: 'SPEAKER_01' },
+      { start: 5, end: 6, text: 'later', speaker: 'SPEAKER_01' },
+    ],
+    channels,
+  );
+  expect(labelled.map((s) => s.speaker)).toEqual(['alice', 'unknown', 'unknown']);
+  // "there" lies past channel 0's identified speech: it keeps its segment's name.
+  expect(labelled[0].words?.map((w) => w.speaker)).toEqual(['alice', 'alice']);
 });

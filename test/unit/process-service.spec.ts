@@ -54,7 +54,7 @@ test('process returns the api.md envelope and renders text formats', async () =>
 
 test('diarization gets its options; with transcription, word timestamps are switched on', () => {
   const alone = service.toPipelineRequest({ settings: { tasks: ['diarization'], dia: { max_speakers: 3 } } });
-  expect(alone.diarization).toEqual({ numSpeakers: null, minSpeakers: null, maxSpeakers: 3, stereoMode: false });
+  expect(alone.diarization).toEqual({ mode: 'diarize', numSpeakers: null, minSpeakers: null, maxSpeakers: 3, stereoMode: false });
   const both = service.toPipelineRequest({ settings: { tasks: ['transcribe', 'diarization'], dia: { stereo_mode: true } } });
   expect(both.diarization?.stereoMode).toBe(true);
   expect(both.transcribe.wordTimestamps).toBe(true);

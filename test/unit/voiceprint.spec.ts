@@ -1,5 +1,5 @@
 import type { DiarizationResult } from '../../libs/contracts/process';
-import { cosine, matchVoices, meanVoice, nameSpeakers } from '../../libs/diarization/voiceprint';
+import { cosine, identifiedResult, matchVoices, meanVoice, nameSpeakers, nearestVoice } from '../../libs/diarization/voiceprint';
 
 const voice = (id: string, embedding: number[]) => ({ id, name: id.toUpperCase(), embedding });
 
@@ -49,4 +49,45 @@ test('nameSpeakers renames the matched speaker in turns and speakers, and leaves
     { id: 'SPEAKER_00', total_s: 1 },
     { id: 'ID-1', total_s: 1, speaker_id: 'id-1', match_score: 0.812 },
   ]);
+});
+
+test('nearestVoice takes the most similar voice at or above the threshold, else none', () => {
+  const voices = [voice('a', [1, 0, 0]), voice('b', [0.6, 0.8, 0])];
+  expect(nearestVoice([1, 0.2, 0], voices, 0.5)).toEqual({ voice: voices[0], score: expect.closeTo(1 / Math.hypot(1, 0.2)) });
+  expect(nearestVoice([0.5, 0.9, 0], voices, 0.5)?.voice.id).toBe('b');
+  expect(nearestVoice([0, 0, 1], voices, 0.5)).toBeNull();
+  expect(nearestVoice([1, 0, 0], [], 0.5)).toBeNull();
+});
+
+test('identifiedResult: per channel, segments of one name close together are one turn; per-name totals and mean scores', () => {
+  const a = voice('id-a', [1]);
+  const result = identifiedResult(
+    [
+      [
+        { start: 4, end: 5, match: null },
+        { start: 0, end: 1, match: { voice: a, score: 0.9 } },
+        { start: 1.3, end: 2, match: { voice: a, score: 0.7 } },
+        { start: 3, end: 3.5, match: { voice: a, score: 0.7 } },
+      ],
+      [{ start: 1, end: 2.5, match: null }],
+    ],
+    'campplus-zh-en',
+    0.5,
+  );
+  expect(result).toEqual({
+    num_speakers: 2,
+    turns: [
+      { start: 0, end: 2, speaker: 'ID-A' },
+      { start: 1, end: 2.5, speaker: 'unknown' },
+      { start: 3, end: 3.5, speaker: 'ID-A' },
+      { start: 4, end: 5, speaker: 'unknown' },
+    ],
+    speakers: [
+      // (1 s · 0.9 + 0.7 s · 0.7 + 0.5 s · 0.7) / 2.2 s
+      { id: 'ID-A', total_s: 2.5, speaker_id: 'id-a', match_score: 0.791 },
+      { id: 'unknown', total_s: 2.5 },
+    ],
+    embedder: 'campplus-zh-en',
+  });
+  expect(identifiedResult([], 'x', 0.5)).toEqual({ num_speakers: 0, turns: [], speakers: [], embedder: 'x' });
 });

@@ -12,6 +12,8 @@ const EMOTION_COLOURS = /** @type {Record<string, string>} */ ({
 });
 const EXTENSIONS = { json: 'json', text: 'txt', srt: 'srt', vtt: 'vtt', rttm: 'rttm' };
 const JOB_POLL_MS = 400;
+/** Enrolment audio cut from a lane is sent at the rate the service works at. */
+const ENROL_SAMPLE_RATE = 16000;
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -99,9 +101,11 @@ recordButton.addEventListener('click', async () => {
 
 function settings() {
   const tasks = [...form.querySelectorAll('input[name="task"]:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value);
+  const nameVoices = /** @type {HTMLInputElement} */ (byId('name-voices')).checked;
   return {
     tasks,
     tra: { model: modelSelect.value || undefined, language: languageSelect.value },
+    ...(tasks.includes('diarization') && nameVoices ? { dia: { speakers: 'all' } } : {}),
     ...(tasks.includes('emotion') ? { emo: { analysis_level: tasks.includes('transcribe') ? 'segment' : 'file' } } : {}),
   };
 }
@@ -151,6 +155,8 @@ function play(start, end) {
 /** @param {any} response */
 function showResult(response) {
   shown = response;
+  enrolForm.hidden = true;
+  byId('enrol-status').textContent = '';
   const { result, audio: info } = response;
   const segments = /** @type {Segment[]} */ (result.segments ?? result.tra?.segments ?? []);
   const speakers = /** @type {string[]} */ ((result.dia?.speakers ?? []).map((/** @type {{id: string}} */ s) => s.id));
@@ -220,7 +226,19 @@ function drawLanes(result, duration, colourOf) {
   lanes.replaceChildren();
   const percent = (/** @type {number} */ t) => `${((100 * t) / Math.max(duration, 1e-3)).toFixed(3)}%`;
   for (const speaker of result.dia?.speakers ?? []) {
-    const track = lane(lanes, speaker.id, 'speaker-lane');
+    const { label, track } = lane(lanes, speaker.id, 'speaker-lane');
+    if (speaker.speaker_id) {
+      label.classList.add('named');
+      label.title = `Enrolled voice (match ${speaker.match_score})`;
+    } else if (speaker.id !== 'unknown') {
+      const enrol = document.createElement('button');
+      enrol.type = 'button';
+      enrol.className = 'enrol';
+      enrol.textContent = 'Enrol';
+      enrol.setAttribute('aria-label', `Enrol ${speaker.id}'s voice`);
+      enrol.addEventListener('click', () => askEnrolment(speaker.id));
+      label.append(enrol);
+    }
     for (const turn of result.dia.turns.filter((/** @type {any} */ t) => t.speaker === speaker.id)) {
       const block = timeBlock(turn.start, turn.end, percent, `${speaker.id} ${clock(turn.start)}–${clock(turn.end)}`);
       block.style.background = colourOf(speaker.id) ?? '';
@@ -229,7 +247,7 @@ function drawLanes(result, duration, colourOf) {
   }
   const pieces = result.emo?.items ?? [];
   if (pieces.length) {
-    const track = lane(lanes, 'Emotion', 'emotion-lane');
+    const { track } = lane(lanes, 'Emotion', 'emotion-lane');
     for (const piece of pieces) {
       const block = timeBlock(piece.start, piece.end, percent, `${piece.label} ${clock(piece.start)}–${clock(piece.end)}`);
       block.classList.add('emotion');
@@ -255,15 +273,110 @@ function timeBlock(start, end, percent, label) {
   return block;
 }
 
-/** @param {HTMLElement} parent @param {string} label @param {string} kind */
-function lane(parent, label, kind) {
+/** @param {HTMLElement} parent @param {string} text @param {string} kind */
+function lane(parent, text, kind) {
   const row = document.createElement('div');
   row.className = `lane ${kind}`;
+  const label = span('lane-label', text);
   const track = document.createElement('div');
   track.className = 'lane-track';
-  row.append(span('lane-label', label), track);
+  row.append(label, track);
   parent.append(row);
-  return track;
+  return { label, track };
+}
+
+/**
+ * Enrolment from a lane: the speaker's turns without the stretches where anyone else talks too, cut from the chosen
+ * file in the browser (decoded and resampled to 16 kHz mono by an OfflineAudioContext), sent as a WAV to
+ * POST /v1/speakers, which refuses it (422) when it holds no clear single voice.
+ */
+const enrolForm = /** @type {HTMLFormElement} */ (byId('enrol-form'));
+const enrolName = /** @type {HTMLInputElement} */ (byId('enrol-name'));
+/** The lane (speaker label) being enrolled. */
+let enrolling = '';
+
+/** @param {string} speaker */
+function askEnrolment(speaker) {
+  enrolling = speaker;
+  byId('enrol-lane').textContent = `Enrol the voice of ${speaker} as`;
+  byId('enrol-status').textContent = '';
+  enrolForm.hidden = false;
+  enrolName.value = '';
+  enrolName.focus();
+}
+
+byId('enrol-cancel').addEventListener('click', () => (enrolForm.hidden = true));
+enrolForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!audio || !shown?.result.dia) return;
+  const name = enrolName.value.trim();
+  const status = byId('enrol-status');
+  const submit = /** @type {HTMLButtonElement} */ (byId('enrol-submit'));
+  submit.disabled = true;
+  status.textContent = `Enrolling ${name}…`;
+  try {
+    const samples = await speakerAudio(audio, shown.result.dia.turns, enrolling, ENROL_SAMPLE_RATE);
+    const body = new FormData();
+    body.append('name', name);
+    body.append('audio', wavBlob(samples, ENROL_SAMPLE_RATE), `${enrolling}.wav`);
+    const speaker = await apiJson('/v1/speakers', { method: 'POST', body });
+    enrolForm.hidden = true;
+    status.textContent = `Enrolled ${speaker.name} from ${speaker.speech_s.toFixed(1)} s of ${enrolling}'s speech. Run again to find ${speaker.name} by voice.`;
+  } catch (err) {
+    if (!key.ask(err)) status.textContent = `Enrolment failed: ${/** @type {Error} */ (err).message}`;
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+
+/**
+ * The file's audio (channels averaged) during `speaker`'s turns, less any time another speaker's turn overlaps.
+ * @param {File} file @param {Array<{start: number, end: number, speaker: string}>} turns @param {string} speaker
+ * @param {number} sampleRate
+ */
+async function speakerAudio(file, turns, speaker, sampleRate) {
+  const decoded = await new OfflineAudioContext(1, 1, sampleRate).decodeAudioData(await file.arrayBuffer());
+  const channels = Array.from({ length: decoded.numberOfChannels }, (_, c) => decoded.getChannelData(c));
+  const others = turns.filter((t) => t.speaker !== speaker);
+  /** @type {Array<[number, number]>} */
+  const ranges = [];
+  for (const turn of turns.filter((t) => t.speaker === speaker)) {
+    let pieces = /** @type {Array<[number, number]>} */ ([[turn.start, turn.end]]);
+    for (const o of others) pieces = pieces.flatMap(([a, b]) => (o.end <= a || o.start >= b ? [[a, b]] : /** @type {Array<[number, number]>} */ ([[a, o.start], [o.end, b]]).filter(([x, y]) => y > x)));
+    ranges.push(...pieces);
+  }
+  const toSample = (/** @type {number} */ t) => Math.min(decoded.length, Math.max(0, Math.round(t * sampleRate)));
+  const out = new Float32Array(ranges.reduce((n, [a, b]) => n + toSample(b) - toSample(a), 0));
+  let at = 0;
+  for (const [a, b] of ranges) {
+    for (let i = toSample(a); i < toSample(b); i++) {
+      let sum = 0;
+      for (const channel of channels) sum += channel[i];
+      out[at++] = sum / channels.length;
+    }
+  }
+  return out;
+}
+
+/** 16-bit PCM mono WAV. @param {Float32Array} samples @param {number} sampleRate */
+function wavBlob(samples, sampleRate) {
+  const view = new DataView(new ArrayBuffer(44 + 2 * samples.length));
+  const text = (/** @type {number} */ at, /** @type {string} */ s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  text(0, 'RIFF');
+  view.setUint32(4, 36 + 2 * samples.length, true);
+  text(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, 2 * sampleRate, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  text(36, 'data');
+  view.setUint32(40, 2 * samples.length, true);
+  samples.forEach((x, i) => view.setInt16(44 + 2 * i, Math.round(Math.max(-1, Math.min(1, x)) * 32767), true));
+  return new Blob([view], { type: 'audio/wav' });
 }
 
 /** @param {string} emotion */

@@ -38,6 +38,9 @@ class TranscribeSettings(TypedDict, total=False):
 
 
 class DiarizationSettings(TypedDict, total=False):
+    # "identify" (needs speakers): no clustering; each speech segment takes the nearest enrolled voice's name, or
+    # "unknown". Default "diarize".
+    mode: Literal["diarize", "identify"]
     num_speakers: Optional[int]
     min_speakers: Optional[int]
     max_speakers: Optional[int]
@@ -118,7 +121,8 @@ class _SpeakerTotalRequired(TypedDict):
 
 
 class SpeakerTotal(_SpeakerTotalRequired, total=False):
-    # A speaker matched to an enrolled one (settings.dia.speakers): its id and the cosine of the match.
+    # A speaker matched to an enrolled one (settings.dia.speakers): its id and the cosine of the match (in
+    # "identify" mode, the duration-weighted mean over its segments).
     speaker_id: str
     match_score: float
 

@@ -5,6 +5,7 @@ import type { SpeechProbabilityModel } from './audio/vad';
 import type { Diarizer } from './diarization/diarizer';
 import type { DiarizationOptions } from '../../contract/diarization-settings';
 import { diarizeChannels, transcribeChannels } from './diarization/stereo';
+import { type ChannelSegments, identifySpeech, labelChannelTranscript } from './diarization/identify';
 import { matchVoices, nameSpeakers } from '../../../libs/diarization/voiceprint';
 import { attachEmotion } from './emotion/attach';
 import type { EmotionAnalyzer } from './emotion/emotion-analyzer';
@@ -66,8 +67,16 @@ export class AudioPipeline {
           return merged.tra;
         })
       : undefined;
+    // Identify mode in stereo: the channels' identified segments, to name the channels' transcript segments by.
+    let identifiedChannels: ChannelSegments[] | undefined;
     const diarization = request.diarization
-      ? timed('diarization', timings, () => this.diarize(audio.samples, stereo, request.diarization!, transcribing ? undefined : onProgress))
+      ? timed('diarization', timings, async () => {
+          const options = request.diarization!;
+          if (options.mode !== 'identify') return this.diarize(audio.samples, stereo, options, transcribing ? undefined : onProgress);
+          const identified = await this.identify(stereo ?? [audio.samples], options);
+          identifiedChannels = identified.channels;
+          return identified.result;
+        })
       : undefined;
     const emotion = request.emotion ? this.runEmotion(audio.samples, request.emotion, transcription, diarization, timings) : undefined;
 
@@ -85,7 +94,11 @@ export class AudioPipeline {
     if (dia && request.tasks.includes('diarization')) result.dia = dia;
     if (emo) result.emo = emo;
     if (result.tra && (result.dia || emo)) {
-      const segments = stereoSegments ?? mergeSegments(result.tra, result.dia);
+      const segments = stereoSegments
+        ? identifiedChannels
+          ? labelChannelTranscript(stereoSegments, identifiedChannels)
+          : stereoSegments
+        : mergeSegments(result.tra, result.dia);
       result.segments = emo ? attachEmotion(segments, emo) : segments;
     }
     timings.total = Math.round(performance.now() - started);
@@ -109,6 +122,14 @@ export class AudioPipeline {
     if (!options.identify) return diarizer.diarize(samples, options, onProgress);
     const { result, voices } = await diarizer.diarizeWithVoices(samples, options, onProgress);
     return nameSpeakers(result, matchVoices(voices, options.identify.voices, options.identify.threshold));
+  }
+
+  /** `dia.mode: "identify"`: each channel's speech segments named by voice, without clustering. */
+  private async identify(channels: Float32Array[], options: DiarizationOptions): Promise<{ result: DiarizationResult; channels: ChannelSegments[] }> {
+    const diarizers = this.tasks.diarizers;
+    if (!diarizers) throw new EarshotError('task_not_available', 'diarization is not set up in this pipeline');
+    if (!options.identify) throw new EarshotError('invalid_request', 'dia.mode "identify" needs dia.speakers');
+    return identifySpeech(channels, await diarizers.vad(), await diarizers.diarizer(), options.identify);
   }
 
   /** Speaker enrolment: the files decoded and laid end to end with a second of silence between them, diarized. */

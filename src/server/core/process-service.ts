@@ -134,7 +134,9 @@ export class ProcessService {
     const selection = request.settings.dia?.speakers;
     if (selection === undefined) return undefined;
     if (!request.settings.tasks.includes('diarization')) throw new EarshotError('invalid_settings', 'dia.speakers needs the diarization task');
-    if (request.settings.dia?.stereo_mode) throw new EarshotError('invalid_settings', 'dia.speakers does not work with dia.stereo_mode yet');
+    if (request.settings.dia?.stereo_mode && request.settings.dia.mode !== 'identify') {
+      throw new EarshotError('invalid_settings', 'dia.speakers with dia.stereo_mode needs dia.mode "identify" (each channel\'s speech labelled by voice)');
+    }
     if (!this.speakers) throw new EarshotError('task_not_available', 'speaker identification is not set up in this service');
     return checkSpeakerSelection(selection);
   }
@@ -147,6 +149,8 @@ export class ProcessService {
     const selection = this.speakerSelection(request);
     if (!selection) return request;
     const ids = await this.speakers!.pin(tenant, selection);
+    // Nothing to pin ("all" of a key without speakers): "all" stays (an empty list would be refused as a selection).
+    if (ids.length === 0) return request;
     return { ...request, settings: { ...request.settings, dia: { ...request.settings.dia, speakers: ids } } };
   }
 

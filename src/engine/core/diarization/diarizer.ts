@@ -141,6 +141,11 @@ export class Diarizer {
     return this.embedder.name;
   }
 
+  /** One raw embedding per entry of `pieces` (each a list of sample ranges of `audio`), comparable with voiceprints. */
+  async embed(audio: Float32Array, pieces: readonly (readonly SampleRange[])[]): Promise<Float32Array[]> {
+    return this.embedder.embed(audio, pieces);
+  }
+
   async diarize(audio: Float32Array, limits: SpeakerLimits, onProgress?: (fraction: number) => void): Promise<DiarizationResult> {
     return (await this.diarizeWithVoices(audio, limits, onProgress)).result;
   }

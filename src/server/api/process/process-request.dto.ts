@@ -15,7 +15,15 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { EMOTION_LEVELS, type EmotionLevel, OUTPUT_FORMATS, type OutputFormat, TASKS } from '../../../../libs/contracts/process';
+import {
+  DIARIZATION_MODES,
+  type DiarizationMode,
+  EMOTION_LEVELS,
+  type EmotionLevel,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  TASKS,
+} from '../../../../libs/contracts/process';
 
 export class TranscribeSettingsDto {
   @ApiPropertyOptional({ example: 'whisper-tiny', description: 'An installed model (GET /v1/models); default DEFAULT_STT_MODEL (files) or DEFAULT_STREAM_MODEL (/v1/ws).' })
@@ -89,6 +97,14 @@ export class TranscribeSettingsDto {
 
 /** Shapes only: impossible counts (0, over 20, min above max) are refused by the service with 422. */
 export class DiarizationSettingsDto {
+  @ApiPropertyOptional({
+    enum: DIARIZATION_MODES,
+    default: 'diarize',
+    description: 'identify (needs speakers): no clustering; each speech segment (per channel with stereo_mode) takes the nearest enrolled voice\'s name, or "unknown".',
+  })
+  @IsOptional() @IsIn(DIARIZATION_MODES as unknown as string[])
+  mode?: DiarizationMode;
+
   @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 1, maximum: 20, description: 'Exact speaker count when known.' })
   @IsOptional() @IsInt()
   num_speakers?: number | null;
