@@ -86,6 +86,7 @@ const streams = vadReady.then(
       vad,
       { decodeClips: (model, clips, languages, opts) => cache.use(model, (m) => m.transcriber.transcribeClips(clips, languages, opts)) },
       (streamId, message) => reply({ type: 'stream-event', streamId, message }),
+      { speakerEmbedder: async () => (await diarizers.diarizer()).speakerEmbedder, withEmotionModel: emotionModels.withEmotionModel },
     ),
 );
 
@@ -126,7 +127,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         const { model, language } = msg.options.transcribe;
         // Loads the model and checks the language now, so "ready" means the first decode can run.
         await cache.use(model, async (m) => void m.transcriber.resolveLanguage(language));
-        (await streams).open(msg.streamId, msg.options);
+        await (await streams).open(msg.streamId, msg.options);
         reply({ id: msg.id, type: 'done', value: null });
         break;
       }
