@@ -243,8 +243,6 @@ async function main(): Promise<void> {
       errors: [...new Set(measured.flatMap((m) => m.errors))],
     });
   }
-  await app.close();
-
   const header = ['streams', 'finals', 'final p50 s', 'final p95 s', '1st partial p50 s', '1st partial p95 s', 'partials/stream', 'WER %', 'offline WER %', 'CPU cores', 'CPU s/audio s', 'errors'];
   const rows = results.map((r) => [
     String(r.streams), String(r.finals_measured), String(r.final_latency_p50_s), String(r.final_latency_p95_s),
@@ -256,6 +254,8 @@ async function main(): Promise<void> {
   for (const cells of [header, ...rows]) process.stdout.write(`${cells.map((cell, c) => cell.padStart(widths[c])).join('  ')}\n`);
   const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, load_avg_1m_at_end: round(loadavg()[0]) };
   process.stdout.write(`${JSON.stringify({ bench: 'stream', model: o.model, programme_s: round(samples.length / SR), clips: clips.length, machine, results })}\n`);
+  // Results first: closing the app stops the inference worker, which may end the process.
+  await app.close();
 }
 
 function round(value: number): number {

@@ -3,7 +3,7 @@ import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import { EarshotError } from '../../../contract/errors';
 import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
-import type { ClipTranscript, TranscribeOptions } from '../stt/transcriber';
+import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
 import { OnlineSpeakers } from './online-speakers';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions } from './utterance-tracker';
 import { finalMessage, type QueuedDecode, type StreamOptions, StreamSession } from './stream-session';
@@ -12,7 +12,7 @@ import { utteranceEmotions } from './utterance-emotion';
 
 /** Runs a batch of clips of one model with the same decoding options (the worker's model cache behind it). */
 export interface ClipDecoder {
-  decodeClips(model: string, clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]>;
+  decodeClips(model: string, clips: Float32Array[], languages: string[], opts: ClipDecodeOptions): Promise<ClipTranscript[]>;
 }
 
 /** The models behind speaker labels and emotion on finals (the worker's diarizer embedder and emotion cache). */
@@ -31,6 +31,16 @@ interface DueDecode extends QueuedDecode {
  * final goes without, and an `emotion` frame for its segments follows.
  */
 const EMOTION_WAIT_MS = 300;
+
+/**
+ * English utterances are encoded at their own length plus this much silence instead of as 30 s (whisper.cpp's
+ * audio_ctx), whatever STT_SHORT_WINDOW_MODELS says for files. Measured with whisper-tiny on the 20 English DEV
+ * utterances (the LJ Speech long clip's sentences and the short clips, one final decode each, 2 shared cores):
+ * 30 s windows 8.05% WER and 40.9 CPU s; 10 s of padding 7.53% and 32.5 CPU s; 5 s or 3 s 14% (Whisper repeats itself
+ * and the fallback ladder runs: 104–111 CPU s). Files keep 30 s windows for tiny because other languages lost 5
+ * points with 10 s of padding, so other languages keep them here too.
+ */
+const ENGLISH_SHORT_WINDOW_PAD_S = 10;
 
 /**
  * Partial decodes run per loop turn, at most: each costs an encoder pass, and a final that becomes due meanwhile
@@ -165,14 +175,16 @@ export class StreamHub {
     // Emotion runs alongside the decode; a failure there fails its stream when the final goes out.
     const emotions = new Map<DueDecode, Promise<EmotionScores>>();
     if (final) for (const d of group) if (d.session.options.emotion) emotions.set(d, this.emotionOf(d.session.options.emotion.model, d.clip));
+    const languages = group.map((d) => d.session.language);
+    const window = languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
     let results: ClipTranscript[];
     try {
       results = await this.decoder.decodeClips(
         model,
         group.map((d) => d.clip),
-        group.map((d) => d.session.language),
+        languages,
         // Partials: greedy and once, whatever the stream asked for; finals decode as offline transcription does.
-        final ? { ...transcribe, fallback: true } : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false },
+        final ? { ...transcribe, fallback: true, ...window } : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, ...window },
       );
     } catch (err) {
       for (const d of group) this.fail(d.id, err);
