@@ -5,7 +5,7 @@ import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
 import { OnlineSpeakers } from './online-speakers';
-import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions } from './utterance-tracker';
+import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions, SPEAKER_TURN_END_SILENCE_SAMPLES } from './utterance-tracker';
 import { finalMessage, type QueuedDecode, type StreamOptions, StreamSession } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
 import { utteranceEmotions } from './utterance-emotion';
@@ -75,7 +75,8 @@ export class StreamHub {
   async open(id: number, options: StreamOptions): Promise<void> {
     if (options.speakers) await this.embedder();
     if (options.emotion) await this.withEmotionModel(options.emotion.model, async () => undefined);
-    const session = new StreamSession(options, this.vad.newStream(), this.endpoint);
+    const endpoint = options.speakers ? { ...this.endpoint, endSilenceSamples: SPEAKER_TURN_END_SILENCE_SAMPLES } : this.endpoint;
+    const session = new StreamSession(options, this.vad.newStream(), endpoint);
     this.sessions.set(id, session);
     if (options.speakers) this.speakers.set(session, new OnlineSpeakers((await this.embedder()).clustering, options.speakers));
   }
