@@ -11,8 +11,10 @@ import type { SpeakerLimits } from '../diarization/diarizer';
  * diarizer uses: centred on the stream's mean voice so far (what every utterance shares, such as the room and, on
  * DEV, the sentences every actor says, is removed) beyond `voiceDistance`, and raw beyond `sameVoiceDistance`.
  * Simulated online on the 9 DEV conversations (2–4 RAVDESS actors, one embedding per reference turn): both tests
- * together label 85% of the speech right; raw distance alone 78% at best (0.5), centred alone 80% (1.1). With
- * num_speakers known the raw test is dropped, since the count already bounds the speakers (88%).
+ * together label 85% of the speech right; raw distance alone 78% at best (0.5), centred alone 80% (1.1). The raw
+ * test also holds when num_speakers is known (which then only caps the count): with two utterances so far, centred
+ * vectors are opposite whatever the voices, so the centred test alone opens a second speaker for any second
+ * utterance, and a turn cut in two by a pause then got two labels (a DEV conversation fell from 99% to 72%).
  */
 export class OnlineSpeakers {
   /** Unit embedding and seconds of every utterance so far, and its speaker. */
@@ -47,7 +49,7 @@ export class OnlineSpeakers {
         }
         rawDistance = Math.min(rawDistance, 1 - cosine(weightedMean(members.map((u) => u.embedding), weights), unit));
       }
-      const farEnough = centredDistance > this.clustering.voiceDistance && (this.limits.numSpeakers !== null || rawDistance > this.clustering.sameVoiceDistance);
+      const farEnough = centredDistance > this.clustering.voiceDistance && rawDistance > this.clustering.sameVoiceDistance;
       const tooFew = this.speakers < (this.limits.minSpeakers ?? 0) && centredDistance > this.clustering.sameVoiceDistance;
       speaker = (farEnough || tooFew) && this.speakers < cap ? this.speakers : nearest;
     }
