@@ -231,11 +231,19 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-/** Text frames of /v1/ws, server to client. */
+/** A final segment of a live stream: `speaker` when diarization runs, `emotion` when emotion runs and is ready in time. */
+export type StreamSegment = TranscriptSegment & { speaker?: string; emotion?: EmotionScores };
+
+/**
+ * Text frames of /v1/ws, server to client. A final also carries its segment's `start`, `end`, `text`, `words` (and
+ * `emotional`, the emotion scores) at the top level: the seed service's StreamingChunkResponse, which its clients
+ * parse every frame as. `emotion` follows a final whose emotion was not ready within ~0.3 s, for that segment id.
+ */
 export type StreamServerMessage =
   | { type: 'ready' }
   | { type: 'partial'; text: string; start: number; end: number }
-  | { type: 'final'; segment: TranscriptSegment & { speaker?: string } }
+  | { type: 'final'; segment: StreamSegment; start: number; end: number; text: string; words: Word[]; emotional?: Record<string, number> }
+  | { type: 'emotion'; segment_id: number; emotion: EmotionScores; emotional: Record<string, number> }
   | { type: 'error'; code: string; message: string }
   | { type: 'done' };
 

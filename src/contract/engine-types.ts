@@ -67,6 +67,10 @@ export interface StreamOptions {
   transcribe: TranscribeOptions & { model: string };
   /** Audio received but not yet processed beyond which the stream is dropped as overloaded. */
   maxBufferedSamples: number;
+  /** Present when tasks has diarization: every final gets a speaker label, within these counts. */
+  speakers?: Pick<DiarizationOptions, 'numSpeakers' | 'minSpeakers' | 'maxSpeakers'>;
+  /** Present when tasks has emotion: every final gets the emotion of its utterance from this model. */
+  emotion?: { model: string };
 }
 
 export interface ModelCacheStats {

@@ -91,6 +91,7 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
         vad,
         { decodeClips: (model, clips, languages, opts) => cache.use(model, (m) => m.transcriber.transcribeClips(clips, languages, opts)) },
         (streamId, message) => emit('streamEvent', { streamId, message }),
+        { speakerEmbedder: async () => (await diarizers.diarizer()).speakerEmbedder, withEmotionModel: emotionModels.withEmotionModel },
       ),
   );
   /** Stream signals keep their order: each waits on the same (settled) promise. */
@@ -120,7 +121,7 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
       const { model, language } = options.transcribe;
       // Loads the model and checks the language now, so "ready" means the first decode can run.
       await cache.use(model, async (m) => void m.transcriber.resolveLanguage(language));
-      (await streams).open(streamId, options);
+      await (await streams).open(streamId, options);
       return null;
     },
 

@@ -125,10 +125,12 @@ describe('/v1/ws (real models, real audio; audio sent faster than real time)', (
     ['a binary first frame', new Uint8Array(3200), 'invalid_request', 1008],
     ['a first frame that is not JSON', 'hello', 'invalid_request', 1008],
     ['settings of the wrong shape', { settings: { tasks: 'transcribe' }, sample_rate: 16000 }, 'invalid_request', 1008],
-    ['no sample_rate', { settings: { tasks: ['transcribe'] } }, 'invalid_request', 1008],
+    ['a sample_rate that is not a number', { settings: { tasks: ['transcribe'] }, sample_rate: 'fast' }, 'invalid_request', 1008],
     ['an unsupported sample rate', { ...START, sample_rate: 22050 }, 'unsupported_audio', 1008],
     ['an unknown model', { settings: { tasks: ['transcribe'], tra: { model: 'whisper-nope' } }, sample_rate: 16000 }, 'model_not_found', 1008],
-    ['speaker labels (dia)', { settings: { tasks: ['transcribe'], dia: {} }, sample_rate: 16000 }, 'task_not_available', 1008],
+    ['stereo diarization', { settings: { tasks: ['transcribe', 'diarization'], dia: { stereo_mode: true } }, sample_rate: 16000 }, 'invalid_settings', 1008],
+    ['an impossible speaker count', { settings: { tasks: ['transcribe', 'diarization'], dia: { num_speakers: 0 } }, sample_rate: 16000 }, 'invalid_settings', 1008],
+    ['an unknown emotion model', { settings: { tasks: ['transcribe', 'emotion'], emo: { model: 'emo-nope' } }, sample_rate: 16000 }, 'model_not_found', 1008],
     ['a language that does not exist', { settings: { tasks: ['transcribe'], tra: { language: 'xx' } }, sample_rate: 16000 }, 'invalid_settings', 1008],
   ])('refuses %s with an error frame and a close code', async (_, first, code, closeCode) => {
     const client = await new StreamClient(server.url).open();

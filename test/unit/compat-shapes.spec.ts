@@ -1,5 +1,5 @@
 /** The compatible APIs' pure translations: NLS frames and answers, the task service's shapes. */
-import type { Job, ProcessResponse, QueueStats, TranscriptSegment } from '../../libs/contracts/process';
+import type { Job, ProcessResponse, QueueStats, StreamServerMessage, TranscriptSegment } from '../../libs/contracts/process';
 import { asrResponse, hotwordsOf, nlsErrorBody, NlsTranslator } from '../../src/server/api/compat/funasr/nls-protocol';
 import { queueStatus, taskResult, taskStats } from '../../src/server/api/compat/tasks/task-shapes';
 
@@ -7,6 +7,8 @@ const segment = (start: number, end: number, text: string): TranscriptSegment =>
   id: 0, start, end, text, avg_logprob: -0.1, no_speech_prob: 0.01, compression_ratio: 1.2, temperature: 0,
   words: [{ word: text, start, end, prob: 0.9 }],
 });
+/** A /v1/ws final as the stream sends it: the segment, and its fields again at the top level (seed clients). */
+const final = (s: TranscriptSegment): StreamServerMessage => ({ type: 'final', segment: s, start: s.start, end: s.end, text: s.text, words: s.words ?? [] });
 
 describe('NLS real-time frames', () => {
   it('opens each sentence once, before its partials, and numbers sentences from 1', () => {
@@ -18,12 +20,12 @@ describe('NLS real-time frames', () => {
     expect(names(first)).toEqual(['SentenceBegin', 'TranscriptionResultChanged']);
     expect(first[0].payload).toEqual({ index: 1, time: 500 });
     expect(names(t.frames({ type: 'partial', text: 'hello', start: 0.5, end: 1.2 }))).toEqual(['TranscriptionResultChanged']);
-    const end = t.frames({ type: 'final', segment: segment(0.5, 1.5, 'Hello.') });
+    const end = t.frames(final(segment(0.5, 1.5, 'Hello.')));
     expect(names(end)).toEqual(['SentenceEnd']);
     expect(end[0].payload).toMatchObject({ index: 1, time: 1500, begin_time: 500, result: 'Hello.', words: [{ text: 'Hello.', startTime: 500, endTime: 1500 }] });
     expect(end[0].payload.confidence).toBeCloseTo(Math.exp(-0.1), 3);
     // A final with no partial before it still opens its sentence.
-    expect(t.frames({ type: 'final', segment: segment(2, 3, 'Bye.') }).map((f) => [f.header.name, f.payload.index])).toEqual([['SentenceBegin', 2], ['SentenceEnd', 2]]);
+    expect(t.frames(final(segment(2, 3, 'Bye.'))).map((f) => [f.header.name, f.payload.index])).toEqual([['SentenceBegin', 2], ['SentenceEnd', 2]]);
     expect(names(t.frames({ type: 'done' }))).toEqual(['TranscriptionCompleted']);
     const failed = t.frames({ type: 'error', code: 'idle_timeout', message: 'no frame for 30 s' })[0];
     expect(failed.header).toMatchObject({ name: 'TaskFailed', status: 40000004, status_text: 'no frame for 30 s', task_id: 'task-1' });

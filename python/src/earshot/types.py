@@ -320,14 +320,27 @@ class PartialEvent(TypedDict):
 
 
 class StreamSegment(TranscriptSegment, total=False):
+    # With the diarization task.
     speaker: str
+    # With the emotion task, when ready within ~0.3 s (else an ``emotion`` frame for the segment follows).
+    emotion: EmotionScores
 
 
-class FinalEvent(TypedDict):
-    """A finished utterance."""
-
+class _FinalEventRequired(TypedDict):
     type: Literal["final"]
     segment: StreamSegment
+    # The segment's own fields again at the top level: the seed service's StreamingChunkResponse.
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+
+
+class FinalEvent(_FinalEventRequired, total=False):
+    """A finished utterance."""
+
+    # The segment's emotion scores, as the seed contract names them.
+    emotional: dict[str, float]
 
 
 StreamEvent = Union[PartialEvent, FinalEvent]

@@ -146,6 +146,11 @@ export class Diarizer {
     return this.embedder.embed(audio, pieces);
   }
 
+  /** Its speaker embedder, which live streams use to label each utterance. */
+  get speakerEmbedder(): SpeakerEmbedder {
+    return this.embedder;
+  }
+
   async diarize(audio: Float32Array, limits: SpeakerLimits, onProgress?: (fraction: number) => void): Promise<DiarizationResult> {
     return (await this.diarizeWithVoices(audio, limits, onProgress)).result;
   }

@@ -1,4 +1,4 @@
-import type { StreamServerMessage, TranscriptSegment } from '../../../../libs/contracts/process';
+import type { EmotionScores, StreamSegment, StreamServerMessage, TranscriptSegment } from '../../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import type { StreamOptions } from '../../../contract/engine-types';
 import type { ClipTranscript } from '../stt/transcriber';
@@ -43,6 +43,10 @@ export class StreamSession {
   private partialStartedFor = -1;
   /** Requested language until a final detects it for "auto", then that one for the rest of the stream. */
   language: string;
+  /** Disconnected or failed: results still in flight for it go nowhere. */
+  closed = false;
+  /** Messages waiting to go out in order (a final may wait a moment for its emotion). */
+  outbox: Promise<void> = Promise.resolve();
 
   constructor(
     readonly options: StreamOptions,
@@ -144,13 +148,16 @@ export class StreamSession {
     return { type: 'partial', text, start: seconds(event.start), end: seconds(Math.min(event.end, this.received)) };
   }
 
-  /** The final segments of an utterance, with absolute times and ids running over the whole stream. */
-  final(event: EndpointEvent, result: ClipTranscript): StreamServerMessage[] {
+  /**
+   * The final segments of an utterance, with absolute times and ids running over the whole stream, its speaker and
+   * emotion on each; the segment's own fields also at the top level (the seed contract).
+   */
+  final(event: EndpointEvent, result: ClipTranscript, speaker?: string): StreamSegment[] {
     this.prefix.reset();
     this.lastPartial = '';
     if (this.language === 'auto' && result.segments.length) this.language = result.language;
     const offset = seconds(event.start);
-    return result.segments.map((s): StreamServerMessage => ({ type: 'final', segment: this.absolute(s, offset) }));
+    return result.segments.map((s) => ({ ...this.absolute(s, offset), ...(speaker ? { speaker } : {}) }));
   }
 
   private absolute(s: TranscriptSegment, offset: number): TranscriptSegment {
@@ -162,6 +169,20 @@ export class StreamSession {
       ...(s.words ? { words: s.words.map((w) => ({ ...w, start: round(w.start + offset), end: round(w.end + offset) })) } : {}),
     };
   }
+}
+
+/** The final frame of a segment, with its emotion when known. */
+export function finalMessage(segment: StreamSegment, emotion?: EmotionScores): StreamServerMessage {
+  const withEmotion = emotion ? { ...segment, emotion } : segment;
+  return {
+    type: 'final',
+    segment: withEmotion,
+    start: segment.start,
+    end: segment.end,
+    text: segment.text,
+    words: segment.words ?? [],
+    ...(emotion ? { emotional: emotion.scores } : {}),
+  };
 }
 
 function seconds(samples: number): number {

@@ -13,6 +13,9 @@ import { seededRandom } from '../../../../libs/math/seeded-random';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
 
+/** Decoding of independent clips (live utterances): `fallback` false decodes once; `shortWindowPadS` replaces the model's setting. */
+export type ClipDecodeOptions = TranscribeOptions & { fallback: boolean; shortWindowPadS?: number | null };
+
 export interface TranscriberSettings {
   /**
    * Windows shorter than 30 s are encoded at their own length plus this many seconds of silence (whisper.cpp's
@@ -126,7 +129,7 @@ export class WhisperTranscriber {
 
     while (queue.length) {
       const batch = queue.splice(0, windowsPerBatch);
-      const audio = await this.encode(samples, batch);
+      const audio = await this.encode(samples, batch, this.settings.shortWindowPadS);
       if (language === null) {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
@@ -157,7 +160,7 @@ export class WhisperTranscriber {
    * is clip i's requested language ("auto" detects it). Without `fallback` each clip is decoded once at the first
    * temperature (partial results, which only need to be quick).
    */
-  async transcribeClips(clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]> {
+  async transcribeClips(clips: Float32Array[], languages: string[], opts: ClipDecodeOptions): Promise<ClipTranscript[]> {
     const chunks: AudioChunk[] = [];
     let total = 0;
     for (const clip of clips) {
@@ -166,7 +169,7 @@ export class WhisperTranscriber {
     }
     const samples = new Float32Array(total);
     clips.forEach((clip, i) => samples.set(clip, chunks[i].start));
-    const audio = await this.encode(samples, chunks);
+    const audio = await this.encode(samples, chunks, opts.shortWindowPadS === undefined ? this.settings.shortWindowPadS : opts.shortWindowPadS);
     const resolved = languages.map((l) => this.resolveLanguage(l));
     const unknown = resolved.flatMap((l, i) => (l === null ? [i] : []));
     if (unknown.length) {
@@ -224,8 +227,8 @@ export class WhisperTranscriber {
     return unfinishedTail(r.chunk, this.tokenizer.timestampSeconds(last), probs, this.vad.frameSamples);
   }
 
-  private async encode(samples: Float32Array, batch: AudioChunk[]): Promise<EncodedAudio> {
-    const melFrames = 2 * this.encoderFrames(batch);
+  private async encode(samples: Float32Array, batch: AudioChunk[], shortWindowPadS: number | null): Promise<EncodedAudio> {
+    const melFrames = 2 * this.encoderFrames(batch, shortWindowPadS);
     const size = this.model.config.nMels * melFrames;
     const features = new Float32Array(batch.length * size);
     batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
@@ -233,11 +236,11 @@ export class WhisperTranscriber {
   }
 
   /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
-  private encoderFrames(batch: AudioChunk[]): number {
+  private encoderFrames(batch: AudioChunk[], shortWindowPadS: number | null): number {
     const full = this.model.config.audioFrames;
-    if (this.settings.shortWindowPadS === null) return full;
+    if (shortWindowPadS === null) return full;
     const longest = Math.max(...batch.map((c) => c.end - c.start));
-    return Math.min(full, Math.ceil((longest + this.settings.shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
+    return Math.min(full, Math.ceil((longest + shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
   }
 
   /** One language for the whole file, from the windows of the first batch weighted by their length. */

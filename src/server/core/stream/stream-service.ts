@@ -31,9 +31,11 @@ export interface StreamSocket {
   close(code: number): void;
 }
 
-/** A validated first frame: the transcription settings with defaults filled in, and the input sample rate. */
+/** A validated first frame: the stream's settings with defaults filled in, and the input sample rate. */
 export interface StreamStart {
   transcribe: StreamOptions['transcribe'];
+  speakers?: StreamOptions['speakers'];
+  emotion?: StreamOptions['emotion'];
   sampleRate: number;
 }
 
@@ -86,7 +88,8 @@ export class StreamService {
 type State = 'awaiting-start' | 'opening' | 'streaming' | 'ending' | 'closed';
 
 /**
- * One /v1/ws connection: the first text frame starts it, binary frames are PCM16 audio, {"type":"end"} flushes.
+ * One /v1/ws connection: the first text frame starts it, binary frames are PCM16 audio, {"type":"end"} or an empty
+ * binary frame (the seed contract's end of audio) flushes.
  * Audio is resampled to 16 kHz here (cheap) and passed to the worker, whose messages go straight to the client.
  * Bad frames mid-stream get an error frame and are ignored; anything that makes the stream unusable closes it.
  */
@@ -126,6 +129,7 @@ export class StreamConnection {
   onBinary(bytes: Uint8Array): void {
     if (this.state === 'closed') return;
     this.touch();
+    if (bytes.byteLength === 0 && this.state !== 'awaiting-start') return this.end();
     if (bytes.byteLength > this.limits.maxFrameBytes) {
       return this.fail('audio_too_large', `a frame of ${bytes.byteLength} bytes is over the limit of ${this.limits.maxFrameBytes} (WS_MAX_FRAME_BYTES)`);
     }
@@ -171,8 +175,9 @@ export class StreamConnection {
     if ((this.state as State) === 'closed') return;
     this.resampler = new StreamingResampler(start.sampleRate, WHISPER_SAMPLE_RATE);
     try {
+      const { transcribe, speakers, emotion } = start;
       this.streamId = await this.engine.openStream(
-        { transcribe: start.transcribe, maxBufferedSamples: this.limits.maxBufferedSeconds * WHISPER_SAMPLE_RATE },
+        { transcribe, ...(speakers ? { speakers } : {}), ...(emotion ? { emotion } : {}), maxBufferedSamples: this.limits.maxBufferedSeconds * WHISPER_SAMPLE_RATE },
         (message) => this.fromWorker(message),
       );
     } catch (err) {

@@ -182,6 +182,8 @@ export class NlsTranslator {
         this.open = false;
         return frames;
       }
+      case 'emotion':
+        return []; // NLS has no emotion frames (and NLS streams do not ask for emotion)
       case 'done':
         return [this.frame('TranscriptionCompleted', {})];
       case 'error':

@@ -1,0 +1,120 @@
+/**
+ * npm run bench:stream-speakers
+ *
+ * Speaker labels on live streams: each DEV turn-taking conversation (test/support/dev-conversations.ts: 2–4
+ * RAVDESS actors, 0.3–0.9 s between turns) is streamed over /v1/ws with the diarization task, once with the speaker
+ * count free and once told it. Scored per conversation: the share of the reference speech whose final carries the
+ * label mapped to its speaker (one-to-one mapping of labels to speakers that maximises it), the labels used, and
+ * the finals that span two speakers (their turns were closer than the end-of-utterance pause). Audio is sent faster
+ * than real time: endpointing does not depend on the pace. Progress goes to stderr; stdout gets a table and, last,
+ * one line of JSON.
+ */
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import type { StreamServerMessage, StreamSegment } from '../libs/contracts/process';
+import { parseWav } from '../libs/audio/wav';
+import type { Turn } from '../libs/diarization/der';
+import { createApp } from '../src/server/app';
+import { loadConfig } from '../src/server/infra/config/app-config';
+import { devConversations } from '../test/support/dev-conversations';
+
+const SR = 16000;
+
+async function stream(url: string, start: object, samples: Float32Array): Promise<StreamSegment[]> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
+  const segments: StreamSegment[] = [];
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString()) as StreamServerMessage;
+    if (m.type === 'final') segments.push(m.segment);
+    if (m.type === 'error') process.stderr.write(`[bench:stream-speakers] error ${m.code}: ${m.message}\n`);
+  });
+  const closed = new Promise((r) => ws.on('close', r));
+  await new Promise((r) => ws.on('open', r));
+  ws.send(JSON.stringify(start));
+  const pcm = Buffer.alloc(samples.length * 2);
+  samples.forEach((s, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s * 32768))), 2 * i));
+  for (let at = 0; at < pcm.length; at += 3200) ws.send(pcm.subarray(at, at + 3200));
+  ws.send(JSON.stringify({ type: 'end' }));
+  await closed;
+  return segments;
+}
+
+/** Seconds of each (label, reference speaker) pair: a final's span against the reference turns. */
+function overlaps(segments: StreamSegment[], reference: Turn[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const s of segments) {
+    const byVoice = out.get(s.speaker ?? '?') ?? new Map<string, number>();
+    for (const t of reference) {
+      const o = Math.min(s.end, t.end) - Math.max(s.start, t.start);
+      if (o > 0) byVoice.set(t.speaker, (byVoice.get(t.speaker) ?? 0) + o);
+    }
+    out.set(s.speaker ?? '?', byVoice);
+  }
+  return out;
+}
+
+/** The best one-to-one mapping of labels to speakers: seconds it gets right. */
+function bestMapping(pairs: Map<string, Map<string, number>>, voices: string[]): number {
+  const labels = [...pairs.keys()];
+  const search = (i: number, used: Set<string>): number => {
+    if (i === labels.length) return 0;
+    let best = search(i + 1, used);
+    for (const v of voices) {
+      if (used.has(v)) continue;
+      used.add(v);
+      best = Math.max(best, (pairs.get(labels[i])!.get(v) ?? 0) + search(i + 1, used));
+      used.delete(v);
+    }
+    return best;
+  };
+  return search(0, new Set());
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig({
+    ...process.env,
+    MODELS_DIR: resolve(__dirname, '../../shared/models'),
+    UPLOAD_DIR: join(tmpdir(), 'earshot-bench-uploads'),
+    LOG_LEVEL: 'warn',
+    DEFAULT_STT_MODEL: 'whisper-tiny',
+    WS_MAX_BUFFERED_S: '300',
+  });
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  while (!(await fetch(`${url}/ready`)).ok) await new Promise((r) => setTimeout(r, 200));
+
+  const rows: Array<{ name: string; speakers: number; count: 'free' | 'told'; labels: number; right_pct: number; finals: number; two_voice_finals: number }> = [];
+  for (const c of devConversations()) {
+    const samples = parseWav(readFileSync(c.path)).samples;
+    const voices = [...new Set(c.reference.map((t) => t.speaker))];
+    for (const count of ['free', 'told'] as const) {
+      process.stderr.write(`[bench:stream-speakers] ${c.name} (${count})…\n`);
+      const dia = count === 'told' ? { num_speakers: c.speakers } : {};
+      const segments = await stream(url, { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia }, sample_rate: SR }, samples);
+      const pairs = overlaps(segments, c.reference);
+      const speech = c.reference.reduce((s, t) => s + t.end - t.start, 0);
+      const twoVoice = segments.filter((s) => c.reference.filter((t) => Math.min(s.end, t.end) - Math.max(s.start, t.start) > 0.2).length > 1).length;
+      rows.push({
+        name: c.name, speakers: c.speakers, count, labels: pairs.size, right_pct: round((100 * bestMapping(pairs, voices)) / speech),
+        finals: segments.length, two_voice_finals: twoVoice,
+      });
+    }
+  }
+  const header = ['conversation', 'speakers', 'count', 'labels', 'speech right %', 'finals', 'two-voice finals'];
+  const cells = rows.map((r) => [r.name, String(r.speakers), r.count, String(r.labels), String(r.right_pct), String(r.finals), String(r.two_voice_finals)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  for (const line of [header, ...cells]) process.stdout.write(`${line.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
+  const mean = (count: string) => round(rows.filter((r) => r.count === count).reduce((s, r) => s + r.right_pct, 0) / (rows.length / 2));
+  process.stdout.write(`${JSON.stringify({ bench: 'stream-speakers', mean_right_pct: { free: mean('free'), told: mean('told') }, rows })}\n`);
+  // Results first: closing the app stops the inference worker, which may end the process.
+  await app.close();
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+void main();
