@@ -78,9 +78,6 @@ export default defineConfig(
       // Off: 62 async methods implement Promise-returning ports (the SQLite stores beside the Redis ones) without
       // awaiting; dropping `async` would turn their throws into synchronous ones.
       '@typescript-eslint/require-await': 'off',
-      // Off for now: 26 redundant casts in 17 files that other branches are editing; `npx eslint --fix --rule
-      // '{"@typescript-eslint/no-unnecessary-type-assertion":"error"}' .` removes them all once those have merged.
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
     },
   },
   {

@@ -83,7 +83,11 @@ async function main(): Promise<void> {
   await server.close();
 
   const header = ['call', 'calls', 'raw fetch median ms', 'client median ms', 'added ms', 'raw p90 ms', 'client p90 ms'];
-  const cells = rows.map((r) => [r.call, String(r.calls), ...[r.raw_fetch_median_ms, r.client_median_ms, r.added_median_ms, r.raw_fetch_p90_ms, r.client_p90_ms].map((v) => v.toFixed(2))]);
+  const cells = rows.map((r) => [
+    r.call,
+    String(r.calls),
+    ...[r.raw_fetch_median_ms, r.client_median_ms, r.added_median_ms, r.raw_fetch_p90_ms, r.client_p90_ms].map((v) => v.toFixed(2)),
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c].length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   process.stdout.write(`${[line(header), ...cells.map(line)].join('\n')}\n`);

@@ -131,7 +131,7 @@ async function runFiles(embedder: Embedder, threads: number, stepS: number): Pro
 function longAudio(minutes: number): Float32Array {
   const clips = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8'))
     .files.filter((f: { path: string }) => f.path.endsWith('.wav'))
-    .map((f: { path: string }) => parseWav(readFileSync(join(TESTDATA, f.path))).samples as Float32Array);
+    .map((f: { path: string }) => parseWav(readFileSync(join(TESTDATA, f.path))).samples);
   const out = new Float32Array(Math.round(minutes * 60 * 16000));
   for (let at = 0, i = 0; at < out.length; i++) {
     const clip = clips[i % clips.length];
@@ -153,7 +153,12 @@ async function runLong(threads: number, stepS: number, minutes: number): Promise
     }
   });
   const seconds = (performance.now() - t0) / 1000;
-  return { duration_s: audio.length / 16000, speakers_found: result.num_speakers, rtf: Math.round((seconds / (audio.length / 16000)) * 1000) / 1000, peak_rss_mb: peakRssMb() };
+  return {
+    duration_s: audio.length / 16000,
+    speakers_found: result.num_speakers,
+    rtf: Math.round((seconds / (audio.length / 16000)) * 1000) / 1000,
+    peak_rss_mb: peakRssMb(),
+  };
 }
 
 function child<T>(job: Job): Promise<T> {
@@ -197,7 +202,9 @@ async function main(): Promise<void> {
   for (const embedder of ['builtin', 'mfcc'] as const) results.push(await child<FilesResult>({ kind: 'files', embedder, threads, stepS }));
   const long = await child<LongResult>({ kind: 'long', threads, stepS, minutes: Number(values['long-minutes']) });
 
-  console.log(`window step ${stepS} s; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs; MODELS_DIR ${process.env.MODELS_DIR ?? 'unset (built-in models)'}`);
+  console.log(
+    `window step ${stepS} s; onnxruntime threads: ${threads || 'default'}; ${cpus().length} CPUs; MODELS_DIR ${process.env.MODELS_DIR ?? 'unset (built-in models)'}`,
+  );
   const summary = results.map((r) => ({
     embedder: r.embedder,
     peak_rss_mb: r.peak_rss_mb,
@@ -217,13 +224,18 @@ async function main(): Promise<void> {
     console.log('| file | dur s | DER % | DER % (true count) | miss % | FA % | conf % | spk found/true | spk with true count | RTF |');
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const x of r.rows) {
-      console.log(`| ${x.file} | ${x.duration_s} | ${x.der} | ${x.der_true_count} | ${x.miss} | ${x.false_alarm} | ${x.confusion} | ${x.speakers_found}/${x.speakers_true} | ${x.speakers_with_true_count} | ${x.rtf} |`);
+      console.log(
+        `| ${x.file} | ${x.duration_s} | ${x.der} | ${x.der_true_count} | ${x.miss} | ${x.false_alarm} | ${x.confusion} | ${x.speakers_found}/${x.speakers_true} | ${x.speakers_with_true_count} | ${x.rtf} |`,
+      );
     }
   }
   console.log('\n| embedder | set | DER % | DER % (true count) | right count (free) | true count honoured |');
   console.log('|---|---|---|---|---|---|');
-  for (const s of summary) for (const x of s.sets) console.log(`| ${s.embedder} | ${x.set} | ${x.der} | ${x.der_true_count} | ${x.right_count} | ${x.true_count_honoured} |`);
-  console.log(`\nlong file (${Math.round(long.duration_s / 60)} min of every DEV clip, built-in models): RTF ${long.rtf}, peak RSS ${long.peak_rss_mb} MB, ${long.speakers_found} speakers`);
+  for (const s of summary)
+    for (const x of s.sets) console.log(`| ${s.embedder} | ${x.set} | ${x.der} | ${x.der_true_count} | ${x.right_count} | ${x.true_count_honoured} |`);
+  console.log(
+    `\nlong file (${Math.round(long.duration_s / 60)} min of every DEV clip, built-in models): RTF ${long.rtf}, peak RSS ${long.peak_rss_mb} MB, ${long.speakers_found} speakers`,
+  );
   console.log(JSON.stringify({ step_s: stepS, threads, summary, files: results, long }));
 }
 

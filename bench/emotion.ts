@@ -64,8 +64,13 @@ function confusion(labels: readonly string[], pairs: Array<[string, string]>): s
  */
 const CONDITIONS: Record<string, Augmentation> = {
   'telephone + opus 12 kbit/s': {
-    filters: ['highpass=f=300', 'lowpass=f=3400', 'aresample=8000', 'aresample=16000'], codec: { name: 'opus', kbps: 12 },
-    noise: null, gainDb: 0, padBefore_s: 0, padAfter_s: 0, trim: false,
+    filters: ['highpass=f=300', 'lowpass=f=3400', 'aresample=8000', 'aresample=16000'],
+    codec: { name: 'opus', kbps: 12 },
+    noise: null,
+    gainDb: 0,
+    padBefore_s: 0,
+    padAfter_s: 0,
+    trim: false,
   },
   'pink noise at 10 dB SNR': { filters: [], codec: null, noise: { colour: 'pink', snrDb: 10 }, gainDb: 0, padBefore_s: 0, padAfter_s: 0, trim: false },
   '20 dB quieter, mp3 32 kbit/s': { filters: [], codec: { name: 'mp3', kbps: 32 }, noise: null, gainDb: -20, padBefore_s: 0, padAfter_s: 0, trim: false },
@@ -119,7 +124,12 @@ interface HeadResult {
 
 /** One head over the DEV emotion clips and the DEV read speech. */
 async function measure(
-  model: EmotionModel, loadMs: number, analyzer: EmotionAnalyzer, acted: Entry[], read: Entry[], audio: Map<string, Float32Array>,
+  model: EmotionModel,
+  loadMs: number,
+  analyzer: EmotionAnalyzer,
+  acted: Entry[],
+  read: Entry[],
+  audio: Map<string, Float32Array>,
   conditions: Map<string, Map<string, Float32Array>>,
 ) {
   const pairs8: Array<[string, string]> = [];
@@ -183,7 +193,7 @@ async function main(): Promise<void> {
   const conditions = await conditioned(acted);
 
   const heads: Array<{ model: EmotionModel; result: HeadResult; pairs8: Array<[string, string]>; pairs4: Array<[string, string]> }> = [];
-  for (const name of [values.old!, values.new!]) {
+  for (const name of [values.old, values.new]) {
     const installed = registry.find('emotion', name);
     if (!installed) throw new Error(`emotion model ${name} is not installed`);
     const loadStarted = performance.now();
@@ -272,7 +282,11 @@ async function longFile(
 
   const stt = values['stt-model']!;
   const whisper = await WhisperSpeechToText.load({
-    name: stt, dir: registry.find('stt', stt)!.dir, runtime: RUNTIME, vad, settings: transcriberSettings(stt, loadConfig({}).engine.sttWindows),
+    name: stt,
+    dir: registry.find('stt', stt)!.dir,
+    runtime: RUNTIME,
+    vad,
+    settings: transcriberSettings(stt, loadConfig({}).engine.sttWindows),
   });
   const pipeline = new AudioPipeline({ withTranscriber: (_name, fn) => fn(whisper.transcriber) }, LIMITS, {
     emotion: { models: { withEmotionModel: (_name, fn) => fn(model) }, analyzer },
@@ -280,8 +294,15 @@ async function longFile(
   const base: PipelineRequest = {
     tasks: ['transcribe'],
     transcribe: {
-      model: stt, language: 'en', task: 'transcribe', beamSize: 1, temperature: 0, wordTimestamps: false,
-      initialPrompt: null, vadFilter: true, batchSize: 4,
+      model: stt,
+      language: 'en',
+      task: 'transcribe',
+      beamSize: 1,
+      temperature: 0,
+      wordTimestamps: false,
+      initialPrompt: null,
+      vadFilter: true,
+      batchSize: 4,
     },
   };
   const level = values.level as EmotionLevel;

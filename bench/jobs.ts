@@ -36,7 +36,13 @@ function startEarshot(env: Record<string, string>, port: number): ChildProcess {
 
 async function waitReady(url: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    if (await fetch(`${url}/ready`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(250);
   }
   throw new Error(`${url} not ready`);
@@ -45,7 +51,13 @@ async function waitReady(url: string): Promise<void> {
 /** Resident memory of a process, from ps (kB → MB). */
 function rssMb(pid: number): number {
   try {
-    return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024;
+    return (
+      Number(
+        execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
+          .toString()
+          .trim(),
+      ) / 1024
+    );
   } catch {
     return 0;
   }
@@ -71,14 +83,22 @@ async function runBackend(backend: string, count: number, redisUrl: string | nul
   const base = { DATA_DIR: dataDir, UPLOAD_DIR: join(dataDir, 'uploads'), REDIS_URL: redisUrl ?? '' };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const children = backend === 'redis'
-    ? [startEarshot({ ...base, ROLE: 'api' }, port), startEarshot({ ...base, ROLE: 'worker' }, await freePort())]
-    : [startEarshot(base, port)];
+  const children =
+    backend === 'redis'
+      ? [startEarshot({ ...base, ROLE: 'api' }, port), startEarshot({ ...base, ROLE: 'worker' }, await freePort())]
+      : [startEarshot(base, port)];
   try {
     await waitReady(url);
     if (backend === 'redis') await sleep(3000); // the worker process loads its model too
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, children.reduce((sum, c) => sum + rssMb(c.pid!), 0))), 250);
+    const sampler = setInterval(
+      () =>
+        (peak = Math.max(
+          peak,
+          children.reduce((sum, c) => sum + rssMb(c.pid!), 0),
+        )),
+      250,
+    );
     const audio = CLIPS.map((p) => readFileSync(join(TESTDATA, p)));
     const started = Date.now();
     log(`${backend}: submitting ${count} jobs`);
@@ -144,7 +164,9 @@ async function main(): Promise<void> {
     }
   }
   const header = ['backend', 'jobs', 'completed', 'wall s', 'jobs/min', 'wait p50 s', 'wait p95 s', 'peak RSS MB'];
-  const rows = results.map((r) => [r.backend, r.jobs, r.completed, r.wall_s, r.jobs_per_min, r.queue_wait_p50_s, r.queue_wait_p95_s, r.peak_rss_mb].map(String));
+  const rows = results.map((r) =>
+    [r.backend, r.jobs, r.completed, r.wall_s, r.jobs_per_min, r.queue_wait_p50_s, r.queue_wait_p95_s, r.peak_rss_mb].map(String),
+  );
   process.stdout.write(`| ${header.join(' | ')} |\n| ${header.map(() => '---').join(' | ')} |\n`);
   for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version };

@@ -58,7 +58,13 @@ async function main(): Promise<void> {
   const impostorMax: number[] = [];
   const impostor: number[] = [];
   const beatsOthers: boolean[] = [];
-  const runs: Array<{ reference: Turn[]; chosen: string[]; result: DiarizationResult; voices: SpeakerVoice[]; segments: Array<{ start: number; end: number; embedding: Float32Array }> }> = [];
+  const runs: Array<{
+    reference: Turn[];
+    chosen: string[];
+    result: DiarizationResult;
+    voices: SpeakerVoice[];
+    segments: Array<{ start: number; end: number; embedding: Float32Array }>;
+  }> = [];
   const vad = await SileroVad.load({ modelPath: builtin.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 2 } });
   const print = (a: string): EnrolledVoice => ({ id: a, name: `actor${a}`, embedding: Array.from(prints.get(a)!) });
   const segmentGenuine: number[] = [];
@@ -112,7 +118,10 @@ async function main(): Promise<void> {
       const known = enrolled.every((e) => coverage(reference, e.name, named, (x) => x === e.name) >= 0.9);
       const third = coverage(reference, `actor${chosen[2]}`, named, (x) => x.startsWith('actor')) < 0.1;
       if (known && third) passed++;
-      const absent = actors.filter((a) => !chosen.includes(a)).slice(i % 10, (i % 10) + 2).map(print);
+      const absent = actors
+        .filter((a) => !chosen.includes(a))
+        .slice(i % 10, (i % 10) + 2)
+        .map(print);
       absentNamed += matchVoices(voices, absent, t).length;
     });
     return { passed, absentNamed };
@@ -123,20 +132,36 @@ async function main(): Promise<void> {
     const faAny = impostorMax.filter((s) => s >= t).length / impostorMax.length;
     const ta = genuine.filter((s, i) => s >= t && beatsOthers[i]).length / genuine.length;
     const { passed, absentNamed } = shape(t);
-    rows.push({ threshold: Math.round(t * 1000) / 1000, false_accept: fa, false_accept_of_15: faAny, true_accept: ta, e2e_shape_passed: passed, absent_named: absentNamed });
+    rows.push({
+      threshold: Math.round(t * 1000) / 1000,
+      false_accept: fa,
+      false_accept_of_15: faAny,
+      true_accept: ta,
+      e2e_shape_passed: passed,
+      absent_named: absentNamed,
+    });
   }
   console.log(`enrolment speech: ${Math.min(...enrolSpeech).toFixed(2)}–${Math.max(...enrolSpeech).toFixed(2)} s; diarized speakers scored: ${genuine.length}`);
-  console.log(`${runs.length} conversations; e2e shape: both enrolled named on ≥ 90% of their speech and the third unnamed; absent: speakers named when two absent actors are enrolled`);
+  console.log(
+    `${runs.length} conversations; e2e shape: both enrolled named on ≥ 90% of their speech and the third unnamed; absent: speakers named when two absent actors are enrolled`,
+  );
   console.log('threshold  false accept (per voiceprint)  false accept (any of 15)  true accept  e2e shape  absent named');
   const pct = (x: number, w: number) => `${(x * 100).toFixed(1).padStart(w)}%`;
-  for (const r of rows) console.log(`${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.false_accept_of_15, 23)}  ${pct(r.true_accept, 10)}  ${String(r.e2e_shape_passed).padStart(9)}  ${String(r.absent_named).padStart(12)}`);
+  for (const r of rows)
+    console.log(
+      `${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.false_accept_of_15, 23)}  ${pct(r.true_accept, 10)}  ${String(r.e2e_shape_passed).padStart(9)}  ${String(r.absent_named).padStart(12)}`,
+    );
   const chosen = rows.find((r) => r.false_accept <= 0.02);
 
   // dia.mode "identify": the segments as identifySpeech labels them, at each threshold.
   const identifyShape = (t: number) =>
     runs.filter(({ reference, chosen: actorsIn, segments }) => {
       const enrolled = actorsIn.slice(0, 2).map(print);
-      const labelled = identifiedResult([segments.map(({ start, end, embedding }) => ({ start, end, match: nearestVoice(embedding, enrolled, t) }))], '', TURN_GAP_S).turns;
+      const labelled = identifiedResult(
+        [segments.map(({ start, end, embedding }) => ({ start, end, match: nearestVoice(embedding, enrolled, t) }))],
+        '',
+        TURN_GAP_S,
+      ).turns;
       const known = enrolled.every((e) => coverage(reference, e.name, labelled, (x) => x === e.name) >= 0.9);
       return known && coverage(reference, `actor${actorsIn[2]}`, labelled, (x) => x.startsWith('actor')) < 0.1;
     }).length;
@@ -151,7 +176,8 @@ async function main(): Promise<void> {
   }
   console.log(`\ndia.mode "identify": ${segmentGenuine.length} VAD speech segments scored (each against the ${prints.size} voiceprints)`);
   console.log('threshold  false accept (per voiceprint)  own voiceprint reached  e2e shape');
-  for (const r of identifyRows) console.log(`${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.true_accept, 22)}  ${String(r.e2e_shape_passed).padStart(9)}`);
+  for (const r of identifyRows)
+    console.log(`${r.threshold.toFixed(3).padStart(9)}  ${pct(r.false_accept, 29)}  ${pct(r.true_accept, 22)}  ${String(r.e2e_shape_passed).padStart(9)}`);
   console.log(
     JSON.stringify({
       bench: 'speaker-identification',

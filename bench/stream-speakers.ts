@@ -86,20 +86,30 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
   while (!(await fetch(`${url}/ready`)).ok) await new Promise((r) => setTimeout(r, 200));
 
-  const rows: Array<{ name: string; speakers: number; count: 'free' | 'told'; labels: number; right_pct: number; finals: number; two_voice_finals: number }> = [];
+  const rows: Array<{ name: string; speakers: number; count: 'free' | 'told'; labels: number; right_pct: number; finals: number; two_voice_finals: number }> =
+    [];
   for (const c of devConversations()) {
     const samples = parseWav(readFileSync(c.path)).samples;
     const voices = [...new Set(c.reference.map((t) => t.speaker))];
     for (const count of ['free', 'told'] as const) {
       process.stderr.write(`[bench:stream-speakers] ${c.name} (${count})…\n`);
       const dia = count === 'told' ? { num_speakers: c.speakers } : {};
-      const segments = await stream(url, { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia }, sample_rate: SR }, samples);
+      const segments = await stream(
+        url,
+        { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia }, sample_rate: SR },
+        samples,
+      );
       const pairs = overlaps(segments, c.reference);
       const speech = c.reference.reduce((s, t) => s + t.end - t.start, 0);
       const twoVoice = segments.filter((s) => c.reference.filter((t) => Math.min(s.end, t.end) - Math.max(s.start, t.start) > 0.2).length > 1).length;
       rows.push({
-        name: c.name, speakers: c.speakers, count, labels: pairs.size, right_pct: round((100 * bestMapping(pairs, voices)) / speech),
-        finals: segments.length, two_voice_finals: twoVoice,
+        name: c.name,
+        speakers: c.speakers,
+        count,
+        labels: pairs.size,
+        right_pct: round((100 * bestMapping(pairs, voices)) / speech),
+        finals: segments.length,
+        two_voice_finals: twoVoice,
       });
     }
   }

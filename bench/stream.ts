@@ -93,14 +93,21 @@ function programme(seconds: number): { samples: Float32Array; clips: Clip[] } {
     execFileSync(process.execPath, ['--require', 'ts-node/register/transpile-only', join(__dirname, 'stream-speech.ts'), ...paths], { encoding: 'utf8' }),
   ) as Array<[number, number]>;
   const references = new Map(
-    (JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; reference: string }> }).files.map((f) => [f.path, f.reference]),
+    (JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; reference: string }> }).files.map((f) => [
+      f.path,
+      f.reference,
+    ]),
   );
   const clips: Clip[] = [];
   let at = GAP_S * SR;
   parts.forEach((p, i) => {
     clips.push({
-      start: at / SR, end: (at + p.length) / SR, speechStart: at / SR + spans[i][0], speechEnd: at / SR + spans[i][1],
-      path: paths[i], reference: references.get(CLIPS[i])!,
+      start: at / SR,
+      end: (at + p.length) / SR,
+      speechStart: at / SR + spans[i][0],
+      speechEnd: at / SR + spans[i][1],
+      path: paths[i],
+      reference: references.get(CLIPS[i])!,
     });
     at += p.length + GAP_S * SR;
   });
@@ -168,7 +175,10 @@ function werOf(clips: Clip[], texts: string[]): { edits: number; words: number }
   );
 }
 
-function measure(arrivals: Arrival[], clips: Clip[]): { finals: number[]; partials: number[]; count: number; errors: string[]; wer: { edits: number; words: number } } {
+function measure(
+  arrivals: Arrival[],
+  clips: Clip[],
+): { finals: number[]; partials: number[]; count: number; errors: string[]; wer: { edits: number; words: number } } {
   const finals: number[] = [];
   const partials: number[] = [];
   const texts: string[] = [];
@@ -243,17 +253,40 @@ async function main(): Promise<void> {
       errors: [...new Set(measured.flatMap((m) => m.errors))],
     });
   }
-  const header = ['streams', 'finals', 'final p50 s', 'final p95 s', '1st partial p50 s', '1st partial p95 s', 'partials/stream', 'WER %', 'offline WER %', 'CPU cores', 'CPU s/audio s', 'errors'];
+  const header = [
+    'streams',
+    'finals',
+    'final p50 s',
+    'final p95 s',
+    '1st partial p50 s',
+    '1st partial p95 s',
+    'partials/stream',
+    'WER %',
+    'offline WER %',
+    'CPU cores',
+    'CPU s/audio s',
+    'errors',
+  ];
   const rows = results.map((r) => [
-    String(r.streams), String(r.finals_measured), String(r.final_latency_p50_s), String(r.final_latency_p95_s),
-    String(r.first_partial_p50_s), String(r.first_partial_p95_s), String(r.partials_per_stream), String(r.stream_wer_pct), String(r.offline_wer_pct),
-    String(r.cpu_cores), String(r.cpu_s_per_audio_s),
+    String(r.streams),
+    String(r.finals_measured),
+    String(r.final_latency_p50_s),
+    String(r.final_latency_p95_s),
+    String(r.first_partial_p50_s),
+    String(r.first_partial_p95_s),
+    String(r.partials_per_stream),
+    String(r.stream_wer_pct),
+    String(r.offline_wer_pct),
+    String(r.cpu_cores),
+    String(r.cpu_s_per_audio_s),
     r.errors.length ? r.errors.join('; ').slice(0, 60) : '-',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   for (const cells of [header, ...rows]) process.stdout.write(`${cells.map((cell, c) => cell.padStart(widths[c])).join('  ')}\n`);
   const machine = { cpus: cpus().length, cpu_model: cpus()[0]?.model, load_avg_1m_at_end: round(loadavg()[0]) };
-  process.stdout.write(`${JSON.stringify({ bench: 'stream', model: o.model, programme_s: round(samples.length / SR), clips: clips.length, machine, results })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'stream', model: o.model, programme_s: round(samples.length / SR), clips: clips.length, machine, results })}\n`,
+  );
   // Results first: closing the app stops the inference worker, which may end the process.
   await app.close();
 }

@@ -93,15 +93,13 @@ function ffmpeg(args: string[]): void {
 /** The single-utterance STT clips, every language (not the originals in other formats, not the long file). */
 function devClips(): ManifestEntry[] {
   const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as { files: ManifestEntry[] };
-  return manifest.files.filter(
-    (f) => f.task === 'stt' && f.path.endsWith('.wav') && !f.path.startsWith('stt/originals/') && !f.path.startsWith('stt/long/'),
-  );
+  return manifest.files.filter((f) => f.task === 'stt' && f.path.endsWith('.wav') && !f.path.startsWith('stt/originals/') && !f.path.startsWith('stt/long/'));
 }
 
 /** Passes over every clip, each followed by a short silence, until the total reaches `minutes`. */
 function longPlan(clips: ManifestEntry[], minutes: number): ManifestEntry[] {
   const plan: ManifestEntry[] = [];
-  for (let total = 0; total < minutes * 60; ) {
+  for (let total = 0; total < minutes * 60;) {
     for (const clip of clips) {
       plan.push(clip);
       total += clip.duration_s + GAP_S;
@@ -112,7 +110,10 @@ function longPlan(clips: ManifestEntry[], minutes: number): ManifestEntry[] {
 
 /** The long WAV in os.tmpdir(), built once per plan (its name hashes the plan) and reused afterwards. */
 function longWav(plan: ManifestEntry[], work: string): string {
-  const hash = createHash('sha1').update(plan.map((c) => c.path).join('\n')).digest('hex').slice(0, 10);
+  const hash = createHash('sha1')
+    .update(plan.map((c) => c.path).join('\n'))
+    .digest('hex')
+    .slice(0, 10);
   const target = join(tmpdir(), `earshot-bench-stt-long-${hash}.wav`);
   if (existsSync(target)) return target;
   log(`building ${target} from ${plan.length} clips`);
@@ -228,7 +229,10 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'earshot-bench-stt-'));
   try {
     const clips = devClips();
-    const plan = longPlan(clips.filter((c) => c.language === 'en'), options.longMinutes);
+    const plan = longPlan(
+      clips.filter((c) => c.language === 'en'),
+      options.longMinutes,
+    );
     const long = longWav(plan, work);
     const longSeconds = plan.reduce((sum, c) => sum + c.duration_s + GAP_S, 0);
     log(`decoding ${clips.length} clips and the long file to f32le`);

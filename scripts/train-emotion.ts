@@ -22,14 +22,10 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import {
-  applyGain, augmentedExtension, colouredNoise, ffmpegAugmentArgs, mixAtSnr, padSilence, randomAugmentation, trimSilence,
-} from '../libs/audio/augment';
+import { applyGain, augmentedExtension, colouredNoise, ffmpegAugmentArgs, mixAtSnr, padSilence, randomAugmentation, trimSilence } from '../libs/audio/augment';
 import { normalizeLoudness } from '../libs/audio/normalize';
 import { expectedCalibrationError, fitTemperature, temper } from '../libs/ml/calibration';
-import {
-  columnStats, fitLogistic, foldStandardization, predictLogistic, standardize,
-} from '../libs/ml/logistic-regression';
+import { columnStats, fitLogistic, foldStandardization, predictLogistic, standardize } from '../libs/ml/logistic-regression';
 import { decodeAudioFile } from '../src/engine/core/audio/decode';
 import { speechRegions } from '../src/engine/core/audio/vad';
 import { decideLabel } from '../src/engine/core/emotion/decision';
@@ -61,23 +57,32 @@ const DEV_ACTORS = new Set(['01', '02', '03', '04']);
 function listClips(dir: string): Clip[] {
   const csv = join(dir, 'labels.csv');
   if (existsSync(csv)) {
-    return readFileSync(csv, 'utf8').split(/\r?\n/).slice(1).filter((l) => l.trim() !== '').map((line) => {
-      const [file, label, group, source] = line.split(',').map((c) => c.trim());
-      return { path: join(dir, file), label, group: group || file, source: source || basename(resolve(dir)), copy: 0 };
-    });
+    return readFileSync(csv, 'utf8')
+      .split(/\r?\n/)
+      .slice(1)
+      .filter((l) => l.trim() !== '')
+      .map((line) => {
+        const [file, label, group, source] = line.split(',').map((c) => c.trim());
+        return { path: join(dir, file), label, group: group || file, source: source || basename(resolve(dir)), copy: 0 };
+      });
   }
-  return readdirSync(dir).filter((f) => /\.(wav|flac|mp3|ogg)$/i.test(f)).sort().map((f) => {
-    const info = ravdessInfo(f);
-    if (!info) throw new Error(`${f}: not a RAVDESS file name, and ${dir} has no labels.csv`);
-    if (DEV_ACTORS.has(info.actor)) throw new Error(`${f}: actor ${info.actor} belongs to the DEV test set; never train on it`);
-    return { path: join(dir, f), label: info.label, group: `ravdess-${info.actor}`, source: 'ravdess', copy: 0 };
-  });
+  return readdirSync(dir)
+    .filter((f) => /\.(wav|flac|mp3|ogg)$/i.test(f))
+    .sort()
+    .map((f) => {
+      const info = ravdessInfo(f);
+      if (!info) throw new Error(`${f}: not a RAVDESS file name, and ${dir} has no labels.csv`);
+      if (DEV_ACTORS.has(info.actor)) throw new Error(`${f}: actor ${info.actor} belongs to the DEV test set; never train on it`);
+      return { path: join(dir, f), label: info.label, group: `ravdess-${info.actor}`, source: 'ravdess', copy: 0 };
+    });
 }
 
 /** The clip's audio: as recorded (copy 0), or through the recording conditions drawn for its copy. */
 async function clipAudio(clip: Clip, seed: number, scratch: string): Promise<Float32Array> {
   if (clip.copy === 0) return (await decodeAudioFile(clip.path, LIMITS)).samples;
-  const digest = createHash('sha256').update(`${seed}:${basename(clip.path)}:${clip.copy}`).digest();
+  const digest = createHash('sha256')
+    .update(`${seed}:${basename(clip.path)}:${clip.copy}`)
+    .digest();
   const rand = seededRandom(digest.readUInt32LE(0));
   const aug = randomAugmentation(rand);
   const out = join(scratch, `aug${augmentedExtension(aug)}`);
@@ -94,7 +99,10 @@ async function clipAudio(clip: Clip, seed: number, scratch: string): Promise<Flo
  * while one waits for ffmpeg, the encoder works on the other.
  */
 async function extractFeatures(clips: Clip[], recipe: WhisperFeatureRecipe, modelsDir: string, cacheDir: string, seed: number) {
-  const key = createHash('sha256').update(JSON.stringify({ recipe, loudness: DEFAULT_LOUDNESS, seed })).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ recipe, loudness: DEFAULT_LOUDNESS, seed }))
+    .digest('hex')
+    .slice(0, 12);
   const cache = join(cacheDir, key);
   mkdirSync(cache, { recursive: true });
   const cachePath = (clip: Clip): string => join(cache, `${clip.source}-${basename(clip.path)}.${clip.copy}.f32`);
@@ -119,8 +127,9 @@ async function extractFeatures(clips: Clip[], recipe: WhisperFeatureRecipe, mode
       const clip = clips[i];
       const audio = await clipAudio(clip, seed, scratch);
       const regions = speechRegions(await vad.speechProbabilities(audio), audio.length);
-      const pieces = filePieces(regions, audio.length, encoder.windowSamples)
-        .map((p) => normalizeLoudness(audio.subarray(p.start, p.end), DEFAULT_LOUDNESS.target_dbfs, DEFAULT_LOUDNESS.max_gain_db));
+      const pieces = filePieces(regions, audio.length, encoder.windowSamples).map((p) =>
+        normalizeLoudness(audio.subarray(p.start, p.end), DEFAULT_LOUDNESS.target_dbfs, DEFAULT_LOUDNESS.max_gain_db),
+      );
       rows[i] = await encoder.embed(pieces);
       writeFileSync(cachePath(clip), new Uint8Array(rows[i].buffer));
       if (++made % 100 === 0) console.error(`features: ${made} clips made, ${todo.length} to go, ${((Date.now() - started) / made).toFixed(0)} ms/clip`);
@@ -146,10 +155,15 @@ function fitAndPredict(rows: Float32Array[], labels: number[], dim: number, clas
   for (const c of train) for (let p = 0; p < rows[c].length / dim; p++) trainLabels.push(labels[c]);
   const x = new Float64Array(trainLabels.length * dim);
   let offset = 0;
-  for (const c of train) { x.set(rows[c], offset); offset += rows[c].length; }
+  for (const c of train) {
+    x.set(rows[c], offset);
+    offset += rows[c].length;
+  }
   const stats = columnStats(x, dim);
   const model = fitLogistic(standardize(x, dim, stats), Int32Array.from(trainLabels), dim, classes, {
-    lambda, maxIterations: 300, sampleWeights: classBalancedWeights(trainLabels, classes),
+    lambda,
+    maxIterations: 300,
+    sampleWeights: classBalancedWeights(trainLabels, classes),
   });
   const folded = foldStandardization(model, stats);
   const probs = new Float64Array(test.length * classes);
@@ -182,7 +196,13 @@ function score(probs: Float64Array, truth: number[], clips: Clip[], labels: read
   const all = labels.map((_, i) => i);
   const neutral = labels.indexOf('neutral');
   const calm = labels.indexOf('calm');
-  let right8 = 0, n8 = 0, right4 = 0, n4 = 0, ordinary = 0, ordinary4 = 0, ordinaryCalm = 0;
+  let right8 = 0,
+    n8 = 0,
+    right4 = 0,
+    n4 = 0,
+    ordinary = 0,
+    ordinary4 = 0,
+    ordinaryCalm = 0;
   const recall = labels.map(() => ({ right: 0, n: 0 }));
   for (const i of subset) {
     const row = probs.subarray(i * k, (i + 1) * k);
@@ -240,7 +260,7 @@ async function main(): Promise<void> {
   const originals = [...listClips(values.data), ...(values.neutral ? listClips(values.neutral) : [])];
   const copies = Number(values.augment);
   const clips = originals.flatMap((c) => Array.from({ length: copies + 1 }, (_, copy) => ({ ...c, copy })));
-  const rows = await extractFeatures(clips, recipe, modelsDir, values.cache!, seed);
+  const rows = await extractFeatures(clips, recipe, modelsDir, values.cache, seed);
   if (values['features-only']) return;
 
   const dim = 2 * recipe.width;
@@ -266,7 +286,7 @@ async function main(): Promise<void> {
   const cv: Record<string, Scores> = {};
   const oof: Record<string, Float64Array> = {};
   let best = NaN;
-  for (const lambda of values.lambda!.split(',').map(Number)) {
+  for (const lambda of values.lambda.split(',').map(Number)) {
     const probs = new Float64Array(clips.length * k);
     for (let f = 0; f < folds; f++) {
       const test = indices.filter((i) => foldOf.get(clips[i].group) === f);
@@ -302,11 +322,13 @@ async function main(): Promise<void> {
   const heldOut = {
     as_recorded: score(tempered, truth, clips, labels, margin, asRecorded),
     augmented: score(tempered, truth, clips, labels, margin, augmented),
-    ordinary_by_source: Object.fromEntries([...new Set(originals.filter((c) => c.source !== 'ravdess').map((c) => c.source))].map((source) => {
-      const subset = asRecorded.filter((i) => clips[i].source === source);
-      const s = score(tempered, truth, clips, labels, margin, subset);
-      return [source, { clips: subset.length, neutral4: s.ordinary_neutral4, neutral_or_calm: s.ordinary_neutral_or_calm }];
-    })),
+    ordinary_by_source: Object.fromEntries(
+      [...new Set(originals.filter((c) => c.source !== 'ravdess').map((c) => c.source))].map((source) => {
+        const subset = asRecorded.filter((i) => clips[i].source === source);
+        const s = score(tempered, truth, clips, labels, margin, subset);
+        return [source, { clips: subset.length, neutral4: s.ordinary_neutral4, neutral_or_calm: s.ordinary_neutral_or_calm }];
+      }),
+    ),
   };
   console.error(`held out, as recorded: ${describeScores(heldOut.as_recorded)}`);
   console.error(`held out, augmented: ${describeScores(heldOut.augmented)}`);
@@ -315,13 +337,13 @@ async function main(): Promise<void> {
   const { folded } = fitAndPredict(rows, truth, dim, k, indices, [], best);
   // Temperature folded into the linear layer: softmax((xW + b) / T).
   const calibrated = { ...folded, weights: folded.weights.map((w) => w / temperature), bias: folded.bias.map((b) => b / temperature) };
-  const out = resolve(values.out ?? join(modelsDir, 'emotion', values.name!));
+  const out = resolve(values.out ?? join(modelsDir, 'emotion', values.name));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'head.onnx'), linearHeadOnnx(calibrated, 'earshot train-emotion'));
   const sourcesFile = values.neutral ? join(values.neutral, 'sources.json') : '';
   const usesRavdess = originals.some((c) => c.source === 'ravdess');
   const manifest: EmotionHeadManifest = {
-    name: values.name!,
+    name: values.name,
     kind: 'whisper-head',
     labels,
     head: 'head.onnx',
@@ -334,12 +356,19 @@ async function main(): Promise<void> {
       clips_by_source: Object.fromEntries([...new Set(originals.map((c) => c.source))].map((s) => [s, originals.filter((c) => c.source === s).length])),
       label_counts: Object.fromEntries(labels.map((l) => [l, originals.filter((c) => c.label === l).length])),
       neutral_sources: existsSync(sourcesFile) ? JSON.parse(readFileSync(sourcesFile, 'utf8')) : [],
-      augmentation: 'per copy, drawn independently (libs/audio/augment.ts): silence trimmed to 40 dB under the peak (50%) or padded 0.2–1.5 s (25%); speed/pitch ×0.9–1.1 (30%); telephone band 300–3400 Hz at 8 kHz (35%); peaking EQ ±10 dB at 200–4000 Hz (40%); small-room echoes (30%); mp3 32/64 kbit/s (20%) or opus 12/24 kbit/s (20%); white/pink/brown noise at 5–30 dB SNR (50%); gain −20…+10 dB',
+      augmentation:
+        'per copy, drawn independently (libs/audio/augment.ts): silence trimmed to 40 dB under the peak (50%) or padded 0.2–1.5 s (25%); speed/pitch ×0.9–1.1 (30%); telephone band 300–3400 Hz at 8 kHz (35%); peaking EQ ±10 dB at 200–4000 Hz (40%); small-room echoes (30%); mp3 32/64 kbit/s (20%) or opus 12/24 kbit/s (20%); white/pink/brown noise at 5–30 dB SNR (50%); gain −20…+10 dB',
       normalisation: `each piece brought to ${DEFAULT_LOUDNESS.target_dbfs} dBFS RMS (gain limited to ±${DEFAULT_LOUDNESS.max_gain_db} dB) before the encoder`,
       classifier: `z-score + class-balanced multinomial logistic regression (L2 λ=${best}, chosen by CV on UAR), temperature ${temperature.toFixed(3)} folded in, one MatMul+Add+Softmax`,
       seed,
     },
-    cv: { folds, grouped_by: 'speaker (RAVDESS actor; per speaker or per single-speaker source for ordinary speech)', lambda: best, by_lambda: cv, held_out: heldOut },
+    cv: {
+      folds,
+      grouped_by: 'speaker (RAVDESS actor; per speaker or per single-speaker source for ordinary speech)',
+      lambda: best,
+      by_lambda: cv,
+      held_out: heldOut,
+    },
     licence: usesRavdess
       ? 'Trained on RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: this head inherits it (non-commercial, share-alike, attribution). Ordinary speech: see training.neutral_sources (public domain, CC0, CC BY 4.0: attribution).'
       : 'Trained on user data: see its licence.',

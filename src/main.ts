@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     return;
   }
   await app.listen(config.server.port, config.server.host);
-  new Logger('Earshot').log(`listening on http://${config.server.host}:${config.server.port} (device ${config.engine.device}, role ${config.jobs.role}, docs at /docs)`);
+  new Logger('Earshot').log(
+    `listening on http://${config.server.host}:${config.server.port} (device ${config.engine.device}, role ${config.jobs.role}, docs at /docs)`,
+  );
 }
 
 void main();

@@ -13,7 +13,7 @@ export interface MultipartBody {
   /** Whether the body can be built again for a retry. */
   replayable: boolean;
   /** A fresh request body and its headers, once per attempt. */
-  make(): { body: NonNullable<RequestInit["body"]>; headers: Record<string, string>; duplex?: 'half' };
+  make(): { body: NonNullable<RequestInit['body']>; headers: Record<string, string>; duplex?: 'half' };
 }
 
 const encoder = new TextEncoder();
@@ -39,14 +39,16 @@ export async function multipartBody(audioField: string, audio: AudioInput, field
     for (const [name, value] of Object.entries(fields)) {
       yield encoder.encode(`--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
     }
-    yield encoder.encode(`--${boundary}\r\ncontent-disposition: form-data; name="${audioField}"; filename="audio"\r\ncontent-type: application/octet-stream\r\n\r\n`);
+    yield encoder.encode(
+      `--${boundary}\r\ncontent-disposition: form-data; name="${audioField}"; filename="audio"\r\ncontent-type: application/octet-stream\r\n\r\n`,
+    );
     for await (const chunk of source) yield chunk;
     yield encoder.encode(`\r\n--${boundary}--\r\n`);
   }
   return {
     replayable: false,
     make: () => ({
-      body: parts() as unknown as NonNullable<RequestInit["body"]>,
+      body: parts(),
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
       duplex: 'half',
     }),

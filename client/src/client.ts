@@ -205,7 +205,7 @@ export class EarshotClient {
       `${this.baseUrl}${path}`,
       () => {
         const made = body.make();
-        return { method: 'POST', body: made.body, headers: { ...this.headers, ...headers, ...made.headers }, duplex: made.duplex } as RequestInit;
+        return { method: 'POST', body: made.body, headers: { ...this.headers, ...headers, ...made.headers }, duplex: made.duplex };
       },
       this.sendOptions(options, body.replayable),
     );

@@ -51,7 +51,8 @@ export function randomAugmentation(rand: () => number): Augmentation {
     filters.push(`aecho=0.8:0.9:${delays.join('|')}:${decays.join('|')}`);
   }
   const codecDraw = rand();
-  const codec = codecDraw < 0.2 ? { name: 'mp3' as const, kbps: pick(rand, [32, 64]) } : codecDraw < 0.4 ? { name: 'opus' as const, kbps: pick(rand, [12, 24]) } : null;
+  const codec =
+    codecDraw < 0.2 ? { name: 'mp3' as const, kbps: pick(rand, [32, 64]) } : codecDraw < 0.4 ? { name: 'opus' as const, kbps: pick(rand, [12, 24]) } : null;
   const noise = rand() < 0.5 ? { colour: pick(rand, ['white', 'pink', 'brown'] as const), snrDb: round(uniform(rand, 5, 30), 1) } : null;
   const pad = !trim && rand() < 0.5;
   return {
@@ -68,7 +69,10 @@ export function randomAugmentation(rand: () => number): Augmentation {
 /** Seeded noise of a colour: white, pink (Paul Kellet's filter), brown (leaky integrated white). */
 export function colouredNoise(length: number, colour: NoiseColour, rand: () => number): Float32Array {
   const out = new Float32Array(length);
-  let b0 = 0, b1 = 0, b2 = 0, brown = 0;
+  let b0 = 0,
+    b1 = 0,
+    b2 = 0,
+    brown = 0;
   for (let i = 0; i < length; i++) {
     const white = 2 * rand() - 1;
     if (colour === 'white') out[i] = white;

@@ -117,7 +117,10 @@ export function parseWav(buf: Uint8Array, channel?: number): DecodedPcm {
   return {
     sampleRate: fmt.sampleRate,
     channels: fmt.channels,
-    samples: channel === undefined ? decodeMono(view, dataOffset, frames, fmt) : decodeMono(view, dataOffset, frames, pickChannel(fmt), channel * (fmt.blockAlign / fmt.channels)),
+    samples:
+      channel === undefined
+        ? decodeMono(view, dataOffset, frames, fmt)
+        : decodeMono(view, dataOffset, frames, pickChannel(fmt), channel * (fmt.blockAlign / fmt.channels)),
   };
 }
 

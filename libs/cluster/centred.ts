@@ -19,4 +19,3 @@ export function centred(vectors: readonly Float32Array[], weights: ArrayLike<num
     return norm > 0 ? c.map((x) => x / norm) : c;
   });
 }
-

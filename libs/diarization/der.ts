@@ -26,9 +26,7 @@ export interface DerScore {
  */
 export function diarizationErrorRate(reference: Turn[], hypothesis: Turn[], uem?: { start: number; end: number }): DerScore {
   const clip = (turns: Turn[]): Turn[] =>
-    turns
-      .map((t) => (uem ? { ...t, start: Math.max(t.start, uem.start), end: Math.min(t.end, uem.end) } : t))
-      .filter((t) => t.end > t.start);
+    turns.map((t) => (uem ? { ...t, start: Math.max(t.start, uem.start), end: Math.min(t.end, uem.end) } : t)).filter((t) => t.end > t.start);
   const ref = clip(reference);
   const hyp = clip(hypothesis);
   const refIds = [...new Set(ref.map((t) => t.speaker))];

@@ -100,7 +100,11 @@ export function nameSpeakers(result: DiarizationResult, matches: readonly VoiceM
 }
 
 /** The enrolled voice most similar to `embedding` when it reaches `threshold`, else null. */
-export function nearestVoice(embedding: ArrayLike<number>, voices: readonly EnrolledVoice[], threshold: number): { voice: EnrolledVoice; score: number } | null {
+export function nearestVoice(
+  embedding: ArrayLike<number>,
+  voices: readonly EnrolledVoice[],
+  threshold: number,
+): { voice: EnrolledVoice; score: number } | null {
   let best: { voice: EnrolledVoice; score: number } | null = null;
   for (const voice of voices) {
     const score = cosine(embedding, voice.embedding);

@@ -128,8 +128,14 @@ export function kaldiFbank(samples: Float32Array, { numMelBins, scale, sampleRat
   const frameLength = Math.round(sampleRate * 0.025);
   const nFft = 1 << Math.ceil(Math.log2(frameLength));
   const opts: FrameOptions = {
-    sampleRate, frameLength, frameShift: Math.round(sampleRate * 0.01), nFft,
-    preemphasis: 0.97, removeDc: true, window: 'povey', scale,
+    sampleRate,
+    frameLength,
+    frameShift: Math.round(sampleRate * 0.01),
+    nFft,
+    preemphasis: 0.97,
+    removeDc: true,
+    window: 'povey',
+    scale,
   };
   return logMelFrames(samples, opts, cachedBank(numMelBins, nFft, sampleRate, 20, sampleRate / 2));
 }
@@ -152,8 +158,14 @@ export const MFCC_OPTIONS = { numMelBins: 40, lowHz: 20, highHz: 7600, firstCoef
 export function mfcc(samples: Float32Array, sampleRate = 16000): Float32Array {
   const nFft = 512;
   const opts: FrameOptions = {
-    sampleRate, frameLength: Math.round(sampleRate * 0.025), frameShift: Math.round(sampleRate * 0.01), nFft,
-    preemphasis: 0.97, removeDc: false, window: 'hann', scale: 1,
+    sampleRate,
+    frameLength: Math.round(sampleRate * 0.025),
+    frameShift: Math.round(sampleRate * 0.01),
+    nFft,
+    preemphasis: 0.97,
+    removeDc: false,
+    window: 'hann',
+    scale: 1,
   };
   const { numMelBins: M, lowHz, highHz, firstCoefficient: c0, numCoefficients: C } = MFCC_OPTIONS;
   const logMel = logMelFrames(samples, opts, cachedBank(M, nFft, sampleRate, lowHz, highHz));

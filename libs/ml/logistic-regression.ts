@@ -25,7 +25,13 @@ export interface FitOptions {
 
 /** Weighted mean penalised cross-entropy and its gradient at params = [weights, bias]. */
 function lossAndGradient(
-  params: Float64Array, x: Float64Array, y: Int32Array, rowWeights: Float64Array, dim: number, classes: number, lambda: number,
+  params: Float64Array,
+  x: Float64Array,
+  y: Int32Array,
+  rowWeights: Float64Array,
+  dim: number,
+  classes: number,
+  lambda: number,
   grad: Float64Array,
 ): number {
   const n = y.length;
@@ -97,7 +103,8 @@ export function fitLogistic(x: Float64Array, y: Int32Array, dim: number, classes
       alpha[j] = rho[j] * dot(s[j], direction);
       for (let i = 0; i < size; i++) direction[i] -= alpha[j] * yDiff[j][i];
     }
-    const gamma = s.length > 0 ? dot(s[s.length - 1], yDiff[yDiff.length - 1]) / dot(yDiff[yDiff.length - 1], yDiff[yDiff.length - 1]) : 1 / Math.sqrt(dot(grad, grad));
+    const gamma =
+      s.length > 0 ? dot(s[s.length - 1], yDiff[yDiff.length - 1]) / dot(yDiff[yDiff.length - 1], yDiff[yDiff.length - 1]) : 1 / Math.sqrt(dot(grad, grad));
     for (let i = 0; i < size; i++) direction[i] *= gamma;
     for (let j = 0; j < s.length; j++) {
       const beta = rho[j] * dot(yDiff[j], direction);

@@ -46,9 +46,7 @@ export type MessageHandlers<M extends MessageMap<M>> = { [K in keyof M]: (payloa
 export type EmitEvent<E extends MessageMap<E>> = <K extends keyof E & string>(name: K, payload: E[K]) => void;
 
 type ClientMessage =
-  | { kind: 'call'; id: number; name: string; request: unknown }
-  | { kind: 'cancel'; id: number }
-  | { kind: 'signal'; name: string; payload: unknown };
+  { kind: 'call'; id: number; name: string; request: unknown } | { kind: 'cancel'; id: number } | { kind: 'signal'; name: string; payload: unknown };
 
 type ServerMessage =
   | { kind: 'progress'; id: number; fraction: number }
@@ -90,12 +88,14 @@ export class RpcClient<C extends CallMap<C>, S extends MessageMap<S> = Record<ne
     return new Promise<C[K]['reply']>((resolve, reject) => {
       const onAbort = () => this.post({ kind: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const settled = <T>(fn: (value: T) => void) => (value: T) => {
-        signal?.removeEventListener('abort', onAbort);
-        fn(value);
-      };
+      const settled =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          signal?.removeEventListener('abort', onAbort);
+          fn(value);
+        };
       // The reply's type is the call map's: the serving end's handler for `name` returned it.
-      this.pendingCalls.set(id, { resolve: settled(resolve as (value: unknown) => void), reject: settled(reject), onProgress });
+      this.pendingCalls.set(id, { resolve: settled(resolve), reject: settled(reject), onProgress });
       this.post({ kind: 'call', id, name, request });
     });
   }

@@ -50,10 +50,7 @@ const LANGUAGE_NAME_EXTRAS: Record<string, string[]> = {
 };
 
 /** openai-whisper's non-speech symbols, used only when generation_config has no suppress_tokens. */
-const NON_SPEECH_SYMBOLS = [
-  ...'"#()*+/:;<=>@[\\]^_`{|}~「」『』',
-  ...'<< >> <<< >>> -- --- -( -[ (\' (" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪'.split(' '),
-];
+const NON_SPEECH_SYMBOLS = [...'"#()*+/:;<=>@[\\]^_`{|}~「」『』', ...'<< >> <<< >>> -- --- -( -[ (\' (" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪'.split(' ')];
 /** U+2640..U+267F symbols share their first two UTF-8 bytes, so their first token is safe to suppress. */
 const NON_SPEECH_MUSIC = [...'♩♪♫♬♭♮♯'];
 
@@ -176,8 +173,7 @@ export class WhisperTokenizer {
 
   /** Build from the parsed tokenizer.json and generation_config.json of a model folder (pure: caller reads files). */
   static fromJson(tokenizerJson: unknown, generationConfig: unknown): WhisperTokenizer {
-    const generation =
-      generationConfig === undefined || generationConfig === null ? {} : asObject(generationConfig, 'generation_config.json');
+    const generation = generationConfig === undefined || generationConfig === null ? {} : asObject(generationConfig, 'generation_config.json');
     const root = asObject(tokenizerJson, 'tokenizer.json');
     const addedTokens = parseAddedTokens(root.added_tokens);
     return new WhisperTokenizer(buildBpe(root, addedTokens), addedTokens, generation);
@@ -271,11 +267,7 @@ export class WhisperTokenizer {
     const words: WordTokens[] = [];
     for (const piece of pieces) {
       const last = words[words.length - 1];
-      const startsWord =
-        last === undefined ||
-        this.isSpecial(piece.tokens[0]) ||
-        piece.word.startsWith(' ') ||
-        ASCII_PUNCTUATION.includes(piece.word.trim());
+      const startsWord = last === undefined || this.isSpecial(piece.tokens[0]) || piece.word.startsWith(' ') || ASCII_PUNCTUATION.includes(piece.word.trim());
       if (startsWord) {
         words.push(piece);
       } else {

@@ -34,10 +34,17 @@ export function diarizationOptions(dia: DiarizationSettings): DiarizationOptions
   }
   if (mode === 'identify') {
     if (dia.speakers === undefined) {
-      throw new EarshotError('invalid_request', 'dia.mode "identify" needs dia.speakers: the enrolled voices (ids or names, or "all") to label the speech with');
+      throw new EarshotError(
+        'invalid_request',
+        'dia.mode "identify" needs dia.speakers: the enrolled voices (ids or names, or "all") to label the speech with',
+      );
     }
     const counts = (['num_speakers', 'min_speakers', 'max_speakers'] as const).filter((name) => dia[name] != null);
-    if (counts.length > 0) throw new EarshotError('invalid_settings', `dia.${counts[0]} does not apply to dia.mode "identify", which labels each speech segment without counting speakers`);
+    if (counts.length > 0)
+      throw new EarshotError(
+        'invalid_settings',
+        `dia.${counts[0]} does not apply to dia.mode "identify", which labels each speech segment without counting speakers`,
+      );
   }
   const count = (name: keyof DiarizationSettings, value: number | null | undefined): number | null => {
     if (value == null) return null;

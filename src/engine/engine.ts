@@ -30,7 +30,11 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
       const installed = registry.find('stt', name);
       if (!installed) throw new EarshotError('model_not_found', `model "${name}" is not installed`);
       const loaded = await WhisperSpeechToText.load({
-        name, dir: installed.dir, runtime: settings.runtime, vad: await vadReady, settings: transcriberSettings(name, settings.stt),
+        name,
+        dir: installed.dir,
+        runtime: settings.runtime,
+        vad: await vadReady,
+        settings: transcriberSettings(name, settings.stt),
       });
       return { value: loaded, sizeBytes: loaded.model.sizeBytes };
     },
@@ -91,7 +95,10 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
         vad,
         { decodeClips: (model, clips, languages, opts) => cache.use(model, (m) => m.transcriber.transcribeClips(clips, languages, opts)) },
         (streamId, message) => emit('streamEvent', { streamId, message }),
-        { speakerEmbedder: async () => (await diarizers.diarizer()).speakerEmbedder, withEmotionModel: emotionModels.withEmotionModel },
+        {
+          speakerEmbedder: async () => (await diarizers.diarizer()).speakerEmbedder,
+          withEmotionModel: (model, fn) => emotionModels.withEmotionModel(model, fn),
+        },
       ),
   );
   /** Stream signals keep their order: each waits on the same (settled) promise. */
@@ -106,8 +113,14 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
       const second = new Float32Array(16000);
       await cache.use(model, (m) =>
         m.transcriber.transcribe(second, {
-          language: 'en', task: 'transcribe', beamSize: 1, temperature: 0, wordTimestamps: false,
-          initialPrompt: null, vadFilter: false, batchSize: 1,
+          language: 'en',
+          task: 'transcribe',
+          beamSize: 1,
+          temperature: 0,
+          wordTimestamps: false,
+          initialPrompt: null,
+          vadFilter: false,
+          batchSize: 1,
         }),
       );
       return null;

@@ -74,7 +74,19 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [HardeningModule.forRoot(config)],
-      controllers: [ProcessController, RenderController, SystemController, JobsController, OpenAIController, LegacyController, StreamStatsController, DashboardController, SpeakersController, TasksController, FunasrController],
+      controllers: [
+        ProcessController,
+        RenderController,
+        SystemController,
+        JobsController,
+        OpenAIController,
+        LegacyController,
+        StreamStatsController,
+        DashboardController,
+        SpeakersController,
+        TasksController,
+        FunasrController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         {

@@ -48,9 +48,12 @@ export async function createApp(config: AppConfig, options: { startEngine?: Star
     .setVersion('0.1.0')
     .build();
   // Swagger adds its routes to fastify itself, so they are declared here.
-  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
-    if (DOCS_ROUTE.test(route.url) && !route.config?.access) declareAccess(route, { access: 'any-key', publicWhen: 'docsPublic' });
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      if (DOCS_ROUTE.test(route.url) && !route.config?.access) declareAccess(route, { access: 'any-key', publicWhen: 'docsPublic' });
+    });
   // request_json is a string field of the multipart body, so no route names ProcessRequestDto: listing it puts the
   // request's schema in components.schemas, where clients (the Python package's wire-type test) check against it.
   SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, openapi, { extraModels: [ProcessRequestDto] }));

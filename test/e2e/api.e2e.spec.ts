@@ -44,7 +44,10 @@ test('WEB_UI=false: no playground, no dashboard page, no UI files; the API is un
 test('service endpoints: health, ready, models, cache stats, OpenAPI docs', async () => {
   const health = await getJson(`${server.url}/health`);
   expect(health).toMatchObject({
-    status: 'ok', ready: true, model_status: 'ok', default_model: 'whisper-tiny',
+    status: 'ok',
+    ready: true,
+    model_status: 'ok',
+    default_model: 'whisper-tiny',
     memory_mb: { rss: expect.any(Number), heap_total: expect.any(Number), heap_used: expect.any(Number), external: expect.any(Number) },
   });
   expect(health.memory_mb.rss).toBeGreaterThan(health.memory_mb.heap_used);
@@ -95,7 +98,12 @@ test('malformed request_json → 400', async () => {
 test('unknown task, unknown model or language → 422 / 404', async () => {
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['summarize'] } }), 422, 'invalid_settings', /unknown task "summarize"/);
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['emotion'], emo: { model: 'mood-ring' } } }), 404, 'model_not_found', /mood-ring/);
-  expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { model: 'whisper-huge' } } }), 404, 'model_not_found', /whisper-huge/);
+  expectError(
+    await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { model: 'whisper-huge' } } }),
+    404,
+    'model_not_found',
+    /whisper-huge/,
+  );
   expectError(await postProcess(server.url, JFK, { settings: { tasks: ['transcribe'], tra: { language: 'klingon' } } }), 422, 'invalid_settings', /klingon/);
   await stillServing();
 });
@@ -165,7 +173,13 @@ test('a client that disconnects mid-upload leaves the service healthy and no fil
   const { request } = await import('node:http');
   const port = new URL(server.url).port;
   await new Promise<void>((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/process', method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz', 'content-length': '1000000' } });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/v1/process',
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=xyz', 'content-length': '1000000' },
+    });
     req.on('error', () => resolve());
     req.write('--xyz\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\n');
     req.write(readFileSync(JFK).subarray(0, 100_000));
@@ -190,7 +204,11 @@ test('configuration errors stop start-up with a clear message', () => {
   writeFileSync(join(tmp, 'noop'), '');
   let failed: { status: number; stderr: string } | null = null;
   try {
-    execFileSync('npx', ['ts-node', '--transpile-only', 'src/main.ts'], { env: { ...process.env, MAX_AUDIO_SECONDS: 'forever' }, stdio: 'pipe', timeout: 60_000 });
+    execFileSync('npx', ['ts-node', '--transpile-only', 'src/main.ts'], {
+      env: { ...process.env, MAX_AUDIO_SECONDS: 'forever' },
+      stdio: 'pipe',
+      timeout: 60_000,
+    });
   } catch (err) {
     const e = err as { status: number; stderr: Buffer };
     failed = { status: e.status, stderr: e.stderr.toString() };

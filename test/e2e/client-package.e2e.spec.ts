@@ -30,9 +30,9 @@ test('npm pack gives a package that works from CommonJS and ESM, with types and 
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const paths = files.map((f) => f.path);
   for (const build of ['esm', 'cjs']) {
-    expect(paths).toEqual(expect.arrayContaining([
-      `dist/${build}/client/src/index.js`, `dist/${build}/client/src/index.d.ts`, `dist/${build}/libs/contracts/process.d.ts`,
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([`dist/${build}/client/src/index.js`, `dist/${build}/client/src/index.d.ts`, `dist/${build}/libs/contracts/process.d.ts`]),
+    );
   }
   expect(paths.some((p) => p.startsWith('src/') || p.includes('.spec.'))).toBe(false);
 

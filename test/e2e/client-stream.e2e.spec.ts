@@ -66,9 +66,11 @@ test('aborting a stream ends it with the abort reason', async () => {
   }
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error('hung up')), 500);
-  await expect((async () => {
-    for await (const _event of client.stream(realTime(), { signal: controller.signal, settings: { tra: { language: 'en' } } })) {
-      // events until the abort
-    }
-  })()).rejects.toThrow('hung up');
+  await expect(
+    (async () => {
+      for await (const _event of client.stream(realTime(), { signal: controller.signal, settings: { tra: { language: 'en' } } })) {
+        // events until the abort
+      }
+    })(),
+  ).rejects.toThrow('hung up');
 });

@@ -33,13 +33,7 @@ const EN = { settings: { tasks: ['transcribe' as const], tra: { language: 'en' }
 
 test('process() takes a path, a Buffer, a Blob/File, a Node stream and a web stream, and answers the same transcript', async () => {
   const bytes = readFileSync(path(JFK));
-  const inputs = [
-    path(JFK),
-    bytes,
-    new File([bytes], 'jfk.wav'),
-    createReadStream(path(JFK)),
-    new Blob([bytes]).stream(),
-  ];
+  const inputs = [path(JFK), bytes, new File([bytes], 'jfk.wav'), createReadStream(path(JFK)), new Blob([bytes]).stream()];
   const texts: string[] = [];
   for (const audio of inputs) {
     const response = await client.process(audio, EN);

@@ -15,14 +15,32 @@ afterAll(async () => {
 
 const CLIP = join(TESTDATA, 'diarization', 'pyannote_sample.wav');
 
-interface MergedWord { word: string; start: number; end: number; speaker?: string; emotion?: string }
-interface Merged { start: number; end: number; text: string; speaker?: string; emotion?: string; words: MergedWord[] }
+interface MergedWord {
+  word: string;
+  start: number;
+  end: number;
+  speaker?: string;
+  emotion?: string;
+}
+interface Merged {
+  start: number;
+  end: number;
+  text: string;
+  speaker?: string;
+  emotion?: string;
+  words: MergedWord[];
+}
 
 test('transcribe + diarization + emotion (word level): every segment and word carries a speaker and an emotion', async () => {
   const settings = { tasks: ['transcribe', 'diarization', 'emotion'], tra: { language: 'en' }, emo: { analysis_level: 'word' } };
   const res = await postProcess(server.url, CLIP, { settings });
   expect(res.status).toBe(200);
-  const { tra, dia, emo, segments } = res.json.result as { tra: { segments: Array<{ words: unknown[] }> }; dia: { turns: Array<{ speaker: string }>; num_speakers: number }; emo: { level: string; items: unknown[]; file: { label: string } }; segments: Merged[] };
+  const { tra, dia, emo, segments } = res.json.result as {
+    tra: { segments: Array<{ words: unknown[] }> };
+    dia: { turns: Array<{ speaker: string }>; num_speakers: number };
+    emo: { level: string; items: unknown[]; file: { label: string } };
+    segments: Merged[];
+  };
   expect(Object.keys(res.json.timings_ms)).toEqual(expect.arrayContaining(['transcribe', 'diarization', 'emotion']));
   expect(dia.num_speakers).toBe(2);
   expect(emo.level).toBe('word');

@@ -11,7 +11,6 @@ import { encodeWavPcm16, parseWav } from '../../libs/audio/wav';
 import { JFK } from '../support/jobs';
 import { jsonOrNull, startServer, TESTDATA, type TestServer } from '../support/server';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Nls = require('alibabacloud-nls');
 
 const TWO_SPEAKERS = join(TESTDATA, 'diarization/pyannote_sample.wav');
@@ -27,7 +26,13 @@ const NLS_SCRIPT = join(__dirname, '../support/nls_transcribe.py');
 let server: TestServer;
 
 /** Lower case, no punctuation: for comparing transcripts. */
-const words = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}' ]+/gu, ' ').split(/\s+/).filter(Boolean).join(' ');
+const words = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}' ]+/gu, ' ')
+    .split(/\s+/)
+    .filter(Boolean)
+    .join(' ');
 
 beforeAll(async () => {
   server = await startServer({ API_KEYS_FILE: keysFile });
@@ -40,7 +45,7 @@ afterAll(async () => {
 interface Answer {
   status: number;
   headers: Headers;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** `curl -X POST "/stream/v1/asr?…" -H "Content-Type: application/octet-stream" --data-binary @audio.wav` */
@@ -69,7 +74,12 @@ test('REST: speakers by default (speaker_id Speaker1/Speaker2, "SpeakerN text" l
 });
 
 test('REST: enable_speaker_diarization=false, word_timestamps=true; audio/wav bodies; vocabulary_id and model_id accepted', async () => {
-  const res = await asr(readFileSync(JFK), '?enable_speaker_diarization=false&word_timestamps=true&sample_rate=16000&vocabulary_id=Americans%2020&model_id=paraformer-large&appkey=x', KEY, 'audio/wav');
+  const res = await asr(
+    readFileSync(JFK),
+    '?enable_speaker_diarization=false&word_timestamps=true&sample_rate=16000&vocabulary_id=Americans%2020&model_id=paraformer-large&appkey=x',
+    KEY,
+    'audio/wav',
+  );
   expect(res.status).toBe(200);
   // whisper-tiny: "And so my fellow Americans, ask not what you are country can do for you, …"
   expect(words(res.json.result)).toMatch(/fellow americans .*can do for your country/);
@@ -92,17 +102,21 @@ test('REST errors keep funasr-api\'s shape {task_id, result:"", status:<NLS code
   expect(badFlag.json).toMatchObject({ status: 40000003, message: expect.stringMatching(/enable_speaker_diarization/) });
   const noToken = await asr(readFileSync(JFK), '', null);
   expect(noToken.status).toBe(401);
-  const octets = await fetch(`${server.url}/v1/process`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-api-key': KEY }, body: 'xx' });
+  const octets = await fetch(`${server.url}/v1/process`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'x-api-key': KEY },
+    body: 'xx',
+  });
   expect(octets.status).toBe(415);
 });
 
 test('models and health', async () => {
   const headers = { 'x-nls-token': KEY };
-  const models = (await (await fetch(`${server.url}/stream/v1/asr/models`, { headers })).json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const models = (await (await fetch(`${server.url}/stream/v1/asr/models`, { headers })).json()) as any;
   expect(models.total).toBe(models.models.length);
   expect(models.models.map((m: { id: string }) => m.id)).toContain('whisper-tiny');
   expect(models.loaded_count).toBeGreaterThanOrEqual(1);
-  const health = (await (await fetch(`${server.url}/stream/v1/asr/health`, { headers })).json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const health = (await (await fetch(`${server.url}/stream/v1/asr/health`, { headers })).json()) as any;
   expect(health).toMatchObject({ status: 'healthy', model_loaded: true, device: expect.any(String) });
   const page = await fetch(`${server.url}/ws/v1/asr/test`, { redirect: 'manual' });
   expect(page.status).toBe(302);
@@ -111,7 +125,7 @@ test('models and health', async () => {
 
 /** Runs one SpeechTranscription over PCM16 audio with the SDK; records every event. */
 async function transcribeWithSdk(pcm: Buffer, token: string, sampleRate = 16000) {
-  const events: Array<{ event: string; frame: any }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const events: Array<{ event: string; frame: any }> = [];
   const st = new Nls.SpeechTranscription({ url: `${server.url.replace(/^http/, 'ws')}/ws/v1/asr`, appkey: 'any-appkey', token });
   for (const event of ['started', 'begin', 'changed', 'end', 'completed', 'failed']) {
     st.on(event, (msg: string) => events.push({ event, frame: JSON.parse(msg) }));
@@ -179,6 +193,9 @@ test('WebSocket with the Python NLS SDK (it sends its WebSocket key twice): the 
   expect(names[0]).toBe('TranscriptionStarted');
   expect(names[names.length - 1]).toBe('TranscriptionCompleted');
   expect(names).toContain('SentenceEnd');
-  const text = frames.filter((f) => f.header.name === 'SentenceEnd').map((f) => f.payload.result).join(' ');
+  const text = frames
+    .filter((f) => f.header.name === 'SentenceEnd')
+    .map((f) => f.payload.result)
+    .join(' ');
   expect(words(text)).toMatch(/fellow americans .*can do for your country/);
 }, 300_000);

@@ -36,7 +36,7 @@ function clientRequest(settings: Record<string, unknown>, extra: Record<string, 
 }
 
 /** The body as the client's ProcessResponse reads it (throws when it does not validate). */
-function clientResponse(body: unknown): { status: string; job_id: string | null; result: any; error: string | null } { // eslint-disable-line @typescript-eslint/no-explicit-any
+function clientResponse(body: unknown): { status: string; job_id: string | null; result: any; error: string | null } {
   return JSON.parse(execFileSync(PYTHON, [MODELS_SCRIPT, 'response'], { input: JSON.stringify(body), encoding: 'utf8' }));
 }
 
@@ -71,14 +71,24 @@ test('decoder fields are honoured: without_timestamps gives one segment per wind
   const tra = { language: 'en', beam_size: 1, word_timestamps: false };
   const timed = clientResponse((await postProcess(server.url, clip, clientRequest({ tasks: ['transcribe'], tra }))).json);
   expect(timed.result.tra.segments.length).toBeGreaterThan(2);
-  const untimed = clientResponse((await postProcess(server.url, clip, clientRequest({ tasks: ['transcribe'], tra: { ...tra, without_timestamps: true } }))).json);
-  expect(untimed.result.tra.segments.map((s: { start: number; end: number }) => [s.start, s.end])).toEqual([[0, 30], [30, 35]]);
+  const untimed = clientResponse(
+    (await postProcess(server.url, clip, clientRequest({ tasks: ['transcribe'], tra: { ...tra, without_timestamps: true } }))).json,
+  );
+  expect(untimed.result.tra.segments.map((s: { start: number; end: number }) => [s.start, s.end])).toEqual([
+    [0, 30],
+    [30, 35],
+  ]);
   expect(untimed.result.tra.text.split(/\s+/).length).toBeGreaterThan(40);
 
   const short = clientResponse((await postProcess(server.url, JFK, clientRequest({ tasks: ['transcribe'], tra: { ...tra, max_new_tokens: 6 } }))).json);
   const shortWords = short.result.tra.text.trim().split(/\s+/);
   expect(shortWords.length).toBeLessThanOrEqual(6);
-  expect('and so my fellow americans ask not').toContain(shortWords.join(' ').toLowerCase().replace(/[^a-z ]/g, ''));
+  expect('and so my fellow americans ask not').toContain(
+    shortWords
+      .join(' ')
+      .toLowerCase()
+      .replace(/[^a-z ]/g, ''),
+  );
 }, 300_000);
 
 test('emotion at sentence level without transcribe (its README example): one item per sentence, no transcript reported', async () => {

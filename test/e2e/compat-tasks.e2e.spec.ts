@@ -13,7 +13,13 @@ const dir = mkdtempSync(join(tmpdir(), 'earshot-compat-tasks-'));
 const keysFile = join(dir, 'keys.json');
 const KEY = 'tasks-full-0123456789';
 const READER = 'tasks-reader-0123456789';
-writeFileSync(keysFile, JSON.stringify([{ name: 'full', key: KEY }, { name: 'reader', key: READER, scopes: ['jobs:read'] }]));
+writeFileSync(
+  keysFile,
+  JSON.stringify([
+    { name: 'full', key: KEY },
+    { name: 'reader', key: READER, scopes: ['jobs:read'] },
+  ]),
+);
 
 let server: TestServer;
 
@@ -27,7 +33,7 @@ afterAll(async () => {
 
 interface Answer {
   status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 async function api(path: string, init: RequestInit = {}, key: string | null = KEY): Promise<Answer> {
@@ -70,7 +76,12 @@ test('submit → result (queued … done with the text) → audio download, hist
   const done = await settled(doneId);
   expect(done.status).toBe(200);
   expect(done.json).toMatchObject({
-    task_id: doneId, status: 'done', audio_url: `/api/v1/asr/audio/${doneId}`, retry_url: null, error: null, progress: 100,
+    task_id: doneId,
+    status: 'done',
+    audio_url: `/api/v1/asr/audio/${doneId}`,
+    retry_url: null,
+    error: null,
+    progress: 100,
   });
   expect(done.json.text.toLowerCase()).toContain('ask not what your country can do for you');
   expect(done.json.duration).toBeCloseTo(11, 0);
@@ -85,7 +96,13 @@ test('submit → result (queued … done with the text) → audio download, hist
   expect(history.json.records[0]).toMatchObject({ task_id: doneId, status: 'done', text: done.json.text, audio_url: done.json.audio_url });
 
   const queue = await api('/asr/queue/status');
-  expect(queue.json).toEqual({ queued: expect.any(Number), processing: expect.any(Number), failed: expect.any(Number), workers: expect.any(Number), workers_busy: expect.any(Number) });
+  expect(queue.json).toEqual({
+    queued: expect.any(Number),
+    processing: expect.any(Number),
+    failed: expect.any(Number),
+    workers: expect.any(Number),
+    workers_busy: expect.any(Number),
+  });
 
   const stats = await api('/stats');
   expect(stats.json.total_tasks).toBeGreaterThanOrEqual(1);
@@ -111,12 +128,14 @@ test('a task that fails: error and retry_url; retry queues it again; only failed
   expect(notFailed).toEqual({ status: 400, json: { detail: 'Only failed tasks can be retried' } });
 });
 
-test('delete: the task and its audio go; unknown tasks answer in that service\'s shapes', async () => {
+test("delete: the task and its audio go; unknown tasks answer in that service's shapes", async () => {
   expect(await api(`/asr/task/${doneId}`, { method: 'DELETE' })).toEqual({
-    status: 200, json: { task_id: doneId, deleted: true, message: 'Task deleted successfully' },
+    status: 200,
+    json: { task_id: doneId, deleted: true, message: 'Task deleted successfully' },
   });
   expect(await api(`/asr/task/${doneId}`, { method: 'DELETE' })).toEqual({
-    status: 200, json: { task_id: doneId, deleted: false, message: 'Task not found' },
+    status: 200,
+    json: { task_id: doneId, deleted: false, message: 'Task not found' },
   });
   expect(await api(`/asr/result/${doneId}`)).toEqual({ status: 404, json: { detail: `Task not found: ${doneId}` } });
   expect(await api(`/asr/audio/${doneId}`)).toEqual({ status: 404, json: { detail: 'Audio file not found' } });

@@ -16,10 +16,13 @@ const ADMIN = 'admin-0123456789';
 const PROCESS_ONLY = 'process-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'earshot-dashboard-'));
 const keysFile = join(dir, 'keys.json');
-writeFileSync(keysFile, JSON.stringify([
-  { name: 'admin', key: ADMIN },
-  { name: 'worker', key: PROCESS_ONLY, scopes: ['process'] },
-]));
+writeFileSync(
+  keysFile,
+  JSON.stringify([
+    { name: 'admin', key: ADMIN },
+    { name: 'worker', key: PROCESS_ONLY, scopes: ['process'] },
+  ]),
+);
 let server: TestServer;
 
 beforeAll(async () => {

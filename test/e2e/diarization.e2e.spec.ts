@@ -48,18 +48,21 @@ const MEETINGS: Array<{ name: string; speakers: number; maxDer: number; maxDerKn
   { name: 'ami_debug_trn05', speakers: 4, maxDer: 0.2, maxDerKnownCount: 0.8 }, // [14.8%, 71.1%]
 ];
 
-test.each(MEETINGS)('$name: DER under $maxDer, and under $maxDerKnownCount with the true speaker count', async ({ name, speakers, maxDer, maxDerKnownCount }) => {
-  const free = await diarize(clip(name));
-  expect(free.result.dia.embedder).toBe('campplus-zh-en');
-  expect(free.result.tra).toBeUndefined();
-  expect(free.timings_ms.diarization).toEqual(expect.any(Number));
-  const uem = { start: 0, end: free.audio.duration_s };
-  expect(diarizationErrorRate(reference(name), free.result.dia.turns, uem).der).toBeLessThan(maxDer);
-  const known = await diarize(clip(name), { num_speakers: speakers });
-  expect(known.result.dia.num_speakers).toBe(speakers);
-  expect(diarizationErrorRate(reference(name), known.result.dia.turns, uem).der).toBeLessThan(maxDerKnownCount);
-  for (const r of [free, known]) expectWellFormed(r.result.dia);
-});
+test.each(MEETINGS)(
+  '$name: DER under $maxDer, and under $maxDerKnownCount with the true speaker count',
+  async ({ name, speakers, maxDer, maxDerKnownCount }) => {
+    const free = await diarize(clip(name));
+    expect(free.result.dia.embedder).toBe('campplus-zh-en');
+    expect(free.result.tra).toBeUndefined();
+    expect(free.timings_ms.diarization).toEqual(expect.any(Number));
+    const uem = { start: 0, end: free.audio.duration_s };
+    expect(diarizationErrorRate(reference(name), free.result.dia.turns, uem).der).toBeLessThan(maxDer);
+    const known = await diarize(clip(name), { num_speakers: speakers });
+    expect(known.result.dia.num_speakers).toBe(speakers);
+    expect(diarizationErrorRate(reference(name), known.result.dia.turns, uem).der).toBeLessThan(maxDerKnownCount);
+    for (const r of [free, known]) expectWellFormed(r.result.dia);
+  },
+);
 
 test('turn-taking conversations: pooled DER, speaker counts found, and counts honoured exactly', async () => {
   let errors = 0;
@@ -135,7 +138,7 @@ function stereoWav(left: Float32Array, right: Float32Array): Uint8Array {
   return mono;
 }
 
-test('stereo mode: one speaker per channel, with the times of each channel\'s speech; each channel transcribed on its own', async () => {
+test("stereo mode: one speaker per channel, with the times of each channel's speech; each channel transcribed on its own", async () => {
   const jfk = parseWav(readFileSync(join(TESTDATA, 'stt/en/jfk.wav'))).samples; // 11 s
   const libri = parseWav(readFileSync(join(TESTDATA, 'stt/en/librispeech_1089-134686-0001.wav'))).samples; // 6.6 s
   const right = new Float32Array(12 * 16000 + libri.length);
@@ -153,10 +156,19 @@ test('stereo mode: one speaker per channel, with the times of each channel\'s sp
   expect(first.start).toBeLessThan(12.6);
   expect(dia.speakers.find((s: { id: string }) => s.id === 'SPEAKER_00').total_s).toBeGreaterThan(7);
 
-  const both = await postProcess(server.url, wav, { settings: { tasks: ['transcribe', 'diarization'], tra: { language: 'en' }, dia: { stereo_mode: true } } }, 'call.wav');
+  const both = await postProcess(
+    server.url,
+    wav,
+    { settings: { tasks: ['transcribe', 'diarization'], tra: { language: 'en' }, dia: { stereo_mode: true } } },
+    'call.wav',
+  );
   expect(both.status).toBe(200);
   const segments: Array<{ start: number; text: string; speaker: string; words: Array<{ speaker: string }> }> = both.json.result.segments;
-  const textOf = (speaker: string) => segments.filter((s) => s.speaker === speaker).map((s) => s.text).join(' ');
+  const textOf = (speaker: string) =>
+    segments
+      .filter((s) => s.speaker === speaker)
+      .map((s) => s.text)
+      .join(' ');
   expect(textOf('SPEAKER_00')).toMatch(/fellow Americans/i);
   expect(textOf('SPEAKER_00')).not.toMatch(/nightfall/i);
   expect(textOf('SPEAKER_01')).toMatch(/nightfall/i);

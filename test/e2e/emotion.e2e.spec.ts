@@ -33,7 +33,9 @@ function samplesOf(path: string): Float32Array {
 
 test('the built-in heads are listed as installed emotion models', async () => {
   const models = await getJson(`${server.url}/v1/models`);
-  expect(models.data).toEqual(expect.arrayContaining(['earshot-robust', 'earshot-ravdess'].map((id) => expect.objectContaining({ id, kind: 'emotion', source: 'builtin' }))));
+  expect(models.data).toEqual(
+    expect.arrayContaining(['earshot-robust', 'earshot-ravdess'].map((id) => expect.objectContaining({ id, kind: 'emotion', source: 'builtin' }))),
+  );
 });
 
 test('DEV actors 01–04: four-class accuracy of the default head is at least 75%', async () => {

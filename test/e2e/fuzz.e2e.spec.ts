@@ -102,12 +102,16 @@ test('≥ 200 seeded malformed inputs: each 200 or a 4xx JSON error in time, the
         } catch {
           json = null;
         }
-        const wellFormed = res.status === 200 ? typeof json?.result === 'object' : typeof json?.error?.code === 'string' && typeof json?.error?.message === 'string';
+        const wellFormed =
+          res.status === 200 ? typeof json?.result === 'object' : typeof json?.error?.code === 'string' && typeof json?.error?.message === 'string';
         outcomes.push({ name: c.name, status: wellFormed ? res.status : -res.status, code: json?.error?.code, ms: Math.round(performance.now() - started) });
       }
     }),
   );
-  const byStatus = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [`${o.status} ${o.code ?? ''}`.trim()]: (acc[`${o.status} ${o.code ?? ''}`.trim()] ?? 0) + 1 }), {});
+  const byStatus = outcomes.reduce<Record<string, number>>(
+    (acc, o) => ({ ...acc, [`${o.status} ${o.code ?? ''}`.trim()]: (acc[`${o.status} ${o.code ?? ''}`.trim()] ?? 0) + 1 }),
+    {},
+  );
   const slowest = [...outcomes].sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0)).slice(0, 3);
   console.log(`fuzz: ${outcomes.length} cases`, byStatus, 'slowest', slowest);
   const bad = outcomes.filter((o) => !(o.status === 200 || (o.status >= 400 && o.status < 500)));

@@ -12,12 +12,15 @@ import { jsonOrNull, startServer, TESTDATA, type TestServer } from '../support/s
 const JFK = join(TESTDATA, 'stt/en/jfk.wav');
 const dir = mkdtempSync(join(tmpdir(), 'earshot-hardening-'));
 const keysFile = join(dir, 'keys.json');
-writeFileSync(keysFile, JSON.stringify([
-  { name: 'full', key: 'full-0123456789', requests_per_min: 1000 },
-  { name: 'reader', key: 'reader-0123456789', scopes: ['jobs:read'] },
-  { name: 'limited', key: 'limited-0123456789', scopes: ['process'], requests_per_min: 3 },
-  { name: 'metered', key: 'metered-0123456789', scopes: ['process'], audio_seconds_per_hour: 5 },
-]));
+writeFileSync(
+  keysFile,
+  JSON.stringify([
+    { name: 'full', key: 'full-0123456789', requests_per_min: 1000 },
+    { name: 'reader', key: 'reader-0123456789', scopes: ['jobs:read'] },
+    { name: 'limited', key: 'limited-0123456789', scopes: ['process'], requests_per_min: 3 },
+    { name: 'metered', key: 'metered-0123456789', scopes: ['process'], audio_seconds_per_hour: 5 },
+  ]),
+);
 let server: TestServer;
 
 beforeAll(async () => {
@@ -43,7 +46,10 @@ async function call(path: string, key?: string, init: RequestInit & { form?: Rec
   return { status: res.status, headers: res.headers, text, json, code: json?.error?.code as string | undefined };
 }
 
-const jfkForm = () => ({ audio: new Blob([readFileSync(JFK)]), request_json: JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } } }) });
+const jfkForm = () => ({
+  audio: new Blob([readFileSync(JFK)]),
+  request_json: JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } } }),
+});
 
 // Started first, checked last: the window runs while the other tests do.
 let rateLimitedAt = 0;
@@ -70,7 +76,11 @@ test('/health and /ready are open; other routes need a key: 401 without or with 
   const missing = await call('/v1/process', undefined, { form: jfkForm() });
   expect({ status: missing.status, code: missing.code }).toEqual({ status: 401, code: 'unauthorized' });
   const wrong = await call('/v1/process', 'full-0123456780', { form: jfkForm() });
-  expect({ status: wrong.status, code: wrong.code, message: wrong.json.error.message }).toEqual({ status: 401, code: 'unauthorized', message: 'invalid API key' });
+  expect({ status: wrong.status, code: wrong.code, message: wrong.json.error.message }).toEqual({
+    status: 401,
+    code: 'unauthorized',
+    message: 'invalid API key',
+  });
   const bearer = await fetch(`${server.url}/v1/models`, { headers: { authorization: 'Bearer nope' } });
   expect(bearer.status).toBe(401);
 
@@ -113,7 +123,13 @@ test('audio seconds per hour: the run that crosses the budget is served, the nex
 });
 
 test('audio_url: internal addresses are refused with 400 url_not_allowed; audio and audio_url together are refused', async () => {
-  for (const url of ['http://127.0.0.1:9/a.wav', 'http://10.1.2.3/a.wav', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:9/a.wav', 'http://localhost:9/a.wav']) {
+  for (const url of [
+    'http://127.0.0.1:9/a.wav',
+    'http://10.1.2.3/a.wav',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::1]:9/a.wav',
+    'http://localhost:9/a.wav',
+  ]) {
     const res = await call('/v1/process', 'full-0123456789', { form: { audio_url: url } });
     expect({ url, status: res.status, code: res.code }).toEqual({ url, status: 400, code: 'url_not_allowed' });
   }
@@ -125,7 +141,8 @@ test('audio_url: internal addresses are refused with 400 url_not_allowed; audio 
 
 test('CORS for the configured origin; security headers on the docs pages, not on the API', async () => {
   const preflight = await fetch(`${server.url}/v1/process`, {
-    method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key' },
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key' },
   });
   expect(preflight.status).toBe(204);
   expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
@@ -143,7 +160,10 @@ test('an upload that stops sending is cut off after UPLOAD_IDLE_TIMEOUT_S; the s
   const { port } = new URL(server.url);
   const closed = await new Promise<string>((resolve) => {
     const req = httpRequest({
-      host: '127.0.0.1', port, method: 'POST', path: '/v1/process',
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/process',
       headers: { 'x-api-key': 'full-0123456789', 'content-type': 'multipart/form-data; boundary=xyz', 'content-length': '1000000' },
     });
     req.on('response', (res) => resolve(`response ${res.statusCode}`));
@@ -157,7 +177,14 @@ test('an upload that stops sending is cut off after UPLOAD_IDLE_TIMEOUT_S; the s
 test('/metrics: requests by route and status, audio seconds, real-time factor, queue, model cache, memory, event loop', async () => {
   const res = await call('/metrics', 'full-0123456789');
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  const value = (line: RegExp) => Number(res.text.split('\n').find((l) => line.test(l))?.split(' ').pop());
+  const value = (line: RegExp) =>
+    Number(
+      res.text
+        .split('\n')
+        .find((l) => line.test(l))
+        ?.split(' ')
+        .pop(),
+    );
   expect(value(/^earshot_http_requests_total\{method="POST",route="\/v1\/process",status="200"\}/)).toBeGreaterThanOrEqual(3);
   expect(value(/^earshot_http_requests_total\{method="POST",route="\/v1\/process",status="401"\}/)).toBeGreaterThanOrEqual(1);
   expect(value(/^earshot_http_requests_total\{method="GET",route="\/v1\/models",status="429"\}/)).toBe(1);

@@ -32,19 +32,37 @@ async function startEarshot(env: Record<string, string>): Promise<Earshot> {
   const port = await freePort();
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: SHARED_MODELS, DEFAULT_STT_MODEL: TEST_STT_MODEL, UPLOAD_DIR: join(work, 'uploads'), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'log', RATE_LIMIT_PER_MIN: '0', ...env },
+    env: {
+      ...process.env,
+      MODELS_DIR: SHARED_MODELS,
+      DEFAULT_STT_MODEL: TEST_STT_MODEL,
+      UPLOAD_DIR: join(work, 'uploads'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'log',
+      RATE_LIMIT_PER_MIN: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`earshot exited ${child.exitCode}:\n${output}`);
-    if (env.ROLE === 'worker' ? output.includes('job worker started') : await fetch(`${url}/ready`).then((r) => r.ok, () => false)) break;
+    if (
+      env.ROLE === 'worker'
+        ? output.includes('job worker started')
+        : await fetch(`${url}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          )
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`earshot did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -112,26 +130,30 @@ test('embedded backend: kill -9 mid-job, restart, the job completes once; SIGTER
 }, 600_000);
 
 const redisUrl = process.env.REDIS_URL;
-(redisUrl ? test : test.skip)('redis backend: kill -9 a worker mid-job, another worker finishes it once', async () => {
-  await flushRedis(redisUrl!);
-  const env = { DATA_DIR: join(work, 'redis-data'), REDIS_URL: redisUrl!, STT_BATCH_SIZE: '2' };
-  const api = await startEarshot({ ...env, ROLE: 'api' });
-  const worker = await startEarshot({ ...env, ROLE: 'worker' });
-  phase('redis: api and worker ready');
-  expect((await call(`${api.url}/v1/queue`)).json).toMatchObject({ backend: 'redis', workers: 1 });
-  const id = (await submitJob(api.url, LONG, REQUEST)).json.job_id;
-  const before = await pollJob(api.url, id, (j) => j.status === 'processing' && j.progress >= 0.1, 240_000);
-  expect(isMonotonic(before.map((j) => j.progress))).toBe(true);
-  await kill9(worker);
-  phase('redis: worker killed mid-job');
+(redisUrl ? test : test.skip)(
+  'redis backend: kill -9 a worker mid-job, another worker finishes it once',
+  async () => {
+    await flushRedis(redisUrl!);
+    const env = { DATA_DIR: join(work, 'redis-data'), REDIS_URL: redisUrl!, STT_BATCH_SIZE: '2' };
+    const api = await startEarshot({ ...env, ROLE: 'api' });
+    const worker = await startEarshot({ ...env, ROLE: 'worker' });
+    phase('redis: api and worker ready');
+    expect((await call(`${api.url}/v1/queue`)).json).toMatchObject({ backend: 'redis', workers: 1 });
+    const id = (await submitJob(api.url, LONG, REQUEST)).json.job_id;
+    const before = await pollJob(api.url, id, (j) => j.status === 'processing' && j.progress >= 0.1, 240_000);
+    expect(isMonotonic(before.map((j) => j.progress))).toBe(true);
+    await kill9(worker);
+    phase('redis: worker killed mid-job');
 
-  const replacement = await startEarshot({ ...env, ROLE: 'worker' });
-  const job = (await pollJob(api.url, id, finished, 300_000)).pop();
-  expect(job).toMatchObject({ status: 'completed', attempts: 2, progress: 1 });
-  expectLongTranscript(job);
-  expect((await call(`${api.url}/v1/jobs`)).json.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([id]);
-  replacement.child.kill('SIGTERM');
-  api.child.kill('SIGTERM');
-  expect(await replacement.exited).toBe(0);
-  expect(await api.exited).toBe(0);
-}, 600_000);
+    const replacement = await startEarshot({ ...env, ROLE: 'worker' });
+    const job = (await pollJob(api.url, id, finished, 300_000)).pop();
+    expect(job).toMatchObject({ status: 'completed', attempts: 2, progress: 1 });
+    expectLongTranscript(job);
+    expect((await call(`${api.url}/v1/jobs`)).json.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([id]);
+    replacement.child.kill('SIGTERM');
+    api.child.kill('SIGTERM');
+    expect(await replacement.exited).toBe(0);
+    expect(await api.exited).toBe(0);
+  },
+  600_000,
+);

@@ -106,7 +106,11 @@ describe.each(jobBackends())('jobs on the %s backend', (_name, backendEnv) => {
         const [, t, mac] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(headers['x-earshot-signature']))!;
         expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
         // An independent HMAC (openssl) over "<t>.<body>" must agree.
-        const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET, '-hex'], { input: `${t}.${body}` }).toString().trim().split(' ').pop();
+        const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET, '-hex'], { input: `${t}.${body}` })
+          .toString()
+          .trim()
+          .split(' ')
+          .pop();
         expect(mac).toBe(expected);
         const delivered = JSON.parse(body);
         expect(delivered).toMatchObject({ job_id: id, status: 'completed' });
@@ -129,7 +133,9 @@ describe.each(jobBackends())('jobs on the %s backend', (_name, backendEnv) => {
     const retried = await call(`${server.url}/v1/jobs/${id}/retry`, { method: 'POST' });
     expect(retried.status).toBe(202);
     expect(['queued', 'processing', 'failed']).toContain(retried.json.status);
-    const again = (await pollJob(server.url, id, (j) => j.status === 'failed' && j.attempts === 1 && Date.parse(j.finished_at) > Date.parse(failed.finished_at))).pop();
+    const again = (
+      await pollJob(server.url, id, (j) => j.status === 'failed' && j.attempts === 1 && Date.parse(j.finished_at) > Date.parse(failed.finished_at))
+    ).pop();
     expect(again.error.code).toBe('unsupported_audio');
 
     const ok = await submitJob(server.url, JFK, REQUEST);
@@ -190,7 +196,12 @@ describe.each(jobBackends())('jobs on the %s backend', (_name, backendEnv) => {
 
   test('bad input: unknown job 404, malformed callback_url 400, bad settings refused before queueing', async () => {
     const unknown = '00000000-0000-0000-0000-000000000000';
-    for (const [method, path] of [['GET', ''], ['DELETE', ''], ['POST', '/retry'], ['GET', '/audio']]) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['DELETE', ''],
+      ['POST', '/retry'],
+      ['GET', '/audio'],
+    ]) {
       const res = await call(`${server.url}/v1/jobs/${unknown}${path}`, { method });
       expect({ method, path, status: res.status, code: res.json.error?.code }).toEqual({ method, path, status: 404, code: 'job_not_found' });
     }

@@ -28,8 +28,19 @@ afterAll(async () => {
 
 const file = (clip: { path: string }) => createReadStream(join(TESTDATA, clip.path));
 
-interface VerboseSegment { id: number; start: number; end: number; text: string; avg_logprob: number; no_speech_prob: number }
-interface VerboseWord { word: string; start: number; end: number }
+interface VerboseSegment {
+  id: number;
+  start: number;
+  end: number;
+  text: string;
+  avg_logprob: number;
+  no_speech_prob: number;
+}
+interface VerboseWord {
+  word: string;
+  start: number;
+  end: number;
+}
 
 test('json: whisper-1 is the default model and the text matches the reference', async () => {
   const res = await client.audio.transcriptions.create({ file: file(JFK), model: 'whisper-1', language: 'en' });
@@ -68,12 +79,22 @@ describe('long clip: verbose_json segments and words, and SRT/VTT cues that matc
       expect(s.end).toBeGreaterThan(s.start);
       if (i > 0) expect(s.start).toBeGreaterThanOrEqual(verbose.segments[i - 1].start);
     });
-    expect(verbose.segments.map((s) => s.text.trim()).join(' ').replace(/\s+/g, ' ')).toBe(verbose.text.trim().replace(/\s+/g, ' '));
+    expect(
+      verbose.segments
+        .map((s) => s.text.trim())
+        .join(' ')
+        .replace(/\s+/g, ' '),
+    ).toBe(verbose.text.trim().replace(/\s+/g, ' '));
     const { edits, words } = wordErrors(LONG_CLIP.reference, verbose.text);
     expect(edits / words).toBeLessThanOrEqual(0.15);
 
     expect(verbose.words.length).toBeGreaterThan(100);
-    expect(verbose.words.map((w) => w.word).join(' ').split(/\s+/).length).toBeGreaterThan(100);
+    expect(
+      verbose.words
+        .map((w) => w.word)
+        .join(' ')
+        .split(/\s+/).length,
+    ).toBeGreaterThan(100);
     for (let i = 1; i < verbose.words.length; i++) expect(verbose.words[i].start).toBeGreaterThanOrEqual(verbose.words[i - 1].start);
     for (const w of verbose.words) {
       expect(w.end).toBeGreaterThanOrEqual(w.start);
@@ -84,7 +105,10 @@ describe('long clip: verbose_json segments and words, and SRT/VTT cues that matc
 
   test('verbose_json with segment granularity only carries no words', async () => {
     const res = (await client.audio.transcriptions.create({
-      file: file(JFK), model: 'whisper-1', language: 'en', response_format: 'verbose_json',
+      file: file(JFK),
+      model: 'whisper-1',
+      language: 'en',
+      response_format: 'verbose_json',
     })) as unknown as Record<string, unknown>;
     expect(Array.isArray(res.segments)).toBe(true);
     expect(res.words).toBeUndefined();
@@ -94,7 +118,9 @@ describe('long clip: verbose_json segments and words, and SRT/VTT cues that matc
     const body = await client.audio.transcriptions.create({ file: file(LONG_CLIP), model: 'whisper-1', language: 'en', response_format: format });
     expect(typeof body).toBe('string');
     if (format === 'vtt') expect(body.startsWith('WEBVTT')).toBe(true);
-    const cues = parseSync(body).filter((n): n is NodeCue => n.type === 'cue').map((n) => n.data);
+    const cues = parseSync(body)
+      .filter((n): n is NodeCue => n.type === 'cue')
+      .map((n) => n.data);
     expect(cues).toHaveLength(verbose.segments.length);
     cues.forEach((cue, i) => {
       const segment = verbose.segments[i];
@@ -113,7 +139,10 @@ describe('long clip: verbose_json segments and words, and SRT/VTT cues that matc
 // repeatable); whisper-base translates the German clip at temperature 0.
 test('translations: German speech comes back as English text', async () => {
   const res = (await client.audio.translations.create({ file: file(GERMAN), model: 'whisper-base', response_format: 'verbose_json' })) as unknown as {
-    task: string; language: string; text: string; segments: VerboseSegment[];
+    task: string;
+    language: string;
+    text: string;
+    segments: VerboseSegment[];
   };
   expect(res).toMatchObject({ task: 'translate', language: 'german' });
   expect(res.segments.length).toBeGreaterThan(0);
@@ -138,9 +167,19 @@ test('models.list() reads /v1/models, which also carries the Earshot fields', as
 
 test('diarize and emotion flags add speakers and emotions to verbose_json', async () => {
   const data = await client.audio.transcriptions.create({
-    file: file(JFK), model: 'whisper-1', language: 'en', response_format: 'verbose_json', diarize: true, emotion: 'true',
+    file: file(JFK),
+    model: 'whisper-1',
+    language: 'en',
+    response_format: 'verbose_json',
+    diarize: true,
+    emotion: 'true',
   } as never);
-  const body = data as unknown as { text: string; dia: { num_speakers: number }; emo: { file: { label: string } }; merged_segments: Array<{ speaker: string; emotion: string }> };
+  const body = data as unknown as {
+    text: string;
+    dia: { num_speakers: number };
+    emo: { file: { label: string } };
+    merged_segments: Array<{ speaker: string; emotion: string }>;
+  };
   expect(body.text).toMatch(/fellow Americans/);
   expect(body.dia.num_speakers).toBe(1);
   expect(typeof body.emo.file.label).toBe('string');
@@ -148,7 +187,7 @@ test('diarize and emotion flags add speakers and emotions to verbose_json', asyn
   for (const s of body.merged_segments) expect(s).toMatchObject({ speaker: 'SPEAKER_00', emotion: expect.any(String) });
 });
 
-describe('errors come in OpenAI\'s shape', () => {
+describe("errors come in OpenAI's shape", () => {
   async function rawError(form: FormData, route = 'transcriptions') {
     const res = await fetch(`${server.url}/v1/audio/${route}`, { method: 'POST', body: form });
     return { status: res.status, body: (await res.json()) as { error: Record<string, unknown> } };

@@ -10,11 +10,9 @@ const SR = 16000;
 const LONG = 'stt/long/ljspeech_LJ001-0003_to_0012_concat.wav';
 
 function decode(file: string): Float32Array {
-  const pcm = execFileSync(
-    'ffmpeg',
-    ['-v', 'error', '-i', path.join(TESTDATA!, file), '-f', 'f32le', '-ac', '1', '-ar', String(SR), '-'],
-    { maxBuffer: 1 << 28 },
-  );
+  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', path.join(TESTDATA, file), '-f', 'f32le', '-ac', '1', '-ar', String(SR), '-'], {
+    maxBuffer: 1 << 28,
+  });
   return new Float32Array(pcm.buffer, pcm.byteOffset, pcm.length / 4).slice();
 }
 
@@ -54,9 +52,7 @@ describe('SileroVad (real model)', () => {
 
   it('covers every utterance of the long clip', () => {
     const regions = speechRegions(longProbs, long.length);
-    const missed = segments
-      .map((s) => ({ id: s.id, covered: coverage(regions, s.start_s, s.end_s) }))
-      .filter((s) => s.covered < 0.95);
+    const missed = segments.map((s) => ({ id: s.id, covered: coverage(regions, s.start_s, s.end_s) })).filter((s) => s.covered < 0.95);
     expect(missed).toEqual([]);
   });
 

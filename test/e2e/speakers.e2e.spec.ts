@@ -84,8 +84,16 @@ test('enrolment needs a key with the speakers scope', async () => {
 });
 
 test('two voices enrolled from one clip each', async () => {
-  for (const [actor, name] of [['07', 'alice'], ['12', 'bob']]) {
-    const res = await request(KEYS.a, 'POST', '/v1/speakers', enrolForm(name, [enrolmentClip(actor)], { metadata: '{"team":"support"}', keep_audio: name === 'bob' ? 'true' : 'false' }));
+  for (const [actor, name] of [
+    ['07', 'alice'],
+    ['12', 'bob'],
+  ]) {
+    const res = await request(
+      KEYS.a,
+      'POST',
+      '/v1/speakers',
+      enrolForm(name, [enrolmentClip(actor)], { metadata: '{"team":"support"}', keep_audio: name === 'bob' ? 'true' : 'false' }),
+    );
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ name, clips: 1, embedder: 'campplus-zh-en', metadata: { team: 'support' }, kept_audio_files: name === 'bob' ? 1 : 0 });
     expect(res.json.speech_s).toBeGreaterThan(1);
@@ -102,32 +110,36 @@ test('two voices enrolled from one clip each', async () => {
 test.each([
   ['by name, synchronously', ['alice', 'bob'], false],
   ['"all", as a background job', 'all', true],
-])('the two enrolled voices are named %s, the third stays SPEAKER_xx', async (_, speakers, asJob) => {
-  let dia;
-  const res = await request(KEYS.a, 'POST', '/v1/process', processForm(conversation.path, { speakers }, asJob));
-  if (asJob) {
-    expect(res.status).toBe(202);
-    let job;
-    for (;;) {
-      job = (await request(KEYS.a, 'GET', `/v1/jobs/${res.json.job_id}`)).json;
-      if (finished(job)) break;
-      await new Promise((r) => setTimeout(r, 250));
+])(
+  'the two enrolled voices are named %s, the third stays SPEAKER_xx',
+  async (_, speakers, asJob) => {
+    let dia;
+    const res = await request(KEYS.a, 'POST', '/v1/process', processForm(conversation.path, { speakers }, asJob));
+    if (asJob) {
+      expect(res.status).toBe(202);
+      let job;
+      for (;;) {
+        job = (await request(KEYS.a, 'GET', `/v1/jobs/${res.json.job_id}`)).json;
+        if (finished(job)) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(job.status).toBe('completed');
+      dia = job.result.result.dia;
+    } else {
+      expect(res.status).toBe(200);
+      dia = res.json.result.dia;
     }
-    expect(job.status).toBe('completed');
-    dia = job.result.result.dia;
-  } else {
-    expect(res.status).toBe(200);
-    dia = res.json.result.dia;
-  }
-  for (const [actor, name] of Object.entries(NAMES)) {
-    expect(coverage(conversation.reference, actor, dia.turns, (s) => s === name)).toBeGreaterThanOrEqual(0.9);
-    const entry = dia.speakers.find((s: { id: string }) => s.id === name);
-    expect(entry).toMatchObject({ speaker_id: ids[name], match_score: expect.any(Number) });
-    expect(entry.match_score).toBeGreaterThanOrEqual(0.63);
-  }
-  expect(coverage(conversation.reference, 'actor19', dia.turns, (s) => s === 'alice' || s === 'bob')).toBeLessThan(0.1);
-  expect(coverage(conversation.reference, 'actor19', dia.turns, (s) => /^SPEAKER_\d\d$/.test(s))).toBeGreaterThanOrEqual(0.9);
-}, 60_000);
+    for (const [actor, name] of Object.entries(NAMES)) {
+      expect(coverage(conversation.reference, actor, dia.turns, (s) => s === name)).toBeGreaterThanOrEqual(0.9);
+      const entry = dia.speakers.find((s: { id: string }) => s.id === name);
+      expect(entry).toMatchObject({ speaker_id: ids[name], match_score: expect.any(Number) });
+      expect(entry.match_score).toBeGreaterThanOrEqual(0.63);
+    }
+    expect(coverage(conversation.reference, 'actor19', dia.turns, (s) => s === 'alice' || s === 'bob')).toBeLessThan(0.1);
+    expect(coverage(conversation.reference, 'actor19', dia.turns, (s) => /^SPEAKER_\d\d$/.test(s))).toBeGreaterThanOrEqual(0.9);
+  },
+  60_000,
+);
 
 test("one key never sees another's speakers", async () => {
   expect((await request(KEYS.b, 'GET', '/v1/speakers')).json).toEqual({ speakers: [] });
@@ -224,7 +236,7 @@ describe('dia.mode "identify": no clustering, each speech segment takes the near
     expect(dia.speakers.find((s: { id: string }) => s.id === 'unknown')).toEqual({ id: 'unknown', total_s: expect.any(Number) });
   }, 60_000);
 
-  test('stereo call: each channel\'s speech and transcript named by voice', async () => {
+  test("stereo call: each channel's speech and transcript named by voice", async () => {
     // The second and third turns: linda (enrolled) on the left channel, the other reader on the right.
     const { samples } = parseWav(readFileSync(known.path));
     const from = known.reference[1].start - 0.5;
@@ -241,7 +253,12 @@ describe('dia.mode "identify": no clustering, each speech segment takes the near
     const merged = spawnSync('ffmpeg', ['-v', 'error', '-i', join(dir, 'left.wav'), '-i', join(dir, 'right.wav'), '-filter_complex', 'amerge=inputs=2', call]);
     expect(merged.status).toBe(0);
 
-    const res = await request(KEYS.a, 'POST', '/v1/process', processForm(call, { mode: 'identify', speakers: 'all', stereo_mode: true }, false, ['transcribe', 'diarization']));
+    const res = await request(
+      KEYS.a,
+      'POST',
+      '/v1/process',
+      processForm(call, { mode: 'identify', speakers: 'all', stereo_mode: true }, false, ['transcribe', 'diarization']),
+    );
     expect(res.status).toBe(200);
     expect(res.json.audio.channels).toBe(2);
     const { dia, segments } = res.json.result;
@@ -249,7 +266,11 @@ describe('dia.mode "identify": no clustering, each speech segment takes the near
       const label = t.speaker === 'other' ? 'unknown' : t.speaker;
       expect(coverage([t], t.speaker, dia.turns, (s) => s === label)).toBeGreaterThanOrEqual(0.9);
     }
-    const textOf = (speaker: string) => segments.filter((s: { speaker: string }) => s.speaker === speaker).map((s: { text: string }) => s.text).join(' ');
+    const textOf = (speaker: string) =>
+      segments
+        .filter((s: { speaker: string }) => s.speaker === speaker)
+        .map((s: { text: string }) => s.text)
+        .join(' ');
     expect(textOf('linda')).toMatch(/arts and crafts/i);
     expect(textOf('unknown')).toMatch(/reader/i);
     expect(textOf('linda')).not.toMatch(/reader/i);
@@ -258,11 +279,17 @@ describe('dia.mode "identify": no clustering, each speech segment takes the near
 
   test('identify without speakers is 400; speakers with stereo_mode need identify (422)', async () => {
     const bare = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'identify' }));
-    expect({ status: bare.status, message: bare.json.error.message }).toEqual({ status: 400, message: expect.stringContaining('dia.mode "identify" needs dia.speakers') });
+    expect({ status: bare.status, message: bare.json.error.message }).toEqual({
+      status: 400,
+      message: expect.stringContaining('dia.mode "identify" needs dia.speakers'),
+    });
     const counted = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'identify', speakers: 'all', num_speakers: 2 }));
     expect(counted.status).toBe(422);
     const stereo = await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { speakers: 'all', stereo_mode: true }));
-    expect({ status: stereo.status, message: stereo.json.error.message }).toEqual({ status: 422, message: expect.stringContaining('needs dia.mode "identify"') });
+    expect({ status: stereo.status, message: stereo.json.error.message }).toEqual({
+      status: 422,
+      message: expect.stringContaining('needs dia.mode "identify"'),
+    });
     expect((await request(KEYS.a, 'POST', '/v1/process', processForm(known.path, { mode: 'nearest', speakers: 'all' }))).status).toBe(400);
   }, 60_000);
 });

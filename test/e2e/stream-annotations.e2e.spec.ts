@@ -12,7 +12,6 @@ import { startServer, TESTDATA, type TestServer } from '../support/server';
 import { streamAudio, toPcm16 } from '../support/stream-client';
 
 type Final = Extract<StreamServerMessage, { type: 'final' }>;
-type EmotionFrame = Extract<StreamServerMessage, { type: 'emotion' }>;
 
 const TRA = { model: 'whisper-tiny', language: 'en' };
 
@@ -40,7 +39,7 @@ function emotionsOf(messages: StreamServerMessage[]): Map<number, StreamSegment[
   const out = new Map<number, StreamSegment['emotion']>();
   for (const m of messages) {
     if (m.type === 'final' && m.segment.emotion) out.set(m.segment.id, m.segment.emotion);
-    if (m.type === 'emotion') out.set((m as EmotionFrame).segment_id, (m as EmotionFrame).emotion);
+    if (m.type === 'emotion') out.set(m.segment_id, m.emotion);
   }
   return out;
 }
@@ -121,10 +120,27 @@ describe('/v1/ws speakers, emotion and the seed contract (real models, real audi
     const wav = join(TESTDATA, 'stt/en/librispeech_1089-134686-0001.wav');
     // Asynchronously: the server runs in this process.
     const run = async (settings: object) => {
-      const out = await promisify(execFile)(python, [script, server.url.replace(/^http/, 'ws'), wav, JSON.stringify(settings)], { encoding: 'utf8', timeout: 120_000 });
-      const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const out = await promisify(execFile)(python, [script, server.url.replace(/^http/, 'ws'), wav, JSON.stringify(settings)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const lines = out.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       return {
-        chunks: lines.filter((l) => l.chunk).map((l) => l.chunk as { start: number; end: number; text: string; words: Array<{ word: string; start: number; end: number }>; emotional: Record<string, number> | null }),
+        chunks: lines
+          .filter((l) => l.chunk)
+          .map(
+            (l) =>
+              l.chunk as {
+                start: number;
+                end: number;
+                text: string;
+                words: Array<{ word: string; start: number; end: number }>;
+                emotional: Record<string, number> | null;
+              },
+          ),
         summary: lines.find((l) => l.summary).summary as { parsed: number; ignored: number; close_code: number },
       };
     };
@@ -134,7 +150,10 @@ describe('/v1/ws speakers, emotion and the seed contract (real models, real audi
     expect(plain.summary.ignored).toBe(2);
     const withWords = plain.chunks.filter((c) => c.words.length > 0);
     expect(withWords.length).toBeGreaterThan(0);
-    const text = withWords.map((c) => c.text).join(' ').toLowerCase();
+    const text = withWords
+      .map((c) => c.text)
+      .join(' ')
+      .toLowerCase();
     expect(text).toMatch(/yellow lamps/);
     for (const c of withWords) {
       expect(c.end).toBeGreaterThan(c.start);

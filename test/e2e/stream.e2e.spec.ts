@@ -22,7 +22,9 @@ function finals(messages: StreamServerMessage[]): TranscriptSegment[] {
 }
 
 function joined(messages: StreamServerMessage[]): string {
-  return finals(messages).map((s) => s.text).join(' ');
+  return finals(messages)
+    .map((s) => s.text)
+    .join(' ');
 }
 
 async function streamCounts(url: string): Promise<{ active_streams: number; worker_streams: number }> {
@@ -129,7 +131,12 @@ describe('/v1/ws (real models, real audio; audio sent faster than real time)', (
     ['an unsupported sample rate', { ...START, sample_rate: 22050 }, 'unsupported_audio', 1008],
     ['an unknown model', { settings: { tasks: ['transcribe'], tra: { model: 'whisper-nope' } }, sample_rate: 16000 }, 'model_not_found', 1008],
     ['stereo diarization', { settings: { tasks: ['transcribe', 'diarization'], dia: { stereo_mode: true } }, sample_rate: 16000 }, 'invalid_settings', 1008],
-    ['an impossible speaker count', { settings: { tasks: ['transcribe', 'diarization'], dia: { num_speakers: 0 } }, sample_rate: 16000 }, 'invalid_settings', 1008],
+    [
+      'an impossible speaker count',
+      { settings: { tasks: ['transcribe', 'diarization'], dia: { num_speakers: 0 } }, sample_rate: 16000 },
+      'invalid_settings',
+      1008,
+    ],
     ['an unknown emotion model', { settings: { tasks: ['transcribe', 'emotion'], emo: { model: 'emo-nope' } }, sample_rate: 16000 }, 'model_not_found', 1008],
     ['a language that does not exist', { settings: { tasks: ['transcribe'], tra: { language: 'xx' } }, sample_rate: 16000 }, 'invalid_settings', 1008],
   ])('refuses %s with an error frame and a close code', async (_, first, code, closeCode) => {

@@ -170,7 +170,9 @@ test('text, srt and vtt outputs', async () => {
     const res = await postProcess(server.url, join(TESTDATA, LONG_CLIP.path), { settings: { tasks: ['transcribe'] }, format_output: format });
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(format === 'srt' ? /application\/x-subrip/ : /text\/vtt/);
-    const cues = parseSync(res.text).filter((n) => n.type === 'cue').map((n) => n.data as { start: number; end: number; text: string });
+    const cues = parseSync(res.text)
+      .filter((n) => n.type === 'cue')
+      .map((n) => n.data as { start: number; end: number; text: string });
     expect(cues.map((c) => c.text)).toEqual(json.result.tra.segments.map((s: { text: string }) => s.text));
     cues.forEach((c, i) => {
       expect(c.start).toBe(Math.round(json.result.tra.segments[i].start * 1000));

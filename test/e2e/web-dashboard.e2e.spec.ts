@@ -80,7 +80,8 @@ describe('open service', () => {
     const charts = page.locator('[data-testid^="chart-"]');
     expect(await charts.count()).toBe(8);
     const sizes = await page.$$eval('[data-testid^="chart-"]', (figures) =>
-      figures.map((f) => ({ box: f.querySelector('.plot')!.clientWidth, canvas: f.querySelector('canvas')?.getBoundingClientRect().width ?? 0 })));
+      figures.map((f) => ({ box: f.querySelector('.plot')!.clientWidth, canvas: f.querySelector('canvas')?.getBoundingClientRect().width ?? 0 })),
+    );
     for (const { box, canvas } of sizes) expect(Math.abs(box - canvas)).toBeLessThan(2);
     expect(pageErrors).toEqual([]);
   });

@@ -96,13 +96,13 @@ test('a DEV clip run now: transcript text, a speaker lane, a segment that plays,
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('.downloads button[data-format="srt"]')]);
   expect(download.suggestedFilename()).toBe('jfk.srt');
-  const srt = readFileSync((await download.path())!, 'utf8');
+  const srt = readFileSync(await download.path(), 'utf8');
   expect(srt).toMatch(/^1\r?\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}\r?\n\[SPEAKER_00\] /);
   expect(srt.toLowerCase()).toContain('fellow americans');
   await page.close();
 });
 
-test('a file that is not audio: the service\'s message is shown and the page stays usable', async () => {
+test("a file that is not audio: the service's message is shown and the page stays usable", async () => {
   const page = await browser.newPage();
   await openWithKey(page);
   await page.setInputFiles('#file', { name: 'notes.wav', mimeType: 'audio/wav', buffer: Buffer.from('these are not the samples you are looking for') });
@@ -133,7 +133,7 @@ test('a two-speaker clip as a job: the progress bar reaches 100%, then two speak
   expect(await page.locator('#transcript .badge').count()).toBe(segments);
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('.downloads button[data-format="json"]')]);
-  const saved = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+  const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
   expect(saved.result.dia.num_speakers).toBe(2);
   expect(saved.result.segments).toHaveLength(segments);
 
@@ -155,7 +155,11 @@ test('a speaker lane enrolled as a known voice (audio cut in the browser); the n
   await page.locator('.speaker-lane').nth(1).waitFor({ timeout: 60_000 });
   const lanes = await page.locator('.speaker-lane .lane-label').allTextContents();
   expect(lanes.map((l) => l.replace(/Enrol$/, ''))).toEqual(['SPEAKER_00', 'SPEAKER_01']);
-  const turnsOf = async (label: string) => page.locator('.speaker-lane', { has: page.locator('.lane-label', { hasText: label }) }).locator('.lane-track button').count();
+  const turnsOf = async (label: string) =>
+    page
+      .locator('.speaker-lane', { has: page.locator('.lane-label', { hasText: label }) })
+      .locator('.lane-track button')
+      .count();
   const firstTurns = await turnsOf('SPEAKER_00');
 
   await page.click('.speaker-lane >> nth=0 >> button.enrol');
@@ -163,7 +167,9 @@ test('a speaker lane enrolled as a known voice (audio cut in the browser); the n
   await page.fill('#enrol-name', 'alice');
   await page.click('#enrol-submit');
   await page.locator('#enrol-status', { hasText: /^Enrolled alice from \d+\.\d s of SPEAKER_00's speech/ }).waitFor({ timeout: 60_000 });
-  const enrolled = (await (await fetch(`${server.url}/v1/speakers`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { speakers: Array<{ speech_s: number }> };
+  const enrolled = (await (await fetch(`${server.url}/v1/speakers`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+    speakers: Array<{ speech_s: number }>;
+  };
   expect(enrolled.speakers).toEqual([expect.objectContaining({ name: 'alice', clips: 1 })]);
   expect(enrolled.speakers[0].speech_s).toBeGreaterThan(3);
 
@@ -182,12 +188,8 @@ test('a speaker lane enrolled as a known voice (audio cut in the browser); the n
   await page.close();
 });
 
-test('live mode and recording: Chromium\'s fake microphone plays a DEV clip; finals replace the partials, a recording is transcribed', async () => {
-  const live = await launchChromium([
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-audio-capture=${JFK}`,
-  ]);
+test("live mode and recording: Chromium's fake microphone plays a DEV clip; finals replace the partials, a recording is transcribed", async () => {
+  const live = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${JFK}`]);
   try {
     const page = await live.newPage();
     await openWithKey(page);

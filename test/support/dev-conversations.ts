@@ -93,7 +93,9 @@ export function devConversations(): DevConversation[] {
 /** The RAVDESS training actors ("05"…) and their files. */
 export function ravdessActors(): Map<string, string[]> {
   const byActor = new Map<string, string[]>();
-  for (const f of readdirSync(RAVDESS_TRAIN).filter((name) => name.endsWith('.flac')).sort()) {
+  for (const f of readdirSync(RAVDESS_TRAIN)
+    .filter((name) => name.endsWith('.flac'))
+    .sort()) {
     const actor = f.slice(-7, -5);
     byActor.set(actor, [...(byActor.get(actor) ?? []), f]);
   }
@@ -117,11 +119,17 @@ export function enrolmentConversation(actors: string[], seed: number): { enrolme
     const utterances = new Map<string, Float32Array[]>();
     for (const actor of actors) {
       const own = files.get(actor)!.filter((f) => join(RAVDESS_TRAIN, f) !== enrolment.get(actor));
-      utterances.set(`actor${actor}`, Array.from({ length: 5 }, () => utterance(own[Math.floor(random() * own.length)])));
+      utterances.set(
+        `actor${actor}`,
+        Array.from({ length: 5 }, () => utterance(own[Math.floor(random() * own.length)])),
+      );
     }
     const { audio, turns } = composeConversation(utterances, { sampleRate: SAMPLE_RATE, turns: 4 * actors.length, gapS: [0.3, 0.9], edgeS: 0.5, seed });
     writeFileSync(path, encodeWavPcm16(audio, SAMPLE_RATE));
-    writeFileSync(rttmPath, `${turns.map((t) => `SPEAKER ${name} 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`);
+    writeFileSync(
+      rttmPath,
+      `${turns.map((t) => `SPEAKER ${name} 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`,
+    );
   }
   for (const clip of enrolment.values()) if (!existsSync(clip)) throw new Error(`missing enrolment clip ${clip}`);
   return { enrolment, path, reference: parseRttm(readFileSync(rttmPath, 'utf8')) };
@@ -150,7 +158,10 @@ export function knownVoicesConversation(): { enrolment: Map<string, string>; pat
     ]);
     const { audio, turns } = composeConversation(utterances, { sampleRate: SAMPLE_RATE, turns: 6, gapS: [0.3, 0.9], edgeS: 0.5, seed: 1 });
     writeFileSync(path, encodeWavPcm16(audio, SAMPLE_RATE));
-    writeFileSync(rttmPath, `${turns.map((t) => `SPEAKER known-voices 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`);
+    writeFileSync(
+      rttmPath,
+      `${turns.map((t) => `SPEAKER known-voices 1 ${t.start.toFixed(3)} ${(t.end - t.start).toFixed(3)} <NA> <NA> ${t.speaker} <NA> <NA>`).join('\n')}\n`,
+    );
   }
   return { enrolment, path, reference: parseRttm(readFileSync(rttmPath, 'utf8')) };
 }

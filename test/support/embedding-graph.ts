@@ -24,7 +24,15 @@ export function embeddingGraph(kind: 'time-major' | 'nemo', names: { input: stri
   if (kind === 'nemo') inputs.push(valueInfo('length', onnx.TensorProto.DataType.INT64, ['N']));
   const outputs = [valueInfo(names.output, FLOAT, ['N', 4])];
   const nodes: onnx.INodeProto[] = [
-    { opType: 'ReduceMax', input: [names.input], output: ['pooled'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [kind === 'nemo' ? 2 : 1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+    {
+      opType: 'ReduceMax',
+      input: [names.input],
+      output: ['pooled'],
+      attribute: [
+        { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [kind === 'nemo' ? 2 : 1] },
+        { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+      ],
+    },
     { opType: 'MatMul', input: ['pooled', 'selector'], output: [names.output] },
   ];
   if (kind === 'nemo') {
@@ -45,4 +53,3 @@ export function embeddingGraph(kind: 'time-major' | 'nemo', names: { input: stri
   };
   return onnx.ModelProto.encode(model).finish();
 }
-

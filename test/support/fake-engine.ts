@@ -6,7 +6,16 @@ import { EarshotError } from '../../src/contract/errors';
 import type { EngineProcess, StartEngine } from '../../src/server/infra/engine/engine-worker';
 
 const EMPTY_CACHE: ModelCacheStats = {
-  entries: [], hits: 0, misses: 0, loads: 0, load_failures: 0, evictions: 0, bytes: 0, max_bytes: 0, max_entries: 0, idle_ttl_ms: 0,
+  entries: [],
+  hits: 0,
+  misses: 0,
+  loads: 0,
+  load_failures: 0,
+  evictions: 0,
+  bytes: 0,
+  max_bytes: 0,
+  max_entries: 0,
+  idle_ttl_ms: 0,
 };
 
 /** A pipeline result for `durationS` seconds of audio with this transcript. */
@@ -23,7 +32,9 @@ export function fakeHandlers(emit: EmitEvent<EngineEvents>, overrides: Partial<E
   const closed = (streamId: number) => emit('streamEvent', { streamId, message: { type: 'done' } });
   return {
     process: async () => fakeResult(1),
-    voices: async () => { throw new EarshotError('task_not_available', 'the fake engine hears no voices'); },
+    voices: async () => {
+      throw new EarshotError('task_not_available', 'the fake engine hears no voices');
+    },
     warmup: async () => null,
     stats: async () => ({ cache: EMPTY_CACHE, loaded: [] }),
     models: async () => [

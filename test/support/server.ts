@@ -71,12 +71,7 @@ export interface ProcessCall {
 }
 
 /** POST /v1/process with a file (path or bytes) and an optional request_json. */
-export async function postProcess(
-  url: string,
-  audio: string | Uint8Array | null,
-  requestJson?: unknown,
-  filename = 'audio',
-): Promise<ProcessCall> {
+export async function postProcess(url: string, audio: string | Uint8Array | null, requestJson?: unknown, filename = 'audio'): Promise<ProcessCall> {
   const form = new FormData();
   if (audio !== null) {
     const bytes = typeof audio === 'string' ? readFileSync(audio) : audio;

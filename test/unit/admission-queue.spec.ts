@@ -7,10 +7,20 @@ import { AdmissionQueue } from '../../src/server/infra/engine/admission-queue';
 function gate() {
   let open!: () => void;
   const done = new Promise<void>((r) => (open = r));
-  return { open, work: async () => { await done; return 'ok'; } };
+  return {
+    open,
+    work: async () => {
+      await done;
+      return 'ok';
+    },
+  };
 }
 
-const refusal = async (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (e instanceof EarshotError ? { code: e.code, retryAfterS: e.retryAfterS } : e));
+const refusal = async (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => (e instanceof EarshotError ? { code: e.code, retryAfterS: e.retryAfterS } : e),
+  );
 const tick = () => new Promise((r) => setImmediate(r));
 
 test('runs at most `concurrency` at once, queues up to the limit, refuses more with 503 + Retry-After', async () => {
@@ -57,7 +67,14 @@ test('aborting removes a waiting item and signals a running one; the caller gets
   let seen: AbortSignal | undefined;
   const blocker = gate();
   const runningAbort = new AbortController();
-  const running = queue.run(async (signal) => { seen = signal; await blocker.work(); return 'finished'; }, { signal: runningAbort.signal });
+  const running = queue.run(
+    async (signal) => {
+      seen = signal;
+      await blocker.work();
+      return 'finished';
+    },
+    { signal: runningAbort.signal },
+  );
   const waitingAbort = new AbortController();
   const waiting = queue.run(async () => 'never', { signal: waitingAbort.signal });
   expect(queue.depth).toEqual({ queued: 1, running: 1 });
@@ -73,12 +90,17 @@ test('aborting removes a waiting item and signals a running one; the caller gets
   expect(queue.depth).toEqual({ queued: 0, running: 0 });
 });
 
-test('an item keeps its caller\'s async context (the request\'s log bindings) even when another request\'s completion starts it', async () => {
+test("an item keeps its caller's async context (the request's log bindings) even when another request's completion starts it", async () => {
   const queue = new AdmissionQueue({ concurrency: 1, maxQueueLength: 5, maxQueueWaitMs: 1e9, maxRssBytes: 0 });
   // As nestjs-pino keeps each request's logger.
   const logStore = new AsyncLocalStorage<string>();
   const first = gate();
-  const a = logStore.run('a', () => queue.run(async () => { await first.work(); return logStore.getStore(); }));
+  const a = logStore.run('a', () =>
+    queue.run(async () => {
+      await first.work();
+      return logStore.getStore();
+    }),
+  );
   const b = logStore.run('b', () => queue.run(async () => logStore.getStore()));
   first.open();
   expect(await Promise.all([a, b])).toEqual(['a', 'b']);

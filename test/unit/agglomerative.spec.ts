@@ -3,11 +3,15 @@ import { agglomerativeCluster } from '../../libs/cluster/agglomerative';
 /** Unit vectors around a few directions with a little noise (deterministic). */
 function around(directions: number[][], perCluster: number, noise = 0.1): Float32Array[] {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   return directions.flatMap((d) => Array.from({ length: perCluster }, () => Float32Array.from(d, (x) => x + noise * rand())));
 }
 
-const THREE = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]];
+const THREE = [
+  [1, 0, 0, 0],
+  [0, 1, 0, 0],
+  [0, 0, 1, 0],
+];
 
 test('well separated groups are found with a threshold, labelled by first item', () => {
   const labels = agglomerativeCluster(around(THREE, 5), { threshold: 0.3 });

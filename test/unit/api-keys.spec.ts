@@ -15,10 +15,13 @@ jest.mock('node:crypto', () => {
 const dir = mkdtempSync(join(tmpdir(), 'earshot-keys-'));
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const file = join(dir, 'keys.json');
-writeFileSync(file, JSON.stringify([
-  { name: 'reader', key: 'reader-key-0001', scopes: ['jobs:read'], requests_per_min: 5 },
-  { name: 'ops', sha256: sha256('ops-key-0002'), scopes: ['admin'], audio_seconds_per_hour: 60 },
-]));
+writeFileSync(
+  file,
+  JSON.stringify([
+    { name: 'reader', key: 'reader-key-0001', scopes: ['jobs:read'], requests_per_min: 5 },
+    { name: 'ops', sha256: sha256('ops-key-0002'), scopes: ['admin'], audio_seconds_per_hour: 60 },
+  ]),
+);
 const keys = new ApiKeys({ apiKeys: ['full-key-0003'], apiKeysFile: file, requestsPerMin: 120, audioSecondsPerHour: 0 });
 
 function failure(fn: () => unknown): string | undefined {
@@ -46,7 +49,11 @@ test('missing and invalid keys are 401, a key without the scope 403, a valid key
   expect(failure(() => keys.authenticate({ 'x-api-key': 'ops-key-0002' }, 'jobs:read'))).toBe('forbidden');
 
   const full = keys.authenticate({ authorization: 'Bearer full-key-0003' }, 'admin');
-  expect({ id: full.id, scopes: [...full.scopes], rpm: full.requestsPerMin }).toEqual({ id: 'key-1', scopes: ['process', 'jobs:read', 'speakers', 'admin'], rpm: 120 });
+  expect({ id: full.id, scopes: [...full.scopes], rpm: full.requestsPerMin }).toEqual({
+    id: 'key-1',
+    scopes: ['process', 'jobs:read', 'speakers', 'admin'],
+    rpm: 120,
+  });
   const reader = keys.authenticate({ 'x-api-key': 'reader-key-0001' }, 'jobs:read');
   expect({ id: reader.id, rpm: reader.requestsPerMin }).toEqual({ id: 'reader', rpm: 5 });
   const ops = keys.authenticate({ 'x-api-key': 'ops-key-0002' }, null); // stored only as a hash

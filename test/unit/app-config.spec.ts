@@ -96,7 +96,11 @@ test('variables land in their group, converted to ms and bytes; an empty variabl
   });
   expect(config.redisUrl).toBe('redis://r:6379/2');
   expect(config.server.port).toBe(9000);
-  expect(config.security).toMatchObject({ apiKeys: ['a', 'b'], apiKeysFile: '/etc/earshot/keys.json', corsOrigins: ['https://a.example', 'https://b.example'] });
+  expect(config.security).toMatchObject({
+    apiKeys: ['a', 'b'],
+    apiKeysFile: '/etc/earshot/keys.json',
+    corsOrigins: ['https://a.example', 'https://b.example'],
+  });
   expect(config.engine).toMatchObject({
     maxAudioSeconds: 60,
     admission: { concurrency: 4, maxQueueLength: 32, maxQueueWaitMs: 120_000, maxRssBytes: 1024 * 1024 * 1024 },
@@ -108,8 +112,10 @@ test('variables land in their group, converted to ms and bytes; an empty variabl
 
 test('every boolean reads 1/0, true/false, yes/no, on/off in any case, and nothing else', () => {
   for (const name of BOOLEANS) {
-    for (const word of ['1', 'true', 'yes', 'on', 'TRUE', 'Yes', ' On ']) expect([name, word, flag(loadConfig({ [name]: word }), name)]).toEqual([name, word, true]);
-    for (const word of ['0', 'false', 'no', 'off', 'False', 'NO', 'OFF']) expect([name, word, flag(loadConfig({ [name]: word }), name)]).toEqual([name, word, false]);
+    for (const word of ['1', 'true', 'yes', 'on', 'TRUE', 'Yes', ' On '])
+      expect([name, word, flag(loadConfig({ [name]: word }), name)]).toEqual([name, word, true]);
+    for (const word of ['0', 'false', 'no', 'off', 'False', 'NO', 'OFF'])
+      expect([name, word, flag(loadConfig({ [name]: word }), name)]).toEqual([name, word, false]);
     for (const word of ['maybe', '2', 'enabled', 'y']) {
       expect(failure({ [name]: word })).toContain(`${name}=${JSON.stringify(word)}: ${name} must be 1/0, true/false, yes/no or on/off`);
     }

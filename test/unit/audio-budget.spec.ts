@@ -12,7 +12,10 @@ test('a key is refused once its hour is used, until the next hour; keys are coun
   await budget.charge('k', 11);
   await budget.check(key(20)); // 11 < 20: still admitted, and this run may cross the limit
   await budget.charge('k', 11);
-  const refusal = await budget.check(key(20)).then(() => undefined, (e: EarshotError) => e);
+  const refusal = await budget.check(key(20)).then(
+    () => undefined,
+    (e: EarshotError) => e,
+  );
   expect(refusal).toMatchObject({ code: 'rate_limited', retryAfterS: 60 });
   await budget.check(key(20, 'other'));
   await budget.check(key(0)); // 0 = no audio limit for this key

@@ -41,7 +41,9 @@ afterAll(() => new Promise((r) => server.close(r)));
 const strict = new AudioUrlFetcher({ allowPrivate: false, timeoutMs: 5000, maxRedirects: 2 });
 /** The policy, with one extra address let through so a redirect hop can be exercised on loopback. */
 const throughRedirector = new AudioUrlFetcher({
-  allowPrivate: false, timeoutMs: 5000, maxRedirects: 2,
+  allowPrivate: false,
+  timeoutMs: 5000,
+  maxRedirects: 2,
   isAllowedAddress: (ip) => ip === '127.0.0.2' || isPublicAddress(ip),
 });
 const open = new AudioUrlFetcher({ allowPrivate: true, timeoutMs: 800, maxRedirects: 2 });
@@ -57,15 +59,40 @@ async function outcome(fetcher: AudioUrlFetcher, url: string, maxBytes = 1e6): P
 }
 
 test('address ranges: only public unicast passes, IPv4-mapped IPv6 judged as IPv4', () => {
-  const blocked = ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1',
-    '255.255.255.255', '::1', '::', 'fe80::1', 'fc00::1', 'fd00:ec2::254', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', 'not-an-ip'];
+  const blocked = [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd00:ec2::254',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '::ffff:169.254.169.254',
+    'not-an-ip',
+  ];
   expect(blocked.filter(isPublicAddress)).toEqual([]);
   expect(['8.8.8.8', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'].every(isPublicAddress)).toBe(true);
 });
 
 test('127.0.0.1, 10.x, 169.254.169.254, [::1] and names resolving to loopback are refused before connecting', async () => {
-  for (const url of [`http://127.0.0.1:${port}/audio`, 'http://10.0.0.5/audio', 'http://169.254.169.254/latest/meta-data/',
-    `http://[::1]:${port}/audio`, `http://[::ffff:127.0.0.1]:${port}/audio`, `http://localhost:${port}/audio`]) {
+  for (const url of [
+    `http://127.0.0.1:${port}/audio`,
+    'http://10.0.0.5/audio',
+    'http://169.254.169.254/latest/meta-data/',
+    `http://[::1]:${port}/audio`,
+    `http://[::ffff:127.0.0.1]:${port}/audio`,
+    `http://localhost:${port}/audio`,
+  ]) {
     expect(await outcome(strict, url)).toMatch(/^url_not_allowed: /);
   }
 });
@@ -78,7 +105,13 @@ test('only http and https', async () => {
 
 test('every redirect hop is checked again: a redirect to an internal address is refused', async () => {
   expect(await outcome(throughRedirector, `http://127.0.0.2:${port}/audio`)).toBe(`ok ${payload.length}`); // the allowed hop itself
-  for (const to of [`http://127.0.0.1:${port}/audio`, 'http://10.0.0.5/a', 'http://169.254.169.254/latest/meta-data/', `http://[::1]:${port}/audio`, `http://localhost:${port}/audio`]) {
+  for (const to of [
+    `http://127.0.0.1:${port}/audio`,
+    'http://10.0.0.5/a',
+    'http://169.254.169.254/latest/meta-data/',
+    `http://[::1]:${port}/audio`,
+    `http://localhost:${port}/audio`,
+  ]) {
     expect(await outcome(throughRedirector, `http://127.0.0.2:${port}/redirect?to=${encodeURIComponent(to)}`)).toMatch(/^url_not_allowed: /);
   }
 });

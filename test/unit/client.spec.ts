@@ -37,11 +37,19 @@ beforeEach(() => {
   seen.length = 0;
 });
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_q, _b, res) =>
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
+  (_q, _b, res) =>
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 const busy = (status: 429 | 503, retryAfter?: string): Handler =>
   json(status, { error: { code: status === 429 ? 'rate_limited' : 'overloaded', message: 'busy' } }, retryAfter ? { 'retry-after': retryAfter } : {});
-const completed = { status: 'completed', request_id: 'r1', audio: { duration_s: 1, sample_rate: 16000, channels: 1 }, timings_ms: { total: 1 }, result: { tra: { language: 'en', language_prob: 1, text: 'hello', segments: [] } } };
+const completed = {
+  status: 'completed',
+  request_id: 'r1',
+  audio: { duration_s: 1, sample_rate: 16000, channels: 1 },
+  timings_ms: { total: 1 },
+  result: { tra: { language: 'en', language_prob: 1, text: 'hello', segments: [] } },
+};
 
 const client = (options: Partial<ConstructorParameters<typeof EarshotClient>[0]> = {}) =>
   new EarshotClient({ baseUrl, apiKey: 'secret', retryBaseDelayMs: 20, ...options });
@@ -74,17 +82,21 @@ test('503 then 429 then 200: retried, waiting at least Retry-After, with the sam
 
 test('retries stop after maxRetries with the last error, typed with status, code and Retry-After', async () => {
   handlers = [busy(429, '0'), busy(429, '0'), busy(429, '0')];
-  const err = await client({ maxRetries: 2 }).health().catch((e: unknown) => e);
+  const err = await client({ maxRetries: 2 })
+    .health()
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(EarshotApiError);
   expect(err).toMatchObject({ status: 429, code: 'rate_limited', message: 'busy', retryAfterS: 0 });
   expect(seen).toHaveLength(3);
 });
 
-test('other errors are not retried: 400, 404, 415, and bodies that are not the API\'s JSON', async () => {
+test("other errors are not retried: 400, 404, 415, and bodies that are not the API's JSON", async () => {
   handlers = [json(415, { error: { code: 'unsupported_audio', message: 'cannot decode' } })];
   await expect(client().process(Buffer.from('x'))).rejects.toMatchObject({ status: 415, code: 'unsupported_audio', message: 'cannot decode' });
   handlers = [(_q, _b, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>bad gateway</html>')];
-  const err = await client().getJob('j1').catch((e: unknown) => e);
+  const err = await client()
+    .getJob('j1')
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(EarshotApiError);
   expect(err).toMatchObject({ status: 502, code: 'http_502', message: '<html>bad gateway</html>' });
   expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /v1/process', 'GET /v1/jobs/j1']);
@@ -99,7 +111,12 @@ test('a stream is uploaded without buffering and, since it cannot be replayed, i
   expect(seen[0].body.toString()).toContain('chunk-one|chunk-two');
 
   handlers = [json(200, completed)];
-  const web = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode('web-stream-bytes')); c.close(); } });
+  const web = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('web-stream-bytes'));
+      c.close();
+    },
+  });
   expect((await client().process(web)).result.tra?.text).toBe('hello');
   expect(seen[1].body.toString()).toContain('web-stream-bytes');
 });
@@ -115,14 +132,16 @@ test('text formats come back as strings; submit sends async_process and an Idemp
   expect(second.body.toString()).toContain('"async_process":true');
 });
 
-test('a slow answer times out with EarshotTimeoutError; the per-call timeout wins over the client\'s', async () => {
+test("a slow answer times out with EarshotTimeoutError; the per-call timeout wins over the client's", async () => {
   handlers = [(_q, _b, res) => setTimeout(() => res.writeHead(200).end('{}'), 1500)];
-  const err = await client({ timeoutMs: 60_000 }).health({ timeoutMs: 200 }).catch((e: unknown) => e);
+  const err = await client({ timeoutMs: 60_000 })
+    .health({ timeoutMs: 200 })
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(EarshotTimeoutError);
   expect(err).toMatchObject({ code: 'timeout' });
 });
 
-test('AbortSignal cancels a request in flight and a wait between retries, with the signal\'s reason', async () => {
+test("AbortSignal cancels a request in flight and a wait between retries, with the signal's reason", async () => {
   handlers = [(_q, _b, res) => setTimeout(() => res.writeHead(200).end('{}'), 1500)];
   const inFlight = new AbortController();
   setTimeout(() => inFlight.abort(new Error('user gave up')), 100);

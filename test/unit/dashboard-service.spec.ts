@@ -15,8 +15,7 @@ function sources(overrides: Partial<DashboardSources> = {}): DashboardSources & 
     inferenceQueue: () => ({ queued: 2, running: 1 }),
     modelCache: async () => [{ name: 'whisper-tiny', bytes: 150 * MB, in_use: 1 }],
     activeStreams: async () => 4,
-    takeInterval: () =>
-      intervals.shift() ?? { requestSeconds: new Float64Array(0), errors: {}, audioSeconds: 0, rtf: {} },
+    takeInterval: () => intervals.shift() ?? { requestSeconds: new Float64Array(0), errors: {}, audioSeconds: 0, rtf: {} },
     cpuUsage: () => ({ ...cpu }),
     memoryUsage: () => ({ rss: 300 * MB, heapUsed: 40 * MB, heapTotal: 64 * MB }),
     cores: 2,
@@ -24,7 +23,7 @@ function sources(overrides: Partial<DashboardSources> = {}): DashboardSources & 
   };
 }
 
-test('a sample holds the state and the interval\'s figures: percentiles of the raw durations, throughput, mean RTF, CPU', async () => {
+test("a sample holds the state and the interval's figures: percentiles of the raw durations, throughput, mean RTF, CPU", async () => {
   const src = sources();
   const dashboard = new DashboardService(src, { intervalMs: 1000 });
   src.intervals.push({

@@ -11,9 +11,19 @@ function stereo(frames: number): Uint8Array {
   const buf = new Uint8Array(44 + frames * 4);
   const v = new DataView(buf.buffer);
   const ascii = (o: number, s: string) => [...s].forEach((c, i) => (buf[o + i] = c.charCodeAt(0)));
-  ascii(0, 'RIFF'); v.setUint32(4, 36 + frames * 4, true); ascii(8, 'WAVE'); ascii(12, 'fmt ');
-  v.setUint32(16, 16, true); v.setUint16(20, 1, true); v.setUint16(22, 2, true); v.setUint32(24, 16000, true);
-  v.setUint32(28, 64000, true); v.setUint16(32, 4, true); v.setUint16(34, 16, true); ascii(36, 'data'); v.setUint32(40, frames * 4, true);
+  ascii(0, 'RIFF');
+  v.setUint32(4, 36 + frames * 4, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  v.setUint32(16, 16, true);
+  v.setUint16(20, 1, true);
+  v.setUint16(22, 2, true);
+  v.setUint32(24, 16000, true);
+  v.setUint32(28, 64000, true);
+  v.setUint16(32, 4, true);
+  v.setUint16(34, 16, true);
+  ascii(36, 'data');
+  v.setUint32(40, frames * 4, true);
   for (let i = 0; i < frames; i++) {
     v.setInt16(44 + 4 * i, 1000 * i, true);
     v.setInt16(46 + 4 * i, -2000 * i, true);
@@ -34,8 +44,26 @@ test('WAV: the mix, or one channel', () => {
 test('ffmpeg path: a stereo FLAC with a tone on the left only', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'earshot-channels-'));
   const flac = join(dir, 'left.flac');
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=f=440:r=16000:d=1', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono:d=1',
-    '-filter_complex', '[0][1]amerge=inputs=2', '-ac', '2', '-t', '1', flac]);
+  execFileSync('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=f=440:r=16000:d=1',
+    '-f',
+    'lavfi',
+    '-i',
+    'anullsrc=r=16000:cl=mono:d=1',
+    '-filter_complex',
+    '[0][1]amerge=inputs=2',
+    '-ac',
+    '2',
+    '-t',
+    '1',
+    flac,
+  ]);
   const limits = { maxSeconds: 60, ffmpegTimeoutMs: 30000, ffmpegPath: 'ffmpeg' };
   const rms = (x: Float32Array) => Math.sqrt(x.reduce((a, s) => a + s * s, 0) / x.length);
   const [mix, left, right] = await Promise.all([decodeAudioFile(flac, limits), decodeAudioFile(flac, limits, 0), decodeAudioFile(flac, limits, 1)]);

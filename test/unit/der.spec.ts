@@ -31,7 +31,8 @@ test('uem limits the scored time; no reference and no output is 0, output over s
 });
 
 test('RTTM SPEAKER lines are parsed, other lines skipped', () => {
-  const text = 'SPEAKER f 1 6.690 0.430 <NA> <NA> speaker90 <NA> <NA>\nSPKR-INFO f 1 <NA> <NA> <NA> unknown speaker90 <NA>\n\nSPEAKER f 1 7.5 1 <NA> <NA> b <NA> <NA>\n';
+  const text =
+    'SPEAKER f 1 6.690 0.430 <NA> <NA> speaker90 <NA> <NA>\nSPKR-INFO f 1 <NA> <NA> <NA> unknown speaker90 <NA>\n\nSPEAKER f 1 7.5 1 <NA> <NA> b <NA> <NA>\n';
   expect(parseRttm(text)).toEqual([
     { start: 6.69, end: expect.closeTo(7.12, 6), speaker: 'speaker90' },
     { start: 7.5, end: 8.5, speaker: 'b' },

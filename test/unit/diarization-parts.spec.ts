@@ -59,9 +59,20 @@ test('frame runs become labelled turns; short gaps filled, short turns dropped',
 
 test('dia settings: impossible counts are invalid_settings', () => {
   expect(diarizationOptions({})).toEqual({ mode: 'diarize', numSpeakers: null, minSpeakers: null, maxSpeakers: null, stereoMode: false });
-  expect(diarizationOptions({ num_speakers: 3, min_speakers: 2, max_speakers: null, stereo_mode: true }))
-    .toEqual({ mode: 'diarize', numSpeakers: 3, minSpeakers: 2, maxSpeakers: null, stereoMode: true });
-  for (const bad of [{ num_speakers: 0 }, { num_speakers: 21 }, { min_speakers: 4, max_speakers: 3 }, { num_speakers: 5, max_speakers: 4 }, { max_speakers: 1.5 }]) {
+  expect(diarizationOptions({ num_speakers: 3, min_speakers: 2, max_speakers: null, stereo_mode: true })).toEqual({
+    mode: 'diarize',
+    numSpeakers: 3,
+    minSpeakers: 2,
+    maxSpeakers: null,
+    stereoMode: true,
+  });
+  for (const bad of [
+    { num_speakers: 0 },
+    { num_speakers: 21 },
+    { min_speakers: 4, max_speakers: 3 },
+    { num_speakers: 5, max_speakers: 4 },
+    { max_speakers: 1.5 },
+  ]) {
     expect(() => diarizationOptions(bad)).toThrow(EarshotError);
   }
 });
@@ -77,7 +88,10 @@ test('dia.mode: identify needs speakers (400) and takes no counts (422); unknown
     return undefined;
   };
   expect(failure({ mode: 'identify' })).toEqual({ code: 'invalid_request', message: expect.stringContaining('needs dia.speakers') });
-  expect(failure({ mode: 'identify', speakers: ['alice'], num_speakers: 2 })).toEqual({ code: 'invalid_settings', message: expect.stringContaining('dia.num_speakers') });
+  expect(failure({ mode: 'identify', speakers: ['alice'], num_speakers: 2 })).toEqual({
+    code: 'invalid_settings',
+    message: expect.stringContaining('dia.num_speakers'),
+  });
   expect(failure({ mode: 'cluster', speakers: ['alice'] })).toEqual({ code: 'invalid_request', message: expect.stringContaining('diarize, identify') });
 });
 
@@ -153,7 +167,7 @@ test('log-softmax rows: logits become log-probabilities; log-probabilities stay 
   for (let i = 0; i < 6; i++) expect(again[i]).toBeCloseTo(rows[i], 6);
 });
 
-test('stereo identify: each channel\'s transcript segments and words take the name of the identified segment they overlap most', () => {
+test("stereo identify: each channel's transcript segments and words take the name of the identified segment they overlap most", () => {
   const alice = { id: 'a1', name: 'alice', embedding: [1] };
   const channels = [
     { channel: 0, segments: [{ start: 0, end: 2, match: { voice: alice, score: 0.8 } }] },

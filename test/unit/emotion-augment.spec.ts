@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  applyGain, augmentedExtension, colouredNoise, ffmpegAugmentArgs, mixAtSnr, padSilence, randomAugmentation, trimSilence,
+  applyGain,
+  augmentedExtension,
+  colouredNoise,
+  ffmpegAugmentArgs,
+  mixAtSnr,
+  padSilence,
+  randomAugmentation,
+  trimSilence,
 } from '../../libs/audio/augment';
 import { normalizeLoudness, rmsDbfs } from '../../libs/audio/normalize';
 import { parseWav } from '../../libs/audio/wav';
@@ -43,8 +50,12 @@ describe('waveform augmentation', () => {
   it('pink and brown noise carry more low than high frequency energy than white', () => {
     // Lag-1 autocorrelation: ~0 for white, high for the coloured ones.
     const lag1 = (x: Float32Array) => {
-      let a = 0, b = 0;
-      for (let i = 1; i < x.length; i++) { a += x[i] * x[i - 1]; b += x[i] * x[i]; }
+      let a = 0,
+        b = 0;
+      for (let i = 1; i < x.length; i++) {
+        a += x[i] * x[i - 1];
+        b += x[i] * x[i];
+      }
       return a / b;
     };
     expect(Math.abs(lag1(colouredNoise(SR, 'white', seededRandom(2))))).toBeLessThan(0.05);
@@ -85,7 +96,11 @@ describe('ffmpeg augmentation of real audio', () => {
   const limits = { maxSeconds: 60, ffmpegTimeoutMs: 30000, ffmpegPath: 'ffmpeg' };
 
   it('telephone band through opus keeps the duration and removes the energy above 3.4 kHz', async () => {
-    const aug = { ...randomAugmentation(seededRandom(0)), filters: ['highpass=f=300', 'lowpass=f=3400', 'aresample=8000', 'aresample=16000'], codec: { name: 'opus' as const, kbps: 12 } };
+    const aug = {
+      ...randomAugmentation(seededRandom(0)),
+      filters: ['highpass=f=300', 'lowpass=f=3400', 'aresample=8000', 'aresample=16000'],
+      codec: { name: 'opus' as const, kbps: 12 },
+    };
     const out = join(dir, `phone${augmentedExtension(aug)}`);
     await run('ffmpeg', ffmpegAugmentArgs(join(TESTDATA, 'stt/en/librispeech_1089-134686-0001.wav'), out, aug));
     const phone = (await decodeAudioFile(out, limits)).samples;
@@ -93,8 +108,10 @@ describe('ffmpeg augmentation of real audio', () => {
     // Share of the energy above 4 kHz, over 512-sample frames.
     const highShare = (x: Float32Array) => {
       const fft = new RealFft(512);
-      const re = new Float64Array(257), im = new Float64Array(257);
-      let high = 0, all = 0;
+      const re = new Float64Array(257),
+        im = new Float64Array(257);
+      let high = 0,
+        all = 0;
       for (let o = 0; o + 512 <= x.length; o += 512) {
         fft.forward(Float64Array.from(x.subarray(o, o + 512)), re, im);
         for (let k = 1; k <= 256; k++) {

@@ -31,7 +31,9 @@ function tinyClassifierOnnx(): Uint8Array {
       onnx.NodeProto.create({ opType: 'Mul', input: ['input_values', 'input_values'], output: ['square'] }),
       onnx.NodeProto.create({ opType: 'ReduceMean', input: ['square'], output: ['power'], attribute: [axes] }),
       onnx.NodeProto.create({
-        opType: 'Concat', input: ['mean', 'power'], output: ['stats'],
+        opType: 'Concat',
+        input: ['mean', 'power'],
+        output: ['stats'],
         attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
       }),
       onnx.NodeProto.create({ opType: 'MatMul', input: ['stats', 'W'], output: ['scaled'] }),
@@ -55,9 +57,15 @@ function softmax(logits: number[]): number[] {
 function writeExport(dir: string, doNormalize: boolean, onnxName = 'model_quantized.onnx'): void {
   mkdirSync(path.join(dir, 'onnx'), { recursive: true });
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ architectures: ['Wav2Vec2ForSequenceClassification'], id2label: LABELS }));
-  writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({
-    feature_extractor_type: 'Wav2Vec2FeatureExtractor', sampling_rate: 16000, do_normalize: doNormalize, return_attention_mask: true,
-  }));
+  writeFileSync(
+    path.join(dir, 'preprocessor_config.json'),
+    JSON.stringify({
+      feature_extractor_type: 'Wav2Vec2FeatureExtractor',
+      sampling_rate: 16000,
+      do_normalize: doNormalize,
+      return_attention_mask: true,
+    }),
+  );
   writeFileSync(path.join(dir, 'onnx', onnxName), tinyClassifierOnnx());
 }
 
@@ -130,7 +138,9 @@ describe('models:pull for emotion models', () => {
       const fakeFetch = (async (url: string) => {
         const u = new URL(url);
         if (u.pathname === `/api/models/${repo}/revision/main`) {
-          return new Response(JSON.stringify({ sha: 'a'.repeat(40), siblings: files.map((f) => ({ rfilename: f.p, size: f.content.length, blobId: f.blobId })) }));
+          return new Response(
+            JSON.stringify({ sha: 'a'.repeat(40), siblings: files.map((f) => ({ rfilename: f.p, size: f.content.length, blobId: f.blobId })) }),
+          );
         }
         const file = files.find((f) => u.pathname === `/${repo}/resolve/${'a'.repeat(40)}/${f.p}`);
         return file ? new Response(file.content) : new Response('', { status: 404 });

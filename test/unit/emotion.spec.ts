@@ -1,9 +1,7 @@
 import type { EmotionResult, TranscriptSegment } from '../../libs/contracts/process';
 import { zeroMeanUnitVariance } from '../../libs/audio/normalize';
 import { meanStdPool, validFrames } from '../../libs/features/pooling';
-import {
-  columnStats, fitLogistic, foldStandardization, predictLogistic, standardize,
-} from '../../libs/ml/logistic-regression';
+import { columnStats, fitLogistic, foldStandardization, predictLogistic, standardize } from '../../libs/ml/logistic-regression';
 import type { SpeechProbabilityModel } from '../../src/engine/core/audio/vad';
 import { attachEmotion, emotionOver } from '../../src/engine/core/emotion/attach';
 import { mergeSegments } from '../../src/engine/core/merge';
@@ -18,26 +16,44 @@ const SR = 16000;
 describe('pieces', () => {
   it('splits a span into the fewest equal pieces within the limit', () => {
     expect(splitEvenly({ start: 0, end: 100 }, 40)).toEqual([
-      { start: 0, end: 33 }, { start: 33, end: 67 }, { start: 67, end: 100 },
+      { start: 0, end: 33 },
+      { start: 33, end: 67 },
+      { start: 67, end: 100 },
     ]);
     expect(splitEvenly({ start: 10, end: 50 }, 40)).toEqual([{ start: 10, end: 50 }]);
     expect(splitEvenly({ start: 5, end: 5 }, 40)).toEqual([]);
   });
 
   it('groups short regions up to the minimum without passing the maximum, and cuts long ones', () => {
-    const regions = [{ start: 0, end: 10 }, { start: 15, end: 25 }, { start: 30, end: 100 }, { start: 200, end: 210 }];
+    const regions = [
+      { start: 0, end: 10 },
+      { start: 15, end: 25 },
+      { start: 30, end: 100 },
+      { start: 200, end: 210 },
+    ];
     expect(groupRegions(regions, 20, 60)).toEqual([
-      { start: 0, end: 25 }, { start: 30, end: 65 }, { start: 65, end: 100 }, { start: 200, end: 210 },
+      { start: 0, end: 25 },
+      { start: 30, end: 65 },
+      { start: 65, end: 100 },
+      { start: 200, end: 210 },
     ]);
   });
 
   it('scores the whole file in windows when it holds no speech', () => {
-    expect(filePieces([], 10 * SR, 6 * SR)).toEqual([{ start: 0, end: 5 * SR }, { start: 5 * SR, end: 10 * SR }]);
+    expect(filePieces([], 10 * SR, 6 * SR)).toEqual([
+      { start: 0, end: 5 * SR },
+      { start: 5 * SR, end: 10 * SR },
+    ]);
     expect(filePieces([{ start: SR, end: 2 * SR }], 10 * SR, 6 * SR)).toEqual([{ start: SR, end: 2 * SR }]);
   });
 
   it('counts the speech inside a span', () => {
-    expect(speechWithin({ start: 5, end: 25 }, [{ start: 0, end: 10 }, { start: 20, end: 40 }])).toBe(10);
+    expect(
+      speechWithin({ start: 5, end: 25 }, [
+        { start: 0, end: 10 },
+        { start: 20, end: 40 },
+      ]),
+    ).toBe(10);
   });
 
   it('cuts the transcript into sentences at sentence punctuation, across segments', () => {
@@ -47,7 +63,12 @@ describe('pieces', () => {
       { id: 1, start: 3, end: 5, text: 'you?" Fine', words: [w('you?"', 3, 3.5), w('Fine', 4, 4.8)] },
       { id: 2, start: 6, end: 7, text: 'no words' },
     ] as TranscriptSegment[];
-    expect(sentenceSpans(segments)).toEqual([{ start: 0, end: 1 }, { start: 1.2, end: 3.5 }, { start: 4, end: 4.8 }, { start: 6, end: 7 }]);
+    expect(sentenceSpans(segments)).toEqual([
+      { start: 0, end: 1 },
+      { start: 1.2, end: 3.5 },
+      { start: 4, end: 4.8 },
+      { start: 6, end: 7 },
+    ]);
   });
 });
 
@@ -83,7 +104,11 @@ describe('feature preprocessing', () => {
 
 describe('logistic regression', () => {
   // Three Gaussian-ish clusters in 3-D, made deterministically.
-  const centres = [[3, 0, 0], [0, 3, 0], [0, 0, 3]];
+  const centres = [
+    [3, 0, 0],
+    [0, 3, 0],
+    [0, 0, 3],
+  ];
   const x: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < 90; i++) {
@@ -165,7 +190,13 @@ function audio(parts: Array<[number, number]>): Float32Array {
 describe('EmotionAnalyzer levels', () => {
   const analyzer = new EmotionAnalyzer(Promise.resolve(AMPLITUDE_VAD));
   // 1 s silence, 3 s quiet speech, 2 s silence, 4 s loud speech, 1 s silence.
-  const samples = audio([[1, 0], [3, 0.1], [2, 0], [4, 0.9], [1, 0]]);
+  const samples = audio([
+    [1, 0],
+    [3, 0.1],
+    [2, 0],
+    [4, 0.9],
+    [1, 0],
+  ]);
 
   it('file level: one item over the speech, averaged by duration', async () => {
     const emo = await analyzer.analyze(LOUDNESS_MODEL, samples, 'file');
@@ -184,35 +215,92 @@ describe('EmotionAnalyzer levels', () => {
 
   it('segment level follows the transcript segments; word level gives each word its window', async () => {
     const segments = [
-      { id: 0, start: 1, end: 4, text: 'quiet words', words: [{ word: 'quiet', start: 1, end: 2, prob: 1 }, { word: 'words', start: 2.5, end: 3.5, prob: 1 }] },
-      { id: 1, start: 6, end: 10, text: 'loud words', words: [{ word: 'loud', start: 6.2, end: 7, prob: 1 }, { word: 'words', start: 8.5, end: 9.5, prob: 1 }] },
+      {
+        id: 0,
+        start: 1,
+        end: 4,
+        text: 'quiet words',
+        words: [
+          { word: 'quiet', start: 1, end: 2, prob: 1 },
+          { word: 'words', start: 2.5, end: 3.5, prob: 1 },
+        ],
+      },
+      {
+        id: 1,
+        start: 6,
+        end: 10,
+        text: 'loud words',
+        words: [
+          { word: 'loud', start: 6.2, end: 7, prob: 1 },
+          { word: 'words', start: 8.5, end: 9.5, prob: 1 },
+        ],
+      },
     ] as TranscriptSegment[];
     const seg = await analyzer.analyze(LOUDNESS_MODEL, samples, 'segment', { segments });
-    expect(seg.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 4, 'neutral'], [6, 10, 'angry']]);
+    expect(seg.items.map((i) => [i.start, i.end, i.label])).toEqual([
+      [1, 4, 'neutral'],
+      [6, 10, 'angry'],
+    ]);
     const scored: number[] = [];
     const counting: EmotionModel = { ...LOUDNESS_MODEL, classify: (pieces) => (scored.push(pieces.length), LOUDNESS_MODEL.classify(pieces)) };
     const word = await analyzer.analyze(counting, samples, 'word', { segments });
-    expect(word.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 2, 'neutral'], [2.5, 3.5, 'neutral'], [6.2, 7, 'angry'], [8.5, 9.5, 'angry']]);
+    expect(word.items.map((i) => [i.start, i.end, i.label])).toEqual([
+      [1, 2, 'neutral'],
+      [2.5, 3.5, 'neutral'],
+      [6.2, 7, 'angry'],
+      [8.5, 9.5, 'angry'],
+    ]);
     // Four words, two windows (3 s and 4 s segments fit one window each): each window is scored once.
     expect(scored).toEqual([2]);
     // A 9 s segment gets three 3 s windows; its words take the window holding their middle.
-    const long = [{ ...segments[0], start: 0, end: 9, words: [{ word: 'x', start: 2.8, end: 3.4, prob: 1 }, { word: 'y', start: 8, end: 8.5, prob: 1 }] }];
-    expect(planItems('word', [], 9 * SR, 6 * SR, { segments: long }).map((i) => i.pieces)).toEqual([[{ start: 3 * SR, end: 6 * SR }], [{ start: 6 * SR, end: 9 * SR }]]);
+    const long = [
+      {
+        ...segments[0],
+        start: 0,
+        end: 9,
+        words: [
+          { word: 'x', start: 2.8, end: 3.4, prob: 1 },
+          { word: 'y', start: 8, end: 8.5, prob: 1 },
+        ],
+      },
+    ];
+    expect(planItems('word', [], 9 * SR, 6 * SR, { segments: long }).map((i) => i.pieces)).toEqual([
+      [{ start: 3 * SR, end: 6 * SR }],
+      [{ start: 6 * SR, end: 9 * SR }],
+    ]);
   });
 
   it('sentence level: one item per transcript sentence; speaker level: one per speaker over their turns', async () => {
     const segments = [
-      { id: 0, start: 1, end: 10, text: 'Quiet words. Loud words!', words: [
-        { word: 'Quiet', start: 1, end: 2, prob: 1 }, { word: 'words.', start: 2.5, end: 3.8, prob: 1 },
-        { word: 'Loud', start: 6.2, end: 7, prob: 1 }, { word: 'words!', start: 8.5, end: 9.5, prob: 1 },
-      ] },
+      {
+        id: 0,
+        start: 1,
+        end: 10,
+        text: 'Quiet words. Loud words!',
+        words: [
+          { word: 'Quiet', start: 1, end: 2, prob: 1 },
+          { word: 'words.', start: 2.5, end: 3.8, prob: 1 },
+          { word: 'Loud', start: 6.2, end: 7, prob: 1 },
+          { word: 'words!', start: 8.5, end: 9.5, prob: 1 },
+        ],
+      },
     ] as TranscriptSegment[];
     const sentence = await analyzer.analyze(LOUDNESS_MODEL, samples, 'sentence', { segments });
-    expect(sentence.items.map((i) => [i.start, i.end, i.label])).toEqual([[1, 3.8, 'neutral'], [6.2, 9.5, 'angry']]);
+    expect(sentence.items.map((i) => [i.start, i.end, i.label])).toEqual([
+      [1, 3.8, 'neutral'],
+      [6.2, 9.5, 'angry'],
+    ]);
 
-    const turns = [{ start: 1, end: 4, speaker: 'SPEAKER_00' }, { start: 6, end: 8, speaker: 'SPEAKER_01' }, { start: 8, end: 10, speaker: 'SPEAKER_01' }];
+    const turns = [
+      { start: 1, end: 4, speaker: 'SPEAKER_00' },
+      { start: 6, end: 8, speaker: 'SPEAKER_01' },
+      { start: 8, end: 10, speaker: 'SPEAKER_01' },
+    ];
     const speaker = await analyzer.analyze(LOUDNESS_MODEL, samples, 'speaker', { turns });
-    expect(speaker.items.map((i) => [i.speaker, i.start, i.end, i.label])).toEqual([['SPEAKER_00', 1, 4, 'neutral'], ['SPEAKER_01', 6, 10, 'angry']]);
+    expect(speaker.items.map((i) => [i.speaker, i.start, i.end, i.label])).toEqual([
+      ['SPEAKER_00', 1, 4, 'neutral'],
+      ['SPEAKER_01', 6, 10, 'angry'],
+    ]);
     // Merged segments take their speaker's label even where the speakers' spans overlap in time.
     const overlapping: EmotionResult = { ...speaker, items: [{ ...speaker.items[0], end: 10 }, speaker.items[1]] };
     const merged = attachEmotion([{ start: 6, end: 9, text: 'x', speaker: 'SPEAKER_00' }], overlapping);
@@ -223,7 +311,11 @@ describe('EmotionAnalyzer levels', () => {
   it("labels follow the model's neutral margin, the scores stay as they are", async () => {
     // Mean amplitude a little under 0.35 over the speech piece (its edges hold some silence) → angry ahead of
     // neutral by about 0.25.
-    const moderate = audio([[1, 0], [3, 0.35], [1, 0]]);
+    const moderate = audio([
+      [1, 0],
+      [3, 0.35],
+      [1, 0],
+    ]);
     const plain = await analyzer.analyze(LOUDNESS_MODEL, moderate, 'file');
     const cautious = await analyzer.analyze({ ...LOUDNESS_MODEL, neutralMargin: 0.5 }, moderate, 'file');
     expect(plain.file.label).toBe('angry');
@@ -258,11 +350,26 @@ describe('attaching emotion to the merged view', () => {
 
   it('fills segments, and words at word level, without touching the input', () => {
     const segments = mergeSegments({
-      language: 'en', language_prob: 1, text: 'a b c',
-      segments: [{
-        id: 0, start: 0, end: 2.5, text: 'a b c', avg_logprob: 0, no_speech_prob: 0, compression_ratio: 1, temperature: 0,
-        words: [{ word: 'a', start: 0, end: 1, prob: 1 }, { word: 'b', start: 1, end: 2, prob: 1 }, { word: 'c', start: 2, end: 2.5, prob: 1 }],
-      }],
+      language: 'en',
+      language_prob: 1,
+      text: 'a b c',
+      segments: [
+        {
+          id: 0,
+          start: 0,
+          end: 2.5,
+          text: 'a b c',
+          avg_logprob: 0,
+          no_speech_prob: 0,
+          compression_ratio: 1,
+          temperature: 0,
+          words: [
+            { word: 'a', start: 0, end: 1, prob: 1 },
+            { word: 'b', start: 1, end: 2, prob: 1 },
+            { word: 'c', start: 2, end: 2.5, prob: 1 },
+          ],
+        },
+      ],
     });
     const merged = attachEmotion(segments, emo);
     expect(merged[0].emotion).toBe('angry');
@@ -274,13 +381,18 @@ describe('attaching emotion to the merged view', () => {
 
 describe('text formats with the merged view', () => {
   const tra = {
-    language: 'en', language_prob: 1, text: 'Calm down. No!',
+    language: 'en',
+    language_prob: 1,
+    text: 'Calm down. No!',
     segments: [
       { id: 0, start: 0, end: 1.5, text: ' Calm down.', avg_logprob: 0, no_speech_prob: 0, compression_ratio: 1, temperature: 0 },
       { id: 1, start: 2, end: 3, text: ' No!', avg_logprob: 0, no_speech_prob: 0, compression_ratio: 1, temperature: 0 },
     ],
   };
-  const merged = [{ start: 0, end: 1.5, text: ' Calm down.', emotion: 'neutral' }, { start: 2, end: 3, text: ' No!', emotion: 'angry' }];
+  const merged = [
+    { start: 0, end: 1.5, text: ' Calm down.', emotion: 'neutral' },
+    { start: 2, end: 3, text: ' No!', emotion: 'angry' },
+  ];
 
   it('tags each line and cue with its emotion', () => {
     expect(renderTranscript(tra, 'text', merged).body).toBe('(neutral) Calm down.\n(angry) No!\n');

@@ -9,10 +9,14 @@ test('a model installed later is seen once the list is out of date; fetches in f
   let now = 0;
   let installed = [tiny];
   let fetches = 0;
-  const models = new EngineModels(async () => {
-    fetches++;
-    return installed;
-  }, 5000, () => now);
+  const models = new EngineModels(
+    async () => {
+      fetches++;
+      return installed;
+    },
+    5000,
+    () => now,
+  );
   expect(models.has('stt', 'whisper-tiny')).toBe(false); // nothing fetched yet; this starts a fetch
   await Promise.all([models.refresh(), models.refresh()]);
   expect(fetches).toBe(1);
@@ -33,10 +37,14 @@ test('a model installed later is seen once the list is out of date; fetches in f
 test('a failed fetch keeps the last list and is tried again by the next caller', async () => {
   let now = 0;
   let fail = false;
-  const models = new EngineModels(async () => {
-    if (fail) throw new Error('inference worker exited with code 1');
-    return [tiny];
-  }, 1000, () => now);
+  const models = new EngineModels(
+    async () => {
+      if (fail) throw new Error('inference worker exited with code 1');
+      return [tiny];
+    },
+    1000,
+    () => now,
+  );
   await models.refresh();
   fail = true;
   now = 2000;

@@ -12,8 +12,15 @@ import { fakeEngines, fakeHandlers, fakeResult } from '../support/fake-engine';
 const REQUEST = {
   tasks: ['transcribe' as const],
   transcribe: {
-    model: 'whisper-tiny', language: 'en', task: 'transcribe' as const, beamSize: 1, temperature: 0, wordTimestamps: false,
-    initialPrompt: null, vadFilter: true, batchSize: 1,
+    model: 'whisper-tiny',
+    language: 'en',
+    task: 'transcribe' as const,
+    beamSize: 1,
+    temperature: 0,
+    wordTimestamps: false,
+    initialPrompt: null,
+    vadFilter: true,
+    batchSize: 1,
   },
 };
 
@@ -117,7 +124,9 @@ test('an EarshotError keeps its code across the boundary; anything else arrives 
     },
   });
   expect(await failure(client.call('process', { audioPath: '/a', request: REQUEST }))).toMatchObject({
-    name: 'EarshotError', code: 'unsupported_audio', message: 'could not decode the audio',
+    name: 'EarshotError',
+    code: 'unsupported_audio',
+    message: 'could not decode the audio',
   });
   const internal = await failure(client.call('warmup', { model: 'whisper-tiny' }));
   expect(internal).toBeInstanceOf(EarshotError);
@@ -155,8 +164,13 @@ test('an engine that dies fails the calls it held with a clear error and is repl
     process: () => new Promise((resolve) => (release = () => resolve(fakeResult(1)))),
   }));
   const client = new InferenceClient(
-    { modelsDir: '/none', runtime: { device: 'cpu', intraOpThreads: 1 }, cache: { maxEntries: 1, maxBytes: 1, idleTtlMs: 0 },
-      limits: { maxSeconds: 60, ffmpegTimeoutMs: 1000, ffmpegPath: 'ffmpeg' }, stt: { shortWindowModels: [], shortWindowPadS: 0 } },
+    {
+      modelsDir: '/none',
+      runtime: { device: 'cpu', intraOpThreads: 1 },
+      cache: { maxEntries: 1, maxBytes: 1, idleTtlMs: 0 },
+      limits: { maxSeconds: 60, ffmpegTimeoutMs: 1000, ffmpegPath: 'ffmpeg' },
+      stt: { shortWindowModels: [], shortWindowPadS: 0 },
+    },
     undefined,
     undefined,
     engines.start,

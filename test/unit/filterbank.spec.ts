@@ -39,7 +39,13 @@ test('Kaldi fbank: a 1 kHz tone lights the filter centred nearest 1 kHz; silence
 
 test('DCT-II rows are orthonormal', () => {
   const d = dctMatrix(40, 0, 40);
-  for (const [a, b] of [[0, 0], [1, 1], [3, 7], [16, 16], [0, 5]]) {
+  for (const [a, b] of [
+    [0, 0],
+    [1, 1],
+    [3, 7],
+    [16, 16],
+    [0, 5],
+  ]) {
     let dot = 0;
     for (let m = 0; m < 40; m++) dot += d[a * 40 + m] * d[b * 40 + m];
     expect(dot).toBeCloseTo(a === b ? 1 : 0, 10);

@@ -64,19 +64,22 @@ describe('without API keys', () => {
   let failWith: Error | null = null;
 
   beforeAll(async () => {
-    server = await serve({}, fakeEngines(() => ({
-      process: async () => {
-        if (failWith) throw failWith;
-        return fakeResult(11, 'and so my fellow americans');
-      },
-    })));
+    server = await serve(
+      {},
+      fakeEngines(() => ({
+        process: async () => {
+          if (failWith) throw failWith;
+          return fakeResult(11, 'and so my fellow americans');
+        },
+      })),
+    );
   });
 
   afterAll(async () => {
     await server?.app.close();
   });
 
-  test('a valid request gets the engine\'s result in the api.md envelope', async () => {
+  test("a valid request gets the engine's result in the api.md envelope", async () => {
     const res = await post(server.url, processForm(TRANSCRIBE));
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ status: 'completed', audio: { duration_s: 11 }, result: { tra: { text: 'and so my fellow americans' } } });
@@ -128,10 +131,13 @@ describe('with API keys', () => {
   let server: Served;
   const dir = mkdtempSync(join(tmpdir(), 'earshot-fake-keys-'));
   const keysFile = join(dir, 'keys.json');
-  writeFileSync(keysFile, JSON.stringify([
-    { name: 'full', key: 'full-0123456789' },
-    { name: 'reader', key: 'reader-0123456789', scopes: ['jobs:read'] },
-  ]));
+  writeFileSync(
+    keysFile,
+    JSON.stringify([
+      { name: 'full', key: 'full-0123456789' },
+      { name: 'reader', key: 'reader-0123456789', scopes: ['jobs:read'] },
+    ]),
+  );
 
   beforeAll(async () => {
     server = await serve({ API_KEYS_FILE: keysFile });

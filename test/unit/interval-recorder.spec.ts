@@ -14,7 +14,7 @@ test('keeps every request duration of the interval (past its first 256), and sta
   expect(recorder.take().requestSeconds).toHaveLength(0);
 });
 
-test('counts errors by code, and audio once per run with each task\'s real-time factor', () => {
+test("counts errors by code, and audio once per run with each task's real-time factor", () => {
   const recorder = new IntervalRecorder();
   recorder.error('unsupported_audio');
   recorder.error('unsupported_audio');
@@ -34,12 +34,24 @@ test('API routes are the /v1 and legacy ones, not probes, metrics, docs, the web
   for (const route of ['/v1/process', '/v1/jobs/:id', '/v1/audio/transcriptions', '/asr_pure', '/transcribe', '/v1/models']) {
     expect([route, isApiRoute(route)]).toEqual([route, true]);
   }
-  for (const route of ['/health', '/ready', '/metrics', '/docs', '/docs-json', '/', '/dashboard', '/ui/*', '/v1/dashboard', '/v1/dashboard/events', 'unmatched']) {
+  for (const route of [
+    '/health',
+    '/ready',
+    '/metrics',
+    '/docs',
+    '/docs-json',
+    '/',
+    '/dashboard',
+    '/ui/*',
+    '/v1/dashboard',
+    '/v1/dashboard/events',
+    'unmatched',
+  ]) {
     expect([route, isApiRoute(route)]).toEqual([route, false]);
   }
 });
 
-test('Metrics feeds the interval: API requests only, a run\'s audio once whatever its tasks, errors also to Prometheus', async () => {
+test("Metrics feeds the interval: API requests only, a run's audio once whatever its tasks, errors also to Prometheus", async () => {
   const metrics = new Metrics();
   metrics.observeHttp('POST', '/v1/process', 200, 0.8);
   metrics.observeHttp('GET', '/health', 200, 0.001);

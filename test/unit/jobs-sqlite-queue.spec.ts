@@ -8,14 +8,31 @@ import { EarshotError } from '../../src/contract/errors';
 import type { JobHandler, StoredJob } from '../../src/server/core/jobs/job-queue';
 import { SqliteJobQueue } from '../../src/server/infra/jobs/sqlite-job-queue';
 
-const RESPONSE = { status: 'completed', request_id: 'r', audio: { duration_s: 1, sample_rate: 16000, channels: 1 }, timings_ms: {}, result: {} } as ProcessResponse;
+const RESPONSE = {
+  status: 'completed',
+  request_id: 'r',
+  audio: { duration_s: 1, sample_rate: 16000, channels: 1 },
+  timings_ms: {},
+  result: {},
+} as ProcessResponse;
 let file: string;
 const queues: SqliteJobQueue[] = [];
 
 function newJob(id: string, extra: Partial<StoredJob> = {}): StoredJob {
   return {
-    id, status: 'queued', progress: 0, createdAt: Date.now(), startedAt: null, finishedAt: null, attempts: 0, maxAttempts: 3,
-    request: { settings: { tasks: ['transcribe'] } }, audioPath: `/data/audio/${id}`, idempotencyKey: null, submittedBy: null, ...extra,
+    id,
+    status: 'queued',
+    progress: 0,
+    createdAt: Date.now(),
+    startedAt: null,
+    finishedAt: null,
+    attempts: 0,
+    maxAttempts: 3,
+    request: { settings: { tasks: ['transcribe'] } },
+    audioPath: `/data/audio/${id}`,
+    idempotencyKey: null,
+    submittedBy: null,
+    ...extra,
   };
 }
 
@@ -65,9 +82,13 @@ test('bad input fails at once; a crash-like error is retried until max attempts'
   const settled: string[] = [];
   await q.add(newJob('bad'));
   await q.add(newJob('flaky', { maxAttempts: 2 }));
-  await q.startRunners(async (job) => {
-    throw job.id === 'bad' ? new EarshotError('unsupported_audio', 'not audio') : new Error('worker died');
-  }, 1, (j) => settled.push(j.id));
+  await q.startRunners(
+    async (job) => {
+      throw job.id === 'bad' ? new EarshotError('unsupported_audio', 'not audio') : new Error('worker died');
+    },
+    1,
+    (j) => settled.push(j.id),
+  );
   await until(async () => settled.length === 2);
   expect(await q.get('bad')).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'unsupported_audio' } });
   expect(await q.get('flaky')).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'internal', message: 'worker died' } });
@@ -91,7 +112,11 @@ test('a job whose process died goes back to the queue, or fails once its attempt
 
   const second = open();
   const runs: string[] = [];
-  await second.startRunners(async (job) => (runs.push(`${job.id}#${job.attempts}`), RESPONSE), 1, () => undefined);
+  await second.startRunners(
+    async (job) => (runs.push(`${job.id}#${job.attempts}`), RESPONSE),
+    1,
+    () => undefined,
+  );
   await until(async () => (await second.get('orphan'))!.status === 'completed');
   expect(runs).toEqual(['orphan#2']);
   expect(await second.get('spent')).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'internal' } });
@@ -102,7 +127,11 @@ test('close puts a running job back without using an attempt; a deleted running 
   let release!: () => void;
   const blocked = new Promise<void>((r) => (release = r));
   await q.add(newJob('slow'));
-  await q.startRunners(async () => (await blocked, RESPONSE), 1, () => undefined);
+  await q.startRunners(
+    async () => (await blocked, RESPONSE),
+    1,
+    () => undefined,
+  );
   await until(async () => (await q.get('slow'))!.status === 'processing');
   await q.close(50);
   const reopened = open();
@@ -110,7 +139,11 @@ test('close puts a running job back without using an attempt; a deleted running 
 
   const settled: string[] = [];
   let finish!: () => void;
-  await reopened.startRunners(async () => (await new Promise<void>((r) => (finish = r)), RESPONSE), 1, (j) => settled.push(j.id));
+  await reopened.startRunners(
+    async () => (await new Promise<void>((r) => (finish = r)), RESPONSE),
+    1,
+    (j) => settled.push(j.id),
+  );
   await until(async () => (await reopened.get('slow'))!.status === 'processing');
   expect(await reopened.remove('slow')).toBe(true);
   finish();
@@ -140,14 +173,21 @@ test('a job keeps the key that submitted it for its runner, however the runner c
   const ranFor: Array<[string, string | null]> = [];
   const settled: string[] = [];
   await q.add(newJob('first', { submittedBy: 'alice' }));
-  await q.startRunners(async (job) => {
-    ranFor.push([job.id, job.submittedBy]);
-    // The next job is added while this one runs: it starts from this run's end, not from its own submission.
-    if (job.id === 'first') await q.add(newJob('second', { submittedBy: 'bob' }));
-    return RESPONSE;
-  }, 1, (j) => settled.push(j.id));
+  await q.startRunners(
+    async (job) => {
+      ranFor.push([job.id, job.submittedBy]);
+      // The next job is added while this one runs: it starts from this run's end, not from its own submission.
+      if (job.id === 'first') await q.add(newJob('second', { submittedBy: 'bob' }));
+      return RESPONSE;
+    },
+    1,
+    (j) => settled.push(j.id),
+  );
   await until(async () => settled.length === 2);
-  expect(ranFor).toEqual([['first', 'alice'], ['second', 'bob']]);
+  expect(ranFor).toEqual([
+    ['first', 'alice'],
+    ['second', 'bob'],
+  ]);
   expect((await q.get('second'))?.submittedBy).toBe('bob');
 });
 
@@ -157,7 +197,11 @@ test('a jobs file from before submitters were recorded gains the column; its old
     progress REAL NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL, request TEXT NOT NULL, audio_path TEXT NOT NULL,
     idempotency_key TEXT UNIQUE, owner TEXT, result TEXT, error TEXT, webhook TEXT)`);
-  old.prepare(`INSERT INTO jobs (id, status, created_at, max_attempts, request, audio_path) VALUES ('legacy', 'queued', 1, 3, '{"settings":{"tasks":["transcribe"]}}', '/a')`).run();
+  old
+    .prepare(
+      `INSERT INTO jobs (id, status, created_at, max_attempts, request, audio_path) VALUES ('legacy', 'queued', 1, 3, '{"settings":{"tasks":["transcribe"]}}', '/a')`,
+    )
+    .run();
   old.close();
   const q = open();
   expect(await q.get('legacy')).toMatchObject({ status: 'queued', submittedBy: null });

@@ -4,14 +4,32 @@ import { signWebhook, WebhookSender } from '../../src/server/infra/jobs/webhook-
 import { assertFetchableUrl, isPublicAddress } from '../../src/server/infra/net/public-address';
 
 test('loopback, private, link-local (cloud metadata), multicast, CGNAT and unspecified addresses are not public', () => {
-  for (const ip of ['127.0.0.1', '10.0.0.5', '172.16.3.4', '192.168.1.1', '169.254.169.254', '224.0.0.1', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.1.1.1']) {
+  for (const ip of [
+    '127.0.0.1',
+    '10.0.0.5',
+    '172.16.3.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    '224.0.0.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.1.1.1',
+  ]) {
     expect({ ip, public: isPublicAddress(ip) }).toEqual({ ip, public: false });
   }
   for (const ip of ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) expect({ ip, public: isPublicAddress(ip) }).toEqual({ ip, public: true });
 });
 
 test('callback URLs: malformed, non-http and private targets are refused unless private ones are allowed', async () => {
-  const check = (url: string, allowPrivate = false) => assertFetchableUrl(url, { allowPrivate, what: 'callback_url' }).then(() => 'ok', (e) => `${e.code}: ${e.message}`);
+  const check = (url: string, allowPrivate = false) =>
+    assertFetchableUrl(url, { allowPrivate, what: 'callback_url' }).then(
+      () => 'ok',
+      (e) => `${e.code}: ${e.message}`,
+    );
   expect(await check('not a url')).toMatch(/^invalid_request: callback_url "not a url" is not a valid URL/);
   expect(await check('file:///etc/passwd', true)).toMatch(/^invalid_request: .*http or https/);
   expect(await check('http://127.0.0.1:9/x')).toMatch(/^invalid_request: .*non-public address 127\.0\.0\.1/);
@@ -24,7 +42,11 @@ test('callback URLs: malformed, non-http and private targets are refused unless 
 
 test('signature: t=<unix>,v1=HMAC-SHA256("<t>.<body>") as openssl computes it', () => {
   const body = '{"job_id":"j1","status":"completed"}';
-  const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 's3cret', '-hex'], { input: `1700000000.${body}` }).toString().trim().split(' ').pop();
+  const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', 's3cret', '-hex'], { input: `1700000000.${body}` })
+    .toString()
+    .trim()
+    .split(' ')
+    .pop();
   expect(signWebhook('s3cret', body, 1700000000)).toBe(`t=1700000000,v1=${expected}`);
 });
 

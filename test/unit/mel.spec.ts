@@ -119,7 +119,8 @@ describe('whisper log-mel', () => {
       tiny: jfk.slice(100000, 100150), // shorter than the reflect padding
       silence: new Float32Array(16000),
     });
-    for (const [name, samples] of Object.entries(clips)) fs.writeFileSync(path.join(tmp, `${name}.in.f32`), new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
+    for (const [name, samples] of Object.entries(clips))
+      fs.writeFileSync(path.join(tmp, `${name}.in.f32`), new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
     execFileSync(process.execPath, ['-e', REFERENCE_SCRIPT, tmp], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   }, 120000);
 

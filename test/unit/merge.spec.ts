@@ -5,16 +5,33 @@ import { mergeSegments, speakerAt } from '../../src/engine/core/merge';
 
 const w = (word: string, start: number, end: number) => ({ word, start, end, prob: 0.9 });
 const seg = (id: number, start: number, end: number, text: string, words?: ReturnType<typeof w>[]) => ({
-  id, start, end, text, avg_logprob: -0.2, no_speech_prob: 0.01, compression_ratio: 1.2, temperature: 0, ...(words ? { words } : {}),
+  id,
+  start,
+  end,
+  text,
+  avg_logprob: -0.2,
+  no_speech_prob: 0.01,
+  compression_ratio: 1.2,
+  temperature: 0,
+  ...(words ? { words } : {}),
 });
 const dia: DiarizationResult = {
   num_speakers: 2,
-  turns: [{ start: 0, end: 2.1, speaker: 'SPEAKER_00' }, { start: 2, end: 5, speaker: 'SPEAKER_01' }, { start: 6, end: 8, speaker: 'SPEAKER_00' }],
-  speakers: [{ id: 'SPEAKER_00', total_s: 4.1 }, { id: 'SPEAKER_01', total_s: 3 }],
+  turns: [
+    { start: 0, end: 2.1, speaker: 'SPEAKER_00' },
+    { start: 2, end: 5, speaker: 'SPEAKER_01' },
+    { start: 6, end: 8, speaker: 'SPEAKER_00' },
+  ],
+  speakers: [
+    { id: 'SPEAKER_00', total_s: 4.1 },
+    { id: 'SPEAKER_01', total_s: 3 },
+  ],
   embedder: 'test',
 };
 const tra: TranscriptionResult = {
-  language: 'en', language_prob: 1, text: 'Hello there. Hi! Bye now.',
+  language: 'en',
+  language_prob: 1,
+  text: 'Hello there. Hi! Bye now.',
   segments: [
     seg(0, 0, 3, ' Hello there. Hi!', [w('Hello', 0.1, 0.6), w('there.', 0.7, 1.9), w('Hi!', 2.2, 2.8)]),
     seg(1, 5.2, 7.5, ' Bye now.', [w('Bye', 5.3, 5.6), w('now.', 6.1, 7.4)]),
@@ -40,7 +57,10 @@ test('segments are split where the speaker changes, at word boundaries', () => {
 });
 
 test('without diarization (or words) segments keep their bounds and text', () => {
-  expect(mergeSegments(tra).map((s) => [s.start, s.end, s.text, s.speaker])).toEqual([[0, 3, 'Hello there. Hi!', undefined], [5.2, 7.5, 'Bye now.', undefined]]);
+  expect(mergeSegments(tra).map((s) => [s.start, s.end, s.text, s.speaker])).toEqual([
+    [0, 3, 'Hello there. Hi!', undefined],
+    [5.2, 7.5, 'Bye now.', undefined],
+  ]);
   const noWords = { ...tra, segments: [seg(0, 0, 3, ' Hello there.')] };
   expect(mergeSegments(noWords, dia)).toEqual([{ start: 0, end: 3, text: 'Hello there.', speaker: 'SPEAKER_00' }]);
 });

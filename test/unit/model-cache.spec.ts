@@ -45,7 +45,12 @@ test('least recently used model is evicted by count and by bytes, and released',
   await cache.use('a', async () => undefined); // a is now the most recent
   await cache.use('c', async () => undefined); // 400 bytes > 250: b then a go
   expect(cache.keys()).toEqual(['c']);
-  expect(models.filter((m) => m.released).map((m) => m.name).sort()).toEqual(['a', 'b']);
+  expect(
+    models
+      .filter((m) => m.released)
+      .map((m) => m.name)
+      .sort(),
+  ).toEqual(['a', 'b']);
   expect(cache.stats()).toMatchObject({ evictions: 2, bytes: 200, entries: [{ key: 'c', bytes: 200 }] });
 });
 

@@ -28,13 +28,20 @@ beforeAll(async () => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === `/hub/api/models/${SEGMENTATION_REPO}/revision/main`) {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        sha: 'd'.repeat(40),
-        siblings: [
-          { rfilename: 'onnx/model.onnx', size: SEGMENTATION.length, blobId: 'e'.repeat(40), lfs: { sha256: sha256(SEGMENTATION), size: SEGMENTATION.length } },
-          { rfilename: 'onnx/model_fp16.onnx', size: 3, blobId: 'f'.repeat(40) },
-        ],
-      }));
+      res.end(
+        JSON.stringify({
+          sha: 'd'.repeat(40),
+          siblings: [
+            {
+              rfilename: 'onnx/model.onnx',
+              size: SEGMENTATION.length,
+              blobId: 'e'.repeat(40),
+              lfs: { sha256: sha256(SEGMENTATION), size: SEGMENTATION.length },
+            },
+            { rfilename: 'onnx/model_fp16.onnx', size: 3, blobId: 'f'.repeat(40) },
+          ],
+        }),
+      );
     } else if (url.pathname === `/hub/${SEGMENTATION_REPO}/resolve/${'d'.repeat(40)}/onnx/model.onnx`) {
       res.end(SEGMENTATION);
     } else if (url.pathname === `/releases/${CAMPLUS.path}`) {
@@ -56,7 +63,11 @@ test('pyannote-segmentation-3.0 is pulled into segmentation/, verified, and repl
   expect(result.files.map((f) => f.path)).toEqual(['onnx/model.onnx']);
   const registry = new ModelRegistry(modelsDir);
   const chosen = registry.chosen('speaker-segmentation');
-  expect(chosen).toMatchObject({ name: 'pyannote-segmentation-3.0', source: 'models_dir', path: join(modelsDir, 'segmentation/pyannote-segmentation-3.0/onnx/model.onnx') });
+  expect(chosen).toMatchObject({
+    name: 'pyannote-segmentation-3.0',
+    source: 'models_dir',
+    path: join(modelsDir, 'segmentation/pyannote-segmentation-3.0/onnx/model.onnx'),
+  });
   const diarizer = await loadDiarizer({ segmentation: chosen, embedding: registry.chosen('speaker-embedding'), runtime: { device: 'cpu', intraOpThreads: 1 } });
   const silence = await diarizer.diarize(new Float32Array(32000), { numSpeakers: null, minSpeakers: null, maxSpeakers: null });
   expect(silence.turns).toEqual([]);

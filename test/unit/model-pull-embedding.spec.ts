@@ -26,14 +26,16 @@ beforeAll(async () => {
     requests.push(url.pathname);
     if (url.pathname === `/api/models/${REPO}/revision/main`) {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        sha: 'a'.repeat(40),
-        siblings: [
-          { rfilename: 'README.md', size: 10, blobId: 'b'.repeat(40) },
-          { rfilename: 'config.json', size: CONFIG.length, blobId: gitSha1(CONFIG) },
-          { rfilename: 'onnx/model.onnx', size: MODEL.length, blobId: 'c'.repeat(40), lfs: { sha256: sha256(MODEL), size: MODEL.length } },
-        ],
-      }));
+      res.end(
+        JSON.stringify({
+          sha: 'a'.repeat(40),
+          siblings: [
+            { rfilename: 'README.md', size: 10, blobId: 'b'.repeat(40) },
+            { rfilename: 'config.json', size: CONFIG.length, blobId: gitSha1(CONFIG) },
+            { rfilename: 'onnx/model.onnx', size: MODEL.length, blobId: 'c'.repeat(40), lfs: { sha256: sha256(MODEL), size: MODEL.length } },
+          ],
+        }),
+      );
     } else if (url.pathname === `/${REPO}/resolve/${'a'.repeat(40)}/onnx/model.onnx`) {
       res.writeHead(302, { location: '/cdn/model' }).end();
     } else if (url.pathname === '/cdn/model') {

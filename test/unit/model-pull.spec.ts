@@ -95,8 +95,7 @@ class FakeHub {
 
     if (api || resolve) {
       const [, repo, revision] = (api ?? resolve) as RegExpExecArray;
-      const authorized =
-        repo === PUBLIC_REPO || (repo === PRIVATE_REPO && req.headers.authorization === `Bearer ${TOKEN}`);
+      const authorized = repo === PUBLIC_REPO || (repo === PRIVATE_REPO && req.headers.authorization === `Bearer ${TOKEN}`);
       // Like the Hub: 401 for unknown or private repos without credentials, 404 otherwise.
       if (!authorized) return this.error(res, req.headers.authorization ? 404 : 401, 'RepoNotFound');
       if (revision !== 'main' && revision !== COMMIT) return this.error(res, 404, 'RevisionNotFound');
@@ -216,9 +215,7 @@ describe('resolveModelName', () => {
       repo: 'Org/Whisper-Custom.EN',
       folder: 'whisper-custom.en',
     });
-    expect(Object.keys(KNOWN_MODELS)).toEqual(
-      expect.arrayContaining(['whisper-tiny.en', 'whisper-base.en', 'whisper-small.en']),
-    );
+    expect(Object.keys(KNOWN_MODELS)).toEqual(expect.arrayContaining(['whisper-tiny.en', 'whisper-base.en', 'whisper-small.en']));
   });
 
   it.each(['whisper-huge', '../etc', 'a/b/c', 'owner/..', 'constructor'])('rejects %p', (name) => {
@@ -326,9 +323,7 @@ describe('pullModel against a local Hugging Face Hub', () => {
     await expect(pull({ name: 'someone/missing-model' })).rejects.toThrow(
       'Repository someone/missing-model not found on ' + hub.url + ' (if it is private, set HF_TOKEN)',
     );
-    await expect(pull({ name: 'someone/missing-model', token: 'x' })).rejects.toThrow(
-      /not found .*HF_TOKEN has no access/,
-    );
+    await expect(pull({ name: 'someone/missing-model', token: 'x' })).rejects.toThrow(/not found .*HF_TOKEN has no access/);
     await expect(pull({ revision: 'v9' })).rejects.toThrow('Revision "v9" not found in Xenova/whisper-tiny');
     expect(await readdir(modelsDir)).toEqual([]);
   });
@@ -349,9 +344,7 @@ describe('pullModel against a local Hugging Face Hub', () => {
     await expect(stat(path.join(result.dir, 'normalizer.json'))).rejects.toThrow(/ENOENT/);
 
     hub.hidden.add('onnx/decoder_model_merged_quantized.onnx');
-    await expect(pull({ force: true, modelsDir: path.join(modelsDir, 'other') })).rejects.toThrow(
-      /missing onnx\/decoder_model_merged_quantized\.onnx/,
-    );
+    await expect(pull({ force: true, modelsDir: path.join(modelsDir, 'other') })).rejects.toThrow(/missing onnx\/decoder_model_merged_quantized\.onnx/);
   });
 
   it('runs as a CLI with a meaningful exit code', async () => {

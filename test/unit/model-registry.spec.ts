@@ -58,7 +58,11 @@ test('without MODELS_DIR: the packaged Whisper models, the built-in heads and sp
 
 test('speech-to-text: a MODELS_DIR folder replaces the package of the same name; incomplete and hidden folders are not models', () => {
   expect(registry.find('stt', 'whisper-tiny')).toEqual({
-    name: 'whisper-tiny', kind: 'stt', dir: join(modelsDir, 'whisper-tiny'), source: 'models_dir', bytes: 300,
+    name: 'whisper-tiny',
+    kind: 'stt',
+    dir: join(modelsDir, 'whisper-tiny'),
+    source: 'models_dir',
+    bytes: 300,
   });
   expect(registry.installed('stt').map((m) => m.name)).toEqual(['my-whisper', 'whisper-tiny', 'whisper-base', 'whisper-small']);
   expect(registry.find('stt', 'half-pulled')).toBeUndefined();
@@ -69,13 +73,20 @@ test('emotion: MODELS_DIR wins a name clash with a built-in head; a Hugging Face
   expect(registry.find('emotion', 'earshot-robust')).toMatchObject({ format: 'whisper-head', source: 'models_dir', bytes: 7 });
   expect(registry.find('emotion', 'earshot-ravdess')).toMatchObject({ source: 'builtin' });
   expect(registry.find('emotion', 'ser')).toMatchObject({
-    format: 'hf-audio-classification', dir: join(modelsDir, 'emotion', 'ser'), source: 'models_dir', bytes: 33,
+    format: 'hf-audio-classification',
+    dir: join(modelsDir, 'emotion', 'ser'),
+    source: 'models_dir',
+    bytes: 33,
   });
 });
 
 test('speaker models: MODELS_DIR first, so it is the chosen one; the built-in one is still installed', () => {
   expect(registry.chosen('speaker-segmentation')).toEqual({
-    name: 'seg-a', kind: 'speaker-segmentation', path: join(modelsDir, 'segmentation', 'seg-a', 'onnx', 'model.onnx'), source: 'models_dir', bytes: 44,
+    name: 'seg-a',
+    kind: 'speaker-segmentation',
+    path: join(modelsDir, 'segmentation', 'seg-a', 'onnx', 'model.onnx'),
+    source: 'models_dir',
+    bytes: 44,
   });
   expect(registry.installed('speaker-embedding').map((m) => [m.name, m.source])).toEqual([
     ['a-titanet', 'models_dir'],

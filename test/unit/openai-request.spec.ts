@@ -3,8 +3,7 @@ import { EarshotError } from '../../src/contract/errors';
 import { toProcessRequest } from '../../src/server/api/openai/openai-request';
 import { languageName } from '../../src/server/api/openai/openai-response';
 
-const fields = (entries: Record<string, string | string[]>) =>
-  new Map(Object.entries(entries).map(([k, v]) => [k, [v].flat()]));
+const fields = (entries: Record<string, string | string[]>) => new Map(Object.entries(entries).map(([k, v]) => [k, [v].flat()]));
 
 test('whisper-1 means the default model; the other fields map onto tra settings', () => {
   expect(toProcessRequest(fields({ model: 'whisper-1' }), 'transcribe')).toEqual({
@@ -13,11 +12,23 @@ test('whisper-1 means the default model; the other fields map onto tra settings'
     granularities: ['segment'],
   });
   const mapped = toProcessRequest(
-    fields({ model: 'whisper-base', language: 'de', prompt: 'Namen: Jürgen', temperature: '0.4', response_format: 'verbose_json', 'timestamp_granularities[]': ['word', 'segment'] }),
+    fields({
+      model: 'whisper-base',
+      language: 'de',
+      prompt: 'Namen: Jürgen',
+      temperature: '0.4',
+      response_format: 'verbose_json',
+      'timestamp_granularities[]': ['word', 'segment'],
+    }),
     'transcribe',
   );
   expect(mapped.request.settings.tra).toEqual({
-    model: 'whisper-base', language: 'de', task: 'transcribe', temperature: 0.4, initial_prompt: 'Namen: Jürgen', word_timestamps: true,
+    model: 'whisper-base',
+    language: 'de',
+    task: 'transcribe',
+    temperature: 0.4,
+    initial_prompt: 'Namen: Jürgen',
+    word_timestamps: true,
   });
   expect(mapped.granularities).toEqual(['word', 'segment']);
 });
@@ -28,10 +39,11 @@ test('translations ignore language and run the translate task', () => {
 });
 
 test('task flags add their tasks; false leaves them out', () => {
-  expect(toProcessRequest(fields({ diarize: 'true', emotion: '1' }), 'transcribe').request.settings.tasks)
-    .toEqual(['transcribe', 'diarization', 'emotion']);
-  expect(toProcessRequest(fields({ enable_speaker_diarization: 'true', emotion: 'false' }), 'transcribe').request.settings.tasks)
-    .toEqual(['transcribe', 'diarization']);
+  expect(toProcessRequest(fields({ diarize: 'true', emotion: '1' }), 'transcribe').request.settings.tasks).toEqual(['transcribe', 'diarization', 'emotion']);
+  expect(toProcessRequest(fields({ enable_speaker_diarization: 'true', emotion: 'false' }), 'transcribe').request.settings.tasks).toEqual([
+    'transcribe',
+    'diarization',
+  ]);
 });
 
 test('bad fields are refused with invalid_request', () => {

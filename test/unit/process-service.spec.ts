@@ -30,12 +30,20 @@ test('defaults are filled in', () => {
   expect(service.toPipelineRequest({ settings: { tasks: ['transcribe', 'transcribe'] } })).toEqual({
     tasks: ['transcribe'],
     transcribe: {
-      model: 'whisper-tiny', language: 'auto', task: 'transcribe', beamSize: 1, temperature: 0,
-      wordTimestamps: false, initialPrompt: null, vadFilter: true, batchSize: 8,
+      model: 'whisper-tiny',
+      language: 'auto',
+      task: 'transcribe',
+      beamSize: 1,
+      temperature: 0,
+      wordTimestamps: false,
+      initialPrompt: null,
+      vadFilter: true,
+      batchSize: 8,
     },
   });
-  expect(service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base', language: 'DE', beam_size: 5 } } }).transcribe)
-    .toMatchObject({ model: 'whisper-base', language: 'de', beamSize: 5 });
+  expect(
+    service.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base', language: 'DE', beam_size: 5 } } }).transcribe,
+  ).toMatchObject({ model: 'whisper-base', language: 'de', beamSize: 5 });
 });
 
 test('unknown tasks and unknown models are refused with their codes', () => {
@@ -86,7 +94,7 @@ test('rttm renders the turns under the request id', () => {
   expect(service.render(response, 'json')).toBe(response);
 });
 
-test('a stream without a model takes the streams\' default, not the files\' one; a named model is kept', async () => {
+test("a stream without a model takes the streams' default, not the files' one; a named model is kept", async () => {
   const files = new ProcessService(
     { process: async () => Promise.reject(new Error('not called')) },
     { has: (name) => name === 'whisper-tiny' || name === 'whisper-base' },
@@ -99,7 +107,7 @@ test('a stream without a model takes the streams\' default, not the files\' one;
   expect(bare.transcribe.model).toBe('whisper-tiny');
   const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }));
   expect(named.transcribe.model).toBe('whisper-base');
-  expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe!.model).toBe('whisper-base');
+  expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe.model).toBe('whisper-base');
 });
 
 describe('sensory-transcription settings', () => {
@@ -115,14 +123,30 @@ describe('sensory-transcription settings', () => {
       settings: {
         tasks: ['transcribe'],
         tra: {
-          temperature: [0.2, 0.6, 1], best_of: 3, patience: 2, compression_ratio_threshold: null, log_prob_threshold: -2,
-          no_speech_threshold: 0.5, hotwords: 'Earshot Pounamu', initial_prompt: 'A meeting.', without_timestamps: true, max_new_tokens: 50,
+          temperature: [0.2, 0.6, 1],
+          best_of: 3,
+          patience: 2,
+          compression_ratio_threshold: null,
+          log_prob_threshold: -2,
+          no_speech_threshold: 0.5,
+          hotwords: 'Earshot Pounamu',
+          initial_prompt: 'A meeting.',
+          without_timestamps: true,
+          max_new_tokens: 50,
         },
       },
     }).transcribe;
     expect(transcribe).toMatchObject({
-      temperature: 0.2, temperatures: [0.2, 0.6, 1], bestOf: 3, patience: 2, compressionRatioThreshold: null, logProbThreshold: -2,
-      noSpeechThreshold: 0.5, initialPrompt: 'Earshot Pounamu A meeting.', withoutTimestamps: true, maxNewTokens: 50,
+      temperature: 0.2,
+      temperatures: [0.2, 0.6, 1],
+      bestOf: 3,
+      patience: 2,
+      compressionRatioThreshold: null,
+      logProbThreshold: -2,
+      noSpeechThreshold: 0.5,
+      initialPrompt: 'Earshot Pounamu A meeting.',
+      withoutTimestamps: true,
+      maxNewTokens: 50,
     });
     const plain = withEmotion.toPipelineRequest({ settings: { tasks: ['transcribe'], tra: { temperature: 0.4 } } }).transcribe;
     expect(plain.temperature).toBe(0.4);
@@ -134,7 +158,9 @@ describe('sensory-transcription settings', () => {
     const sentence = withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], emo: { analysis_level: 'sentence', model_name: 'gigaam_emo' } } });
     expect(sentence).toMatchObject({ tasks: ['emotion'], emotion: { level: 'sentence', model: 'earshot-robust' }, transcribe: { wordTimestamps: true } });
     expect(sentence.diarization).toBeUndefined();
-    const speaker = withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], dia: { use_gpu: true }, emo: { analysis_level: 'speaker', model_name: 'earshot-ravdess' } } });
+    const speaker = withEmotion.toPipelineRequest({
+      settings: { tasks: ['emotion'], dia: { use_gpu: true }, emo: { analysis_level: 'speaker', model_name: 'earshot-ravdess' } },
+    });
     expect(speaker).toMatchObject({ tasks: ['emotion'], emotion: { level: 'speaker', model: 'earshot-ravdess' }, diarization: { numSpeakers: null } });
     expect(code(() => withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], emo: { model_name: 'nope' } } }))).toBe('model_not_found');
   });

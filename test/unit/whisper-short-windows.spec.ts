@@ -31,7 +31,7 @@ const OPTIONS: TranscribeOptions = {
 };
 
 describe('variable-length Whisper encoder', () => {
-  it('gives the export\'s output on a 30 s window, and half as many frames as mel frames on a shorter one', async () => {
+  it("gives the export's output on a 30 s window, and half as many frames as mel frames on a shorter one", async () => {
     const bytes = withOutputs(encoderPath, (o) => o === 'last_hidden_state');
     const reference = await ort.InferenceSession.create(bytes);
     const variable = await ort.InferenceSession.create(variableLengthWhisperEncoder(bytes));
@@ -61,7 +61,11 @@ describe('WhisperTranscriber on short windows', () => {
 
   it('transcribes an 11 s clip encoded as 21 s, words timed inside the clip', async () => {
     const whisper = await WhisperSpeechToText.load({
-      name: 'whisper-tiny', dir: whisperDir, runtime: { device: 'cpu', intraOpThreads: 2 }, vad, settings: { shortWindowPadS: 10 },
+      name: 'whisper-tiny',
+      dir: whisperDir,
+      runtime: { device: 'cpu', intraOpThreads: 2 },
+      vad,
+      settings: { shortWindowPadS: 10 },
     });
     const result = await whisper.transcriber.transcribe(samples, OPTIONS);
     const { edits, words } = wordErrors(jfk.reference, result.text);

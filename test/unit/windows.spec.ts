@@ -5,7 +5,11 @@ const s = (seconds: number) => Math.round(seconds * SR);
 
 describe('widenIntoSilence', () => {
   test('adds up to 0.5 s on each side, half of each gap, clipped to the audio', () => {
-    const chunks = [{ start: s(0.2), end: s(5) }, { start: s(5.4), end: s(10) }, { start: s(12), end: s(20) }];
+    const chunks = [
+      { start: s(0.2), end: s(5) },
+      { start: s(5.4), end: s(10) },
+      { start: s(12), end: s(20) },
+    ];
     expect(widenIntoSilence(chunks, s(20.3))).toEqual([
       { start: 0, end: s(5.2) },
       { start: s(5.2), end: s(10.5) },

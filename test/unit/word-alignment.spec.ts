@@ -29,7 +29,15 @@ describe('word alignment', () => {
     const n = 3;
     const m = 6;
     const cost = new Float32Array(n * m).fill(1);
-    for (const [r, c] of [[0, 0], [0, 1], [1, 2], [1, 3], [1, 4], [2, 5]]) cost[r * m + c] = 0;
+    for (const [r, c] of [
+      [0, 0],
+      [0, 1],
+      [1, 2],
+      [1, 3],
+      [1, 4],
+      [2, 5],
+    ])
+      cost[r * m + c] = 0;
     const path = dtw(cost, n, m);
     expect(Array.from(path.rows)).toEqual([0, 0, 1, 1, 1, 2]);
     expect(Array.from(path.cols)).toEqual([0, 1, 2, 3, 4, 5]);

@@ -18,7 +18,9 @@ const CHART_HEIGHT = 150;
 /** @type {ChartDef[]} */
 const CHARTS = [
   {
-    id: 'queue', title: 'Queue depth', digits: 0,
+    id: 'queue',
+    title: 'Queue depth',
+    digits: 0,
     series: () => [
       { label: 'jobs queued', value: (s) => s.jobs?.queued ?? null },
       { label: 'jobs running', value: (s) => s.jobs?.processing ?? null },
@@ -28,18 +30,31 @@ const CHARTS = [
   },
   { id: 'throughput', title: 'Throughput (audio min / min)', digits: 2, series: () => [{ label: 'audio min / min', value: (s) => s.throughput }] },
   {
-    id: 'latency', title: 'API latency (ms)', gaps: true, digits: 0,
-    series: () => [{ label: 'p50', value: (s) => s.requests.p50_ms }, { label: 'p95', value: (s) => s.requests.p95_ms }],
+    id: 'latency',
+    title: 'API latency (ms)',
+    gaps: true,
+    digits: 0,
+    series: () => [
+      { label: 'p50', value: (s) => s.requests.p50_ms },
+      { label: 'p95', value: (s) => s.requests.p95_ms },
+    ],
   },
   { id: 'rtf', title: 'Real-time factor by task', gaps: true, digits: 3, series: () => TASKS.map((task) => ({ label: task, value: (s) => s.rtf[task] })) },
   { id: 'streams', title: 'Live streams', digits: 0, series: () => [{ label: 'streams', value: (s) => s.streams }] },
   { id: 'cpu', title: 'CPU (% of one core)', digits: 0, series: () => [{ label: 'CPU %', value: (s) => s.cpu?.percent ?? null }] },
   {
-    id: 'memory', title: 'Memory (MB)', digits: 0,
-    series: () => [{ label: 'RSS', value: (s) => s.memory_mb?.rss ?? null }, { label: 'heap used', value: (s) => s.memory_mb?.heap_used ?? null }],
+    id: 'memory',
+    title: 'Memory (MB)',
+    digits: 0,
+    series: () => [
+      { label: 'RSS', value: (s) => s.memory_mb?.rss ?? null },
+      { label: 'heap used', value: (s) => s.memory_mb?.heap_used ?? null },
+    ],
   },
   {
-    id: 'errors', title: 'Errors by code (per sample)', digits: 0,
+    id: 'errors',
+    title: 'Errors by code (per sample)',
+    digits: 0,
     series: (samples) => {
       const codes = errorCodes(samples);
       if (!codes.length) return [{ label: 'errors', value: () => 0 }];
@@ -75,10 +90,18 @@ function connect() {
 }
 
 /** @param {number} ms @param {AbortSignal} signal */
-const pause = (ms, signal) => new Promise((resolve) => {
-  const timer = setTimeout(resolve, ms);
-  signal.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); }, { once: true });
-});
+const pause = (ms, signal) =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+      { once: true },
+    );
+  });
 
 /**
  * Reads the event stream until `signal` aborts: a stream that ends, fails or goes quiet for three sample intervals
@@ -155,7 +178,8 @@ function scheduleRender() {
 }
 
 /** @param {number | null | undefined} value @param {number} [digits] */
-const fmt = (value, digits = 0) => (value === null || value === undefined ? '–' : value.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (value, digits = 0) =>
+  value === null || value === undefined ? '–' : value.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /**
  * The newest non-null figure: a source that was busy for the latest sample keeps its last known value on screen.
@@ -218,36 +242,49 @@ function renderCards() {
  */
 function setRows(testId, rows, numeric = []) {
   const body = /** @type {HTMLElement} */ (document.querySelector(`[data-testid="${testId}"] tbody`));
-  body.replaceChildren(...rows.map((cells) => {
-    const tr = document.createElement('tr');
-    cells.forEach((cell, i) => {
-      const td = document.createElement('td');
-      if (numeric.includes(i)) td.className = 'num';
-      td.append(cell);
-      tr.append(td);
-    });
-    return tr;
-  }));
+  body.replaceChildren(
+    ...rows.map((cells) => {
+      const tr = document.createElement('tr');
+      cells.forEach((cell, i) => {
+        const td = document.createElement('td');
+        if (numeric.includes(i)) td.className = 'num';
+        td.append(cell);
+        tr.append(td);
+      });
+      return tr;
+    }),
+  );
   /** @type {HTMLElement} */ (document.querySelector(`.empty-note[data-for="${testId}"]`)).hidden = rows.length > 0;
 }
 
 function renderTables() {
-  setRows('running-jobs', (latest((s) => s.running_jobs) ?? []).map((job) => {
-    const cell = document.createElement('span');
-    cell.className = 'job-progress';
-    const bar = document.createElement('progress');
-    bar.max = 100;
-    bar.value = Math.round(job.progress * 100);
-    bar.setAttribute('aria-label', `Progress of job ${job.job_id}`);
-    cell.append(bar, ` ${bar.value} %`);
-    const id = document.createElement('code');
-    id.textContent = job.job_id;
-    return [id, cell, job.started_at ? new Date(job.started_at).toLocaleTimeString() : '–'];
-  }));
-  setRows('models', (latest((s) => s.models) ?? []).map((m) => [m.name, fmt(m.mb, 1), String(m.in_use)]), [1, 2]);
+  setRows(
+    'running-jobs',
+    (latest((s) => s.running_jobs) ?? []).map((job) => {
+      const cell = document.createElement('span');
+      cell.className = 'job-progress';
+      const bar = document.createElement('progress');
+      bar.max = 100;
+      bar.value = Math.round(job.progress * 100);
+      bar.setAttribute('aria-label', `Progress of job ${job.job_id}`);
+      cell.append(bar, ` ${bar.value} %`);
+      const id = document.createElement('code');
+      id.textContent = job.job_id;
+      return [id, cell, job.started_at ? new Date(job.started_at).toLocaleTimeString() : '–'];
+    }),
+  );
+  setRows(
+    'models',
+    (latest((s) => s.models) ?? []).map((m) => [m.name, fmt(m.mb, 1), String(m.in_use)]),
+    [1, 2],
+  );
   const counts = new Map(errorCodes(samples).map((code) => [code, total((s) => s.errors[code] ?? 0)]));
   const byCount = [...counts].sort((a, b) => b[1] - a[1]);
-  setRows('errors', byCount.map(([code, n]) => [code, fmt(n)]), [1]);
+  setRows(
+    'errors',
+    byCount.map(([code, n]) => [code, fmt(n)]),
+    [1],
+  );
 }
 
 // ---- charts ----

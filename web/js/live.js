@@ -37,7 +37,9 @@ export function startLive(ui) {
   });
 
   async function open() {
-    const media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    const media = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     let context = new AudioContext();
     if (!STREAM_RATES.includes(context.sampleRate)) {
       await context.close();

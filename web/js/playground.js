@@ -8,7 +8,14 @@ import { startLive } from './live.js';
 
 const SPEAKER_COLOURS = ['#2f6fde', '#d9480f', '#2b8a3e', '#ae3ec9', '#e8590c', '#0b7285', '#c2255c', '#5f3dc4'];
 const EMOTION_COLOURS = /** @type {Record<string, string>} */ ({
-  neutral: '#6c757d', calm: '#0c8599', happy: '#e67700', sad: '#1864ab', angry: '#c92a2a', fearful: '#7048e8', disgust: '#2b8a3e', surprised: '#d6336c',
+  neutral: '#6c757d',
+  calm: '#0c8599',
+  happy: '#e67700',
+  sad: '#1864ab',
+  angry: '#c92a2a',
+  fearful: '#7048e8',
+  disgust: '#2b8a3e',
+  surprised: '#d6336c',
 });
 const EXTENSIONS = { json: 'json', text: 'txt', srt: 'srt', vtt: 'vtt', rttm: 'rttm' };
 const JOB_POLL_MS = 400;
@@ -39,7 +46,9 @@ async function loadModels() {
   try {
     const list = await apiJson('/v1/models');
     const stt = list.data.filter((/** @type {any} */ m) => m.kind === 'stt');
-    modelSelect.replaceChildren(...stt.map((/** @type {any} */ m) => new Option(m.loaded ? `${m.id} (loaded)` : m.id, m.id, false, m.id === list.default_model)));
+    modelSelect.replaceChildren(
+      ...stt.map((/** @type {any} */ m) => new Option(m.loaded ? `${m.id} (loaded)` : m.id, m.id, false, m.id === list.default_model)),
+    );
   } catch (err) {
     if (!key.ask(err)) runStatus.textContent = `Could not list the models: ${/** @type {Error} */ (err).message}`;
   }
@@ -329,7 +338,6 @@ enrolForm.addEventListener('submit', async (event) => {
   }
 });
 
-
 /**
  * The file's audio (channels averaged) during `speaker`'s turns, less any time another speaker's turn overlaps.
  * @param {File} file @param {Array<{start: number, end: number, speaker: string}>} turns @param {string} speaker
@@ -343,7 +351,15 @@ async function speakerAudio(file, turns, speaker, sampleRate) {
   const ranges = [];
   for (const turn of turns.filter((t) => t.speaker === speaker)) {
     let pieces = /** @type {Array<[number, number]>} */ ([[turn.start, turn.end]]);
-    for (const o of others) pieces = pieces.flatMap(([a, b]) => (o.end <= a || o.start >= b ? [[a, b]] : /** @type {Array<[number, number]>} */ ([[a, o.start], [o.end, b]]).filter(([x, y]) => y > x)));
+    for (const o of others)
+      pieces = pieces.flatMap(([a, b]) =>
+        o.end <= a || o.start >= b
+          ? [[a, b]]
+          : /** @type {Array<[number, number]>} */ ([
+              [a, o.start],
+              [o.end, b],
+            ]).filter(([x, y]) => y > x),
+      );
     ranges.push(...pieces);
   }
   const toSample = (/** @type {number} */ t) => Math.min(decoded.length, Math.max(0, Math.round(t * sampleRate)));
@@ -403,11 +419,13 @@ for (const button of document.querySelectorAll('.downloads button')) {
       const blob =
         format === 'json'
           ? new Blob([JSON.stringify(shown, null, 2)], { type: 'application/json' })
-          : await (await api(`/v1/render?format=${format}`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ request_id: shown.request_id, result: withoutWords(shown.result) }),
-            })).blob();
+          : await (
+              await api(`/v1/render?format=${format}`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ request_id: shown.request_id, result: withoutWords(shown.result) }),
+              })
+            ).blob();
       const link = document.createElement('a');
       link.href = URL.createObjectURL(blob);
       link.download = `${(audio?.name ?? 'earshot').replace(/\.[^.]+$/, '')}.${EXTENSIONS[format]}`;

@@ -60,9 +60,7 @@ export class AudioPipeline {
       ? timed('transcribe', timings, async () => {
           const { model, ...options } = request.transcribe;
           if (!stereo) return this.transcribers.withTranscriber(model, (t) => t.transcribe(audio.samples, options, onProgress));
-          const merged = await this.transcribers.withTranscriber(model, (t) =>
-            transcribeChannels(stereo, (samples) => t.transcribe(samples, options)),
-          );
+          const merged = await this.transcribers.withTranscriber(model, (t) => transcribeChannels(stereo, (samples) => t.transcribe(samples, options)));
           stereoSegments = merged.segments;
           return merged.tra;
         })

@@ -273,7 +273,7 @@ async function fetchListing(ctx: Context): Promise<{ commit?: string; files: Rem
     const res = await request(ctx, url);
     if (!res.ok) throw await httpFailure(res, ctx);
     try {
-      return (await res.json()) as unknown;
+      return (await res.json());
     } catch (err) {
       throw new ModelPullError(`Invalid JSON from ${url}`, true, { cause: err });
     }

@@ -52,10 +52,7 @@ export function describeError(err: unknown): { status: number; body: ErrorBody; 
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const response = err.getResponse();
-    const message =
-      typeof response === 'object' && response !== null && 'message' in response
-        ? [(response as { message: unknown }).message].flat().join('; ')
-        : err.message;
+    const message = typeof response === 'object' && response !== null && 'message' in response ? [response.message].flat().join('; ') : err.message;
     return { status, body: errorBody(CODE_OF_STATUS[status] ?? 'error', message) };
   }
   // Fastify and its plugins (body limits, multipart) put an HTTP status on their errors.

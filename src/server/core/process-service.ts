@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  EMOTION_LEVELS,
-  type OutputFormat,
-  type ProcessRequest,
-  type ProcessResponse,
-  TASKS,
-} from '../../../libs/contracts/process';
+import { EMOTION_LEVELS, type OutputFormat, type ProcessRequest, type ProcessResponse, TASKS } from '../../../libs/contracts/process';
 import { diarizationOptions } from '../../contract/diarization-settings';
 import { EarshotError } from '../../contract/errors';
 import { checkSpeakerSelection, type SpeakerSelection, type SpeakerService } from './speakers/speaker-service';
@@ -55,7 +49,6 @@ export interface RunOptions extends EngineRun {
 export interface ModelCatalog {
   has(name: string): boolean;
 }
-
 
 export interface ProcessDefaults {
   sttModel: string;

@@ -65,10 +65,7 @@ function decodeWav(buf: Uint8Array, limits: DecodeLimits, channel?: number): Dec
 
 function checkDuration(seconds: number, limits: DecodeLimits): void {
   if (seconds > limits.maxSeconds) {
-    throw new EarshotError(
-      'audio_too_long',
-      `audio is longer than the limit of ${limits.maxSeconds} s (MAX_AUDIO_SECONDS)`,
-    );
+    throw new EarshotError('audio_too_long', `audio is longer than the limit of ${limits.maxSeconds} s (MAX_AUDIO_SECONDS)`);
   }
 }
 
@@ -84,11 +81,25 @@ function channelCount(layout: string): number {
 function decodeWithFfmpeg(path: string, limits: DecodeLimits, channel?: number): Promise<DecodedAudio> {
   const maxBytes = Math.ceil(limits.maxSeconds * TARGET_SAMPLE_RATE) * 4 + 4;
   const args = [
-    '-nostdin', '-hide_banner', '-loglevel', 'info',
-    '-protocol_whitelist', 'file,pipe',
-    '-i', path,
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
-    ...(channel === undefined ? ['-ac', '1'] : ['-af', `pan=mono|c0=c${channel}`]), '-ar', String(TARGET_SAMPLE_RATE), '-f', 'f32le', 'pipe:1',
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'info',
+    '-protocol_whitelist',
+    'file,pipe',
+    '-i',
+    path,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    ...(channel === undefined ? ['-ac', '1'] : ['-af', `pan=mono|c0=c${channel}`]),
+    '-ar',
+    String(TARGET_SAMPLE_RATE),
+    '-f',
+    'f32le',
+    'pipe:1',
   ];
   return new Promise((resolve, reject) => {
     const proc = spawn(limits.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -123,7 +134,10 @@ function decodeWithFfmpeg(path: string, limits: DecodeLimits, channel?: number):
       clearTimeout(timer);
       if (failure) return reject(failure);
       if (code !== 0) {
-        const reason = stderr.split('\n').filter((l) => /error|invalid|could not|no such|does not contain/i.test(l)).pop();
+        const reason = stderr
+          .split('\n')
+          .filter((l) => /error|invalid|could not|no such|does not contain/i.test(l))
+          .pop();
         return reject(new EarshotError('unsupported_audio', `the audio could not be decoded${reason ? `: ${reason.trim()}` : ''}`));
       }
       const info = STREAM_INFO.exec(stderr);

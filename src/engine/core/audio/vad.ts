@@ -49,11 +49,7 @@ export const DEFAULT_VAD_OPTIONS: VadOptions = {
   frameSamples: 512,
 };
 
-export function speechRegions(
-  probs: Float32Array,
-  totalSamples: number,
-  opts: Partial<VadOptions> = {},
-): SpeechRegion[] {
+export function speechRegions(probs: Float32Array, totalSamples: number, opts: Partial<VadOptions> = {}): SpeechRegion[] {
   const o: VadOptions = { ...DEFAULT_VAD_OPTIONS, ...opts };
   const neg = o.negThreshold ?? Math.max(o.threshold - 0.15, 0.01);
   const F = o.frameSamples;
@@ -113,11 +109,7 @@ const SPLIT_SMOOTH_FRAMES = 9;
  * whose cuts fall in the longest silences, so sentences stay together. Silence between
  * chunks is skipped; silence inside a chunk is kept.
  */
-export function planChunks(
-  regions: SpeechRegion[],
-  probs: Float32Array,
-  opts: { maxChunkSamples: number; frameSamples: number },
-): AudioChunk[] {
+export function planChunks(regions: SpeechRegion[], probs: Float32Array, opts: { maxChunkSamples: number; frameSamples: number }): AudioChunk[] {
   const max = opts.maxChunkSamples;
   const pieces: SpeechRegion[] = [];
   for (const r of regions) {

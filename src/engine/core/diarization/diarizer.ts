@@ -159,7 +159,11 @@ export class Diarizer {
    * The diarization, and the voice of each speaker in it: the frame-weighted mean of its pieces' raw (not
    * file-centred) unit embeddings, comparable across files, with the seconds of speech it rests on.
    */
-  async diarizeWithVoices(audio: Float32Array, limits: SpeakerLimits, onProgress?: (fraction: number) => void): Promise<{ result: DiarizationResult; voices: SpeakerVoice[] }> {
+  async diarizeWithVoices(
+    audio: Float32Array,
+    limits: SpeakerLimits,
+    onProgress?: (fraction: number) => void,
+  ): Promise<{ result: DiarizationResult; voices: SpeakerVoice[] }> {
     const seg = this.segmentation;
     const t = this.tuning;
     const F = seg.framesPerWindow;
@@ -208,7 +212,10 @@ export class Diarizer {
       const weights = members.map((i) => pieces[i].frames);
       return {
         speaker,
-        embedding: meanVoice(members.map((i) => embeddings[i]), weights),
+        embedding: meanVoice(
+          members.map((i) => embeddings[i]),
+          weights,
+        ),
         speechS: weights.reduce((a, b) => a + b, 0) * frameS,
       };
     });
@@ -392,12 +399,16 @@ export class Diarizer {
     const seg = this.segmentation;
     const frameS = seg.frameStep / seg.sampleRate;
     const firstCentre = seg.frameCentre / seg.sampleRate;
-    const turns: SpeakerTurn[] = speakerTurns(frameTurns, {
-      frameStartS: (g) => Math.max(0, firstCentre + (g - 0.5) * frameS),
-      durationS,
-      minDurationOnS: this.tuning.minDurationOnS,
-      minDurationOffS: this.tuning.minDurationOffS,
-    }, labelOf);
+    const turns: SpeakerTurn[] = speakerTurns(
+      frameTurns,
+      {
+        frameStartS: (g) => Math.max(0, firstCentre + (g - 0.5) * frameS),
+        durationS,
+        minDurationOnS: this.tuning.minDurationOnS,
+        minDurationOffS: this.tuning.minDurationOffS,
+      },
+      labelOf,
+    );
     const totals = new Map<string, number>();
     for (const turn of turns) totals.set(turn.speaker, (totals.get(turn.speaker) ?? 0) + turn.end - turn.start);
     return {

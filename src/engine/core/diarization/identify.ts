@@ -38,7 +38,14 @@ export async function identifySpeech(
       segments: segments.map(({ start, end, embedding }) => ({ start, end, match: nearestVoice(embedding, identification.voices, identification.threshold) })),
     });
   }
-  return { result: identifiedResult(perChannel.map((c) => c.segments), diarizer.embedderName, TURN_GAP_S), channels: perChannel };
+  return {
+    result: identifiedResult(
+      perChannel.map((c) => c.segments),
+      diarizer.embedderName,
+      TURN_GAP_S,
+    ),
+    channels: perChannel,
+  };
 }
 
 /**
@@ -52,7 +59,10 @@ export async function speechSegmentVoices(
   sampleRate = 16000,
 ): Promise<Array<{ start: number; end: number; embedding: Float32Array }>> {
   const regions = speechRegions(await vad.speechProbabilities(samples), samples.length, { speechPadMs: 30 });
-  const embeddings = await diarizer.embed(samples, regions.map((r) => [[r.start, r.end]]));
+  const embeddings = await diarizer.embed(
+    samples,
+    regions.map((r) => [[r.start, r.end]]),
+  );
   return regions.map((r, i) => ({ start: r.start / sampleRate, end: r.end / sampleRate, embedding: embeddings[i] }));
 }
 

@@ -4,7 +4,14 @@ export const FOUR_CLASS_LABELS = ['neutral', 'happy', 'sad', 'angry'] as const;
 
 /** RAVDESS emotion codes (third field of the file name). */
 export const RAVDESS_EMOTIONS: Readonly<Record<string, string>> = {
-  '01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful', '07': 'disgust', '08': 'surprised',
+  '01': 'neutral',
+  '02': 'calm',
+  '03': 'happy',
+  '04': 'sad',
+  '05': 'angry',
+  '06': 'fearful',
+  '07': 'disgust',
+  '08': 'surprised',
 };
 
 /** Label and actor of a RAVDESS file name (`03-01-EE-II-SS-RR-AA.ext`), or null for another name. */

@@ -35,7 +35,10 @@ export class OnlineSpeakers {
     let speaker = 0;
     if (this.speakers > 0) {
       const all = [...this.utterances, { embedding: unit, weight: seconds, speaker: -1 }];
-      const mean = weightedMean(all.map((u) => u.embedding), all.map((u) => u.weight));
+      const mean = weightedMean(
+        all.map((u) => u.embedding),
+        all.map((u) => u.weight),
+      );
       const centred = normalised(subtract(unit, mean));
       let nearest = 0;
       let centredDistance = Infinity;
@@ -43,13 +46,26 @@ export class OnlineSpeakers {
       for (let k = 0; k < this.speakers; k++) {
         const members = this.utterances.filter((u) => u.speaker === k);
         const weights = members.map((u) => u.weight);
-        const centredVoice = weightedMean(members.map((u) => normalised(subtract(u.embedding, mean))), weights);
+        const centredVoice = weightedMean(
+          members.map((u) => normalised(subtract(u.embedding, mean))),
+          weights,
+        );
         const d = 1 - cosine(centredVoice, centred);
         if (d < centredDistance) {
           centredDistance = d;
           nearest = k;
         }
-        rawDistance = Math.min(rawDistance, 1 - cosine(weightedMean(members.map((u) => u.embedding), weights), unit));
+        rawDistance = Math.min(
+          rawDistance,
+          1 -
+            cosine(
+              weightedMean(
+                members.map((u) => u.embedding),
+                weights,
+              ),
+              unit,
+            ),
+        );
       }
       const farEnough = centredDistance > this.clustering.voiceDistance && rawDistance > this.clustering.sameVoiceDistance;
       const tooFew = this.speakers < (this.limits.minSpeakers ?? 0) && centredDistance > this.clustering.sameVoiceDistance;

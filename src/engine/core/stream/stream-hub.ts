@@ -1,7 +1,7 @@
 import type { EmotionScores, StreamSegment, StreamServerMessage } from '../../../../libs/contracts/process';
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import { EarshotError } from '../../../contract/errors';
-import type { StreamOptions, TranscribeOptions } from '../../../contract/engine-types';
+import type { StreamOptions } from '../../../contract/engine-types';
 import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
@@ -87,7 +87,10 @@ export class StreamHub {
     if (!session || session.ending) return;
     if (!session.append(samples)) {
       const limit = session.options.maxBufferedSamples / WHISPER_SAMPLE_RATE;
-      this.fail(id, new EarshotError('overloaded', `more than ${limit} s of audio waiting to be processed: audio is arriving faster than the service keeps up`));
+      this.fail(
+        id,
+        new EarshotError('overloaded', `more than ${limit} s of audio waiting to be processed: audio is arriving faster than the service keeps up`),
+      );
       return;
     }
     this.kick();
@@ -154,7 +157,10 @@ export class StreamHub {
     const frame = this.vad.frameSamples;
     const frames = new Float32Array(sessions.length * frame);
     sessions.forEach((s, i) => s.readFrame(frames.subarray(i * frame, (i + 1) * frame)));
-    const probs = await this.vad.scoreFrames(frames, sessions.map((s) => s.vadState));
+    const probs = await this.vad.scoreFrames(
+      frames,
+      sessions.map((s) => s.vadState),
+    );
     sessions.forEach((s, i) => s.onProbability(probs[i]));
   }
 
@@ -269,7 +275,16 @@ export class StreamHub {
 function batchKey(d: DueDecode): string {
   const t = d.session.options.transcribe;
   // The decoder fields of sensory-transcription clients (schedule, thresholds, …) decide a decode too.
-  const decoder = [t.temperatures, t.bestOf, t.patience, t.compressionRatioThreshold, t.logProbThreshold, t.noSpeechThreshold, t.withoutTimestamps, t.maxNewTokens];
+  const decoder = [
+    t.temperatures,
+    t.bestOf,
+    t.patience,
+    t.compressionRatioThreshold,
+    t.logProbThreshold,
+    t.noSpeechThreshold,
+    t.withoutTimestamps,
+    t.maxNewTokens,
+  ];
   return d.event.kind === 'final'
     ? JSON.stringify(['final', t.model, t.task, t.beamSize, t.temperature, t.wordTimestamps, t.initialPrompt, ...decoder])
     : JSON.stringify(['partial', t.model, t.task, t.temperature, t.initialPrompt, ...decoder]);

@@ -54,9 +54,7 @@ export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
 export const SPEAKER_TURN_END_SILENCE_SAMPLES = 250 * SAMPLES_PER_MS;
 
 /** A decode the stream needs now: [start, end) of its audio; a final closes the utterance up to `end`. */
-export type EndpointEvent =
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'final'; start: number; end: number; forced: boolean };
+export type EndpointEvent = { kind: 'partial'; start: number; end: number } | { kind: 'final'; start: number; end: number; forced: boolean };
 
 export class UtteranceTracker {
   /** Next frame's first sample. */

@@ -81,12 +81,7 @@ export class WhisperDecoder {
    * Decodes every row of `audio`. `languages[i]` is the language of row i; `durations[i]` is how many seconds of
    * real audio window i holds (timestamps beyond it are not allowed).
    */
-  async decode(
-    audio: EncodedAudio,
-    languages: string[],
-    durations: number[],
-    opts: DecodeOptions,
-  ): Promise<DecodedSequence[]> {
+  async decode(audio: EncodedAudio, languages: string[], durations: number[], opts: DecodeOptions): Promise<DecodedSequence[]> {
     const { special } = this.tokenizer;
     const rows = audio.batch;
     const vocab = this.model.config.vocabSize;
@@ -107,7 +102,10 @@ export class WhisperDecoder {
     let out = first;
     if (this.tokenizer.languages.length) {
       const task = opts.task === 'translate' ? special.translate : special.transcribe;
-      out = await this.model.step(out.state, Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)));
+      out = await this.model.step(
+        out.state,
+        Int32Array.from(languages, (l) => this.tokenizer.languageToken(l)),
+      );
       out = await this.model.step(out.state, new Int32Array(rows).fill(task));
     }
     if (opts.withoutTimestamps) out = await this.model.step(out.state, new Int32Array(rows).fill(special.noTimestamps));
@@ -177,11 +175,17 @@ export class WhisperDecoder {
         });
       }
       if (finished.size === groups.length) break;
-      const keep = compactedSlots(slotGroup.map((g) => !finished.has(g)), width);
+      const keep = compactedSlots(
+        slotGroup.map((g) => !finished.has(g)),
+        width,
+      );
       if (keep.length < slots) {
         // Windows that finished leave the batch: the last live windows move into their rows.
         state = this.model.selectRows(this.model.reorderRows(state, parents), keep);
-        out = await this.model.step(state, Int32Array.from(keep, (i) => nextTokens[i]));
+        out = await this.model.step(
+          state,
+          Int32Array.from(keep, (i) => nextTokens[i]),
+        );
         slotGroup = keep.map((i) => slotGroup[i]);
       } else {
         out = await this.model.step(this.model.reorderRows(state, parents), nextTokens);
@@ -308,4 +312,3 @@ function repeatRows(logits: Float32Array, vocab: number, times: number): Float32
   }
   return out;
 }
-

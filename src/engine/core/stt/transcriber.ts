@@ -110,11 +110,7 @@ export class WhisperTranscriber {
     this.decoder = new WhisperDecoder(model, tokenizer);
   }
 
-  async transcribe(
-    samples: Float32Array,
-    opts: TranscribeOptions,
-    onProgress: (fraction: number) => void = () => undefined,
-  ): Promise<TranscriptionResult> {
+  async transcribe(samples: Float32Array, opts: TranscribeOptions, onProgress: (fraction: number) => void = () => undefined): Promise<TranscriptionResult> {
     const { chunks, probs } = await this.planWindows(samples, opts.vadFilter);
     const totalSamples = chunks.reduce((sum, c) => sum + c.end - c.start, 0);
     let language = this.resolveLanguage(opts.language);
@@ -134,7 +130,14 @@ export class WhisperTranscriber {
         ({ language, languageProb } = await this.detectLanguage(audio, batch));
       }
       const batchLanguage = language;
-      const results = await this.decodeWithFallback(audio, batch, batch.map(() => batchLanguage), opts, promptTokens, random);
+      const results = await this.decodeWithFallback(
+        audio,
+        batch,
+        batch.map(() => batchLanguage),
+        opts,
+        promptTokens,
+        random,
+      );
       const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
@@ -149,7 +152,10 @@ export class WhisperTranscriber {
     return {
       language: language ?? this.fallbackLanguage(),
       language_prob: languageProb,
-      text: segments.map((s) => s.text).join(this.joiner(language)).trim(),
+      text: segments
+        .map((s) => s.text)
+        .join(this.joiner(language))
+        .trim(),
       segments,
     };
   }
@@ -177,9 +183,7 @@ export class WhisperTranscriber {
       unknown.forEach((i, k) => (resolved[i] = Object.entries(probs[k]).reduce((a, b) => (b[1] > a[1] ? b : a))[0]));
     }
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
-    const results = await this.decodeWithFallback(
-      audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback,
-    );
+    const results = await this.decodeWithFallback(audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback);
     const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
     return results.map((r, i) => {
       const segments = this.toSegments({ ...r, chunk: { start: 0, end: clips[i].length } }, words?.[i] ?? null);
@@ -290,8 +294,14 @@ export class WhisperTranscriber {
             part.map((i) => languages[i]),
             part.map((i) => (batch[i].end - batch[i].start) / WHISPER_SAMPLE_RATE),
             {
-              task: opts.task, beamSize: opts.beamSize, temperature, promptTokens, random,
-              patience: opts.patience ?? 1, withoutTimestamps: opts.withoutTimestamps ?? false, maxNewTokens: opts.maxNewTokens ?? null,
+              task: opts.task,
+              beamSize: opts.beamSize,
+              temperature,
+              promptTokens,
+              random,
+              patience: opts.patience ?? 1,
+              withoutTimestamps: opts.withoutTimestamps ?? false,
+              maxNewTokens: opts.maxNewTokens ?? null,
             },
           )),
         );
@@ -299,7 +309,10 @@ export class WhisperTranscriber {
       const retry: number[] = [];
       pending.forEach((i, k) => {
         const candidates = decoded.slice(k * copies, (k + 1) * copies);
-        const attempt = this.assess(candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)), checks);
+        const attempt = this.assess(
+          candidates.reduce((a, b) => (b.avgLogprob > a.avgLogprob ? b : a)),
+          checks,
+        );
         attempts[i].push(attempt);
         if (!last && attempt.failed) retry.push(i);
       });
@@ -339,10 +352,7 @@ export class WhisperTranscriber {
     rows.forEach((i, k) => {
       const text = texts[i];
       const n = text.length + 1; // the notimestamps row, then one row per text token
-      const windowFrames = Math.min(
-        frames,
-        Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND),
-      );
+      const windowFrames = Math.min(frames, Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND));
       const block = new Float32Array(heads.length * n * frames);
       for (let h = 0; h < heads.length; h++) {
         const from = ((k * heads.length + h) * length + sotLength - 1) * frames;

@@ -69,10 +69,7 @@ export class JobsController {
   @ApiResponse({ status: 404, description: 'Unknown job, or its audio is gone' })
   async audio(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
     const path = await this.jobs.audioPath(id);
-    await reply
-      .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${id}"`)
-      .send(createReadStream(path));
+    await reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="${id}"`).send(createReadStream(path));
   }
 
   @Get('v1/queue')

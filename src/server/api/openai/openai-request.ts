@@ -27,10 +27,7 @@ export interface OpenAIAudioRequest {
  * `timestamp_granularities[]`, plus Earshot's task flags and `speakers`) → a ProcessRequest. Settings ranges are checked afterwards
  * by the same DTO as POST /v1/process.
  */
-export function toProcessRequest(
-  fields: Map<string, string[]>,
-  task: 'transcribe' | 'translate',
-): OpenAIAudioRequest {
+export function toProcessRequest(fields: Map<string, string[]>, task: 'transcribe' | 'translate'): OpenAIAudioRequest {
   const one = (name: string): string | undefined => {
     const value = fields.get(name)?.at(-1)?.trim();
     return value === '' ? undefined : value;
@@ -64,7 +61,15 @@ export function toProcessRequest(
 
   // Enrolled speakers to name (Earshot's field): "all" or comma-separated ids or names; it implies diarization.
   const speakersField = one('speakers');
-  const speakers = speakersField === undefined ? undefined : speakersField === 'all' ? 'all' : speakersField.split(',').map((s) => s.trim()).filter(Boolean);
+  const speakers =
+    speakersField === undefined
+      ? undefined
+      : speakersField === 'all'
+        ? 'all'
+        : speakersField
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
   if (speakers !== undefined && !tasks.includes('diarization')) tasks.push('diarization');
 
   const granularitiesOrDefault: TimestampGranularity[] = granularities.length ? (granularities as TimestampGranularity[]) : ['segment'];

@@ -14,7 +14,11 @@ import { openAIBody } from './openai-response';
 
 const COMMON_FIELDS = {
   file: { type: 'string', format: 'binary', description: 'The audio: wav, mp3, ogg/opus, flac, m4a/aac, webm, …' },
-  model: { type: 'string', example: OPENAI_WHISPER_MODEL, description: `"${OPENAI_WHISPER_MODEL}" is the default model; any installed Earshot model name also works` },
+  model: {
+    type: 'string',
+    example: OPENAI_WHISPER_MODEL,
+    description: `"${OPENAI_WHISPER_MODEL}" is the default model; any installed Earshot model name also works`,
+  },
   prompt: { type: 'string', description: 'Text that conditions the decoder (names, spelling, style)' },
   response_format: { type: 'string', enum: [...OPENAI_RESPONSE_FORMATS], default: 'json' },
   temperature: { type: 'number', minimum: 0, maximum: 1, default: 0 },
@@ -22,13 +26,14 @@ const COMMON_FIELDS = {
   emotion: { type: 'boolean', description: 'Earshot: also recognise emotion: adds emo and merged_segments' },
 };
 
-const OpenAIResponses = () => applyDecorators(
-  ApiResponse({ status: 200, description: 'json {text}; verbose_json {task, language, duration, text, segments, words}; text, srt or vtt as text' }),
-  ApiResponse({ status: 400, description: 'Malformed form or fields. Errors are {"error":{"message","type","param","code"}}' }),
-  ApiResponse({ status: 404, description: 'Unknown model' }),
-  ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' }),
-  ApiResponse({ status: 415, description: 'Audio that cannot be decoded' }),
-);
+const OpenAIResponses = () =>
+  applyDecorators(
+    ApiResponse({ status: 200, description: 'json {text}; verbose_json {task, language, duration, text, segments, words}; text, srt or vtt as text' }),
+    ApiResponse({ status: 400, description: 'Malformed form or fields. Errors are {"error":{"message","type","param","code"}}' }),
+    ApiResponse({ status: 404, description: 'Unknown model' }),
+    ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' }),
+    ApiResponse({ status: 415, description: 'Audio that cannot be decoded' }),
+  );
 
 /** OpenAI's audio API (`/v1/audio/transcriptions`, `/v1/audio/translations`) over the same pipeline as /v1/process. */
 @ApiTags('openai')
@@ -52,7 +57,11 @@ export class OpenAIController {
       properties: {
         ...COMMON_FIELDS,
         language: { type: 'string', description: 'ISO 639-1 code; detected when absent' },
-        'timestamp_granularities[]': { type: 'array', items: { type: 'string', enum: [...TIMESTAMP_GRANULARITIES] }, description: 'verbose_json only; default segment' },
+        'timestamp_granularities[]': {
+          type: 'array',
+          items: { type: 'string', enum: [...TIMESTAMP_GRANULARITIES] },
+          description: 'verbose_json only; default segment',
+        },
       },
     },
   })

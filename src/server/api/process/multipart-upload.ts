@@ -79,9 +79,10 @@ export async function receiveForm(req: FastifyRequest, uploadDir: string, maxByt
       }
       if (files.length === spec.maxFiles) {
         part.file.resume();
-        throw new EarshotError('invalid_request', spec.maxFiles === 1
-          ? `only one "${spec.audioField}" file per request`
-          : `at most ${spec.maxFiles} "${spec.audioField}" files per request`);
+        throw new EarshotError(
+          'invalid_request',
+          spec.maxFiles === 1 ? `only one "${spec.audioField}" file per request` : `at most ${spec.maxFiles} "${spec.audioField}" files per request`,
+        );
       }
       const file: SpooledFile = { path: join(uploadDir, `${randomUUID()}.upload`), filename: part.filename || undefined };
       files.push(file);
@@ -106,12 +107,7 @@ function formLimits(spec: FormSpec) {
 }
 
 /** POST /v1/process: one `audio` file, or an `audio_url` field when URL audio is enabled, and an optional `request_json`. */
-export async function receiveProcessUpload(
-  req: FastifyRequest,
-  uploadDir: string,
-  maxBytes: number,
-  audioUrls?: AudioUrlFetcher,
-): Promise<ReceivedUpload> {
+export async function receiveProcessUpload(req: FastifyRequest, uploadDir: string, maxBytes: number, audioUrls?: AudioUrlFetcher): Promise<ReceivedUpload> {
   const form = await receiveForm(req, uploadDir, maxBytes, {
     audioField: 'audio',
     maxFiles: 1,

@@ -56,13 +56,19 @@ export class ProcessController {
       type: 'object',
       properties: {
         audio: { type: 'string', format: 'binary', description: 'wav, mp3, ogg/opus, flac, m4a/aac, webm, …; required unless audio_url is given' },
-        audio_url: { type: 'string', description: 'http(s) URL to fetch the audio from instead of uploading it (public addresses only unless ALLOW_PRIVATE_URLS)' },
+        audio_url: {
+          type: 'string',
+          description: 'http(s) URL to fetch the audio from instead of uploading it (public addresses only unless ALLOW_PRIVATE_URLS)',
+        },
         request_json: { type: 'string', description: 'A JSON ProcessRequest; default {"settings":{"tasks":["transcribe"]}}' },
       },
     },
   })
   @ApiResponse({ status: 200, description: 'The result (JSON, or text/srt/vtt per format_output)' })
-  @ApiResponse({ status: 202, description: 'async_process: the job is queued ({status:"queued", job_id}); an Idempotency-Key header returns the same job for the same key' })
+  @ApiResponse({
+    status: 202,
+    description: 'async_process: the job is queued ({status:"queued", job_id}); an Idempotency-Key header returns the same job for the same key',
+  })
   @ApiResponse({ status: 400, description: 'Malformed multipart or request_json' })
   @ApiResponse({ status: 404, description: 'Unknown model' })
   @ApiResponse({ status: 413, description: 'Upload over MAX_UPLOAD_MB or audio over MAX_AUDIO_SECONDS' })
@@ -70,7 +76,7 @@ export class ProcessController {
   @ApiResponse({ status: 422, description: 'Unknown or unavailable task, impossible settings' })
   @ApiResponse({ status: 401, description: 'Missing or invalid API key' })
   @ApiResponse({ status: 403, description: 'The API key lacks the process scope' })
-  @ApiResponse({ status: 429, description: 'Over the key\'s requests/min or audio seconds/hour (Retry-After)' })
+  @ApiResponse({ status: 429, description: "Over the key's requests/min or audio seconds/hour (Retry-After)" })
   @ApiResponse({ status: 503, description: 'Inference queue full, estimated wait too long, or memory high (Retry-After)' })
   async process(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     const upload = await receiveProcessUpload(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, this.audioUrls);

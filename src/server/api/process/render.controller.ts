@@ -20,7 +20,7 @@ export class RenderController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Render a result you already have as text, SRT, WebVTT or RTTM, without processing the audio again',
-    description: 'The body is a POST /v1/process answer or a job\'s result (word lists may be left out). The same writers as format_output.',
+    description: "The body is a POST /v1/process answer or a job's result (word lists may be left out). The same writers as format_output.",
   })
   @ApiQuery({ name: 'format', enum: RENDERED_FORMATS })
   @ApiResponse({ status: 200, description: 'text/plain, application/x-subrip or text/vtt' })
@@ -34,10 +34,7 @@ export class RenderController {
     if (format === 'rttm' ? !request.result.dia : !request.result.tra) {
       throw new EarshotError('invalid_settings', format === 'rttm' ? 'rttm needs result.dia (speaker turns)' : `${format} needs result.tra (a transcript)`);
     }
-    const rendered = this.service.render(
-      { request_id: request.request_id ?? 'earshot', result: request.result } as ProcessResponse,
-      format as OutputFormat,
-    );
+    const rendered = this.service.render({ request_id: request.request_id ?? 'earshot', result: request.result } as ProcessResponse, format as OutputFormat);
     if (!('contentType' in rendered)) throw new EarshotError('internal', 'the format rendered no text');
     void reply.header('content-type', rendered.contentType);
     return rendered.body;

@@ -35,10 +35,13 @@ class RenderResultDto {
 /** A result the caller already has (a 200 answer of POST /v1/process, or a job's `result`), to render again. */
 export class RenderRequestDto {
   @ApiPropertyOptional({ description: 'Names the RTTM file; any string' })
-  @IsOptional() @IsString() @MaxLength(128)
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
   request_id?: string;
 
   @ApiProperty({ description: 'The `result` object of the answer: tra (text, segments), dia (turns), segments (merged)' })
-  @ValidateNested() @Type(() => RenderResultDto)
+  @ValidateNested()
+  @Type(() => RenderResultDto)
   result!: RenderResultDto;
 }

@@ -33,7 +33,11 @@ export class RedisAudioBudgetStore implements AudioBudgetStore {
 
   async add(key: string, hour: number, seconds: number): Promise<void> {
     const name = `earshot:audio:${key}:${hour}`;
-    await this.redis.multi().incrbyfloat(name, seconds).pexpire(name, 2 * HOUR_MS).exec();
+    await this.redis
+      .multi()
+      .incrbyfloat(name, seconds)
+      .pexpire(name, 2 * HOUR_MS)
+      .exec();
   }
 }
 

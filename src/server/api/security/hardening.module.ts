@@ -46,7 +46,10 @@ export class HardeningModule {
             // Request lines carry method, path, status and timing: never bodies, audio, transcripts or keys.
             serializers: {
               req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-                id: req.id, method: req.method, url: req.url.split('?')[0], remoteAddress: req.remoteAddress,
+                id: req.id,
+                method: req.method,
+                url: req.url.split('?')[0],
+                remoteAddress: req.remoteAddress,
               }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },

@@ -11,7 +11,8 @@ const DEFAULT_SAMPLE_RATE = 16000;
 
 /** The first frame of /v1/ws: a ProcessRequest plus the sample rate of the audio frames to come (default 16000). */
 export class StreamStartDto extends ProcessRequestDto {
-  @IsOptional() @IsInt()
+  @IsOptional()
+  @IsInt()
   sample_rate?: number;
 }
 
@@ -52,13 +53,17 @@ export function streamStartParser(process: ProcessService, batchSize: number, de
     if (!tasks.includes('transcribe')) throw new EarshotError('invalid_settings', 'a stream needs the transcribe task');
     if (dia?.stereo_mode) throw new EarshotError('invalid_settings', 'dia.stereo_mode does not apply to streams: their audio is mono');
     if (dia?.speakers !== undefined) throw new EarshotError('invalid_settings', 'dia.speakers (enrolled speakers) is not available on streams yet');
-    const request = process.toPipelineRequest({ settings: { tasks: tasks as TaskName[], tra: { ...tra, model: tra?.model ?? defaultModel }, dia: dia ?? undefined, emo: emo ?? undefined } });
+    const request = process.toPipelineRequest({
+      settings: { tasks: tasks as TaskName[], tra: { ...tra, model: tra?.model ?? defaultModel }, dia: dia ?? undefined, emo: emo ?? undefined },
+    });
     const { diarization, emotion } = request;
     return {
       // Speakers come from each utterance's embedding, not from words: word times only when asked for.
       transcribe: { ...request.transcribe, wordTimestamps: tra?.word_timestamps ?? false, batchSize },
       sampleRate,
-      ...(diarization ? { speakers: { numSpeakers: diarization.numSpeakers, minSpeakers: diarization.minSpeakers, maxSpeakers: diarization.maxSpeakers } } : {}),
+      ...(diarization
+        ? { speakers: { numSpeakers: diarization.numSpeakers, minSpeakers: diarization.minSpeakers, maxSpeakers: diarization.maxSpeakers } }
+        : {}),
       ...(emotion ? { emotion: { model: emotion.model } } : {}),
     };
   };

@@ -12,7 +12,9 @@ export class SystemController {
 
   @Get('health')
   @Access('public')
-  @ApiOperation({ summary: 'Liveness: the process answers; model_status (ok, degraded while loading, unhealthy if the default model failed) and process memory' })
+  @ApiOperation({
+    summary: 'Liveness: the process answers; model_status (ok, degraded while loading, unhealthy if the default model failed) and process memory',
+  })
   health() {
     return this.system.health();
   }
@@ -32,7 +34,10 @@ export class SystemController {
 
   @Get('v1/models')
   @Access('any-key')
-  @ApiOperation({ summary: 'Installed models and which are loaded, in OpenAI\'s list shape ({object:"list", data:[{id, object, created, owned_by, …}]}) with Earshot\'s fields on each entry' })
+  @ApiOperation({
+    summary:
+      'Installed models and which are loaded, in OpenAI\'s list shape ({object:"list", data:[{id, object, created, owned_by, …}]}) with Earshot\'s fields on each entry',
+  })
   models() {
     return this.system.models();
   }

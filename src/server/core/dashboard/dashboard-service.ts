@@ -59,7 +59,10 @@ export class DashboardService {
   private lastAt = 0;
   private lastCpu?: { user: number; system: number };
 
-  constructor(private readonly sources: DashboardSources, private readonly options: DashboardOptions) {
+  constructor(
+    private readonly sources: DashboardSources,
+    private readonly options: DashboardOptions,
+  ) {
     this.windowMs = options.windowMs ?? 15 * 60_000;
     this.runningJobsShown = options.runningJobsShown ?? 5;
     this.sourceTimeoutMs = Math.min(options.intervalMs / 2, 2000);
@@ -166,7 +169,10 @@ export class DashboardService {
     this.busySources.add(name);
     const call = Promise.resolve()
       .then(source)
-      .then((value) => value, () => null)
+      .then(
+        (value) => value,
+        () => null,
+      )
       .finally(() => this.busySources.delete(name));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<null>((resolve) => {

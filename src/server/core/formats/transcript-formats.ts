@@ -48,11 +48,7 @@ function taggedText(segments: MergedSegment[]): string {
  * segments that carry a speaker or an emotion, text lines and SRT cues get `[SPEAKER_00] (angry)` tags and WebVTT
  * cues voice tags for the speaker.
  */
-export function renderTranscript(
-  result: TranscriptionResult,
-  format: Exclude<OutputFormat, 'json' | 'rttm'>,
-  merged?: MergedSegment[],
-): RenderedOutput {
+export function renderTranscript(result: TranscriptionResult, format: Exclude<OutputFormat, 'json' | 'rttm'>, merged?: MergedSegment[]): RenderedOutput {
   const tagged = merged?.some((s) => s.speaker !== undefined || s.emotion !== undefined) ?? false;
   const segments: CueSource[] = tagged ? merged! : result.segments;
   switch (format) {
@@ -61,7 +57,10 @@ export function renderTranscript(
     case 'srt':
       return {
         contentType: 'application/x-subrip; charset=utf-8',
-        body: stringifySync(cues(segments, (s) => tagPrefix(s) + s.text.trim()), { format: 'SRT' }),
+        body: stringifySync(
+          cues(segments, (s) => tagPrefix(s) + s.text.trim()),
+          { format: 'SRT' },
+        ),
       };
     case 'vtt':
       return {

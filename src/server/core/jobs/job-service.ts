@@ -1,14 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  Job,
-  JobAccepted,
-  JobList,
-  JobStatus,
-  ProcessRequest,
-  ProcessResponse,
-  QueueStats,
-  WebhookDelivery,
-} from '../../../../libs/contracts/process';
+import type { Job, JobAccepted, JobList, JobStatus, ProcessRequest, ProcessResponse, QueueStats, WebhookDelivery } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
 import type { PipelineRequest } from '../../../contract/engine-types';
 import type { RunOptions } from '../process-service';

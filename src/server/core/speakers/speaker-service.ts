@@ -112,11 +112,17 @@ export class SpeakerService {
     const analysis = await this.analyzer.voices(audioPaths, { signal });
     const voice = this.oneVoice(analysis);
     if (analysis.embedder !== speaker.embedder) {
-      throw new EarshotError('enrolment_rejected', `the voiceprint was made with ${speaker.embedder} and the service now uses ${analysis.embedder}; enrol the speaker again`);
+      throw new EarshotError(
+        'enrolment_rejected',
+        `the voiceprint was made with ${speaker.embedder} and the service now uses ${analysis.embedder}; enrol the speaker again`,
+      );
     }
     const score = cosine(voice.embedding, speaker.embedding);
     if (score < this.settings.matchThreshold) {
-      throw new EarshotError('enrolment_rejected', `this audio does not sound like ${speaker.name} (match ${score.toFixed(2)}, below ${this.settings.matchThreshold})`);
+      throw new EarshotError(
+        'enrolment_rejected',
+        `this audio does not sound like ${speaker.name} (match ${score.toFixed(2)}, below ${this.settings.matchThreshold})`,
+      );
     }
     const total = speaker.speechS + voice.speechS;
     const mean = new Float32Array(speaker.embedding.length);
@@ -187,7 +193,10 @@ export class SpeakerService {
       throw new EarshotError('enrolment_rejected', `the enrolment audio holds ${analysis.voices.length} voices (${parts}); enrol one speaker at a time`);
     }
     if (speech < this.settings.minSpeechS) {
-      throw new EarshotError('enrolment_rejected', `the enrolment audio holds ${speech.toFixed(1)} s of speech; at least ${this.settings.minSpeechS} s are needed`);
+      throw new EarshotError(
+        'enrolment_rejected',
+        `the enrolment audio holds ${speech.toFixed(1)} s of speech; at least ${this.settings.minSpeechS} s are needed`,
+      );
     }
     return { embedding: Float32Array.from(analysis.voices[0].embedding), speechS: speech };
   }

@@ -70,7 +70,11 @@ export class StreamService {
   /** A new connection, or null when there are already maxStreams (the socket got an error frame and 1013). */
   connect(socket: StreamSocket): StreamConnection | null {
     if (this.active >= this.limits.maxStreams) {
-      socket.send({ type: 'error', code: 'overloaded', message: `the service already serves ${this.limits.maxStreams} streams (WS_MAX_STREAMS); try again later` });
+      socket.send({
+        type: 'error',
+        code: 'overloaded',
+        message: `the service already serves ${this.limits.maxStreams} streams (WS_MAX_STREAMS); try again later`,
+      });
       socket.close(CLOSE_CODES.tryAgainLater);
       return null;
     }
@@ -141,7 +145,11 @@ export class StreamConnection {
       return;
     }
     if (bytes.byteLength % 2 !== 0) {
-      this.socket.send({ type: 'error', code: 'invalid_request', message: `a frame of ${bytes.byteLength} bytes is not whole PCM16 samples; the frame was ignored` });
+      this.socket.send({
+        type: 'error',
+        code: 'invalid_request',
+        message: `a frame of ${bytes.byteLength} bytes is not whole PCM16 samples; the frame was ignored`,
+      });
       return;
     }
     if (this.state === 'streaming') {
@@ -177,7 +185,12 @@ export class StreamConnection {
     try {
       const { transcribe, speakers, emotion } = start;
       this.streamId = await this.engine.openStream(
-        { transcribe, ...(speakers ? { speakers } : {}), ...(emotion ? { emotion } : {}), maxBufferedSamples: this.limits.maxBufferedSeconds * WHISPER_SAMPLE_RATE },
+        {
+          transcribe,
+          ...(speakers ? { speakers } : {}),
+          ...(emotion ? { emotion } : {}),
+          maxBufferedSamples: this.limits.maxBufferedSeconds * WHISPER_SAMPLE_RATE,
+        },
         (message) => this.fromWorker(message),
       );
     } catch (err) {

@@ -12,7 +12,16 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
-const BOOLEAN_WORDS = new Map([['1', true], ['true', true], ['yes', true], ['on', true], ['0', false], ['false', false], ['no', false], ['off', false]]);
+const BOOLEAN_WORDS = new Map([
+  ['1', true],
+  ['true', true],
+  ['yes', true],
+  ['on', true],
+  ['0', false],
+  ['false', false],
+  ['no', false],
+  ['off', false],
+]);
 
 /** The one reading of a boolean variable: 1/0, true/false, yes/no, on/off in any case; anything else is left as it is, for @IsBoolean to refuse. */
 const toBoolean = ({ value }: { value: unknown }) => (typeof value === 'string' ? (BOOLEAN_WORDS.get(value.trim().toLowerCase()) ?? value) : value);
@@ -26,57 +35,87 @@ class Environment {
   // Shared: the job backend, the speaker store and the limits' counters all use it.
 
   /** Set: jobs go through BullMQ, voiceprints and rate-limit counts live in this Redis. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   REDIS_URL?: string;
 
   // server: the HTTP thread.
 
-  @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 8000;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   HOST = '0.0.0.0';
 
-  @IsIn(LOG_LEVELS as unknown as string[], { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevelName = 'log';
 
   /** Where uploads are spooled while they are processed. */
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   UPLOAD_DIR = join(tmpdir(), 'earshot-uploads');
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(10240)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10240)
   MAX_UPLOAD_MB = 200;
 
   /** An upload that sends nothing for this long is cut off. */
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   UPLOAD_IDLE_TIMEOUT_S = 30;
 
   /** Longest time for one request, upload and processing; its work is cancelled after it. */
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   REQUEST_TIMEOUT_S = 900;
 
   /** Live streams on /v1/ws at once; more are refused with close code 1013. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(1024)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
   WS_MAX_STREAMS = 8;
 
   /** Largest WebSocket frame. */
-  @Type(() => Number) @IsInt() @Min(1024)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
   WS_MAX_FRAME_BYTES = 1024 * 1024;
 
   /** Audio of one stream received but not yet processed; over it the stream is closed as overloaded. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(600)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(600)
   WS_MAX_BUFFERED_S = 20;
 
   /** A stream that sends nothing for this long is closed. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(3600)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
   WS_IDLE_TIMEOUT_S = 30;
 
   /** Lowest cosine between a diarized speaker and an enrolled voiceprint that names it (see DEFAULT_MATCH_THRESHOLD). */
-  @Type(() => Number) @IsNumber() @Min(-1) @Max(1)
+  @Type(() => Number)
+  @IsNumber()
+  @Min(-1)
+  @Max(1)
   SPEAKER_MATCH_THRESHOLD = DEFAULT_MATCH_THRESHOLD;
 
   /** Least speech (seconds) an enrolment must hold. */
-  @Type(() => Number) @IsNumber() @Min(0.5) @Max(60)
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.5)
+  @Max(60)
   SPEAKER_MIN_ENROL_S = 1;
 
   // engine: the inference worker, and the admission of work to it.
@@ -85,7 +124,10 @@ class Environment {
   @Matches(/^(cpu|cuda|cuda:\d+)$/, { message: 'DEVICE must be "cpu", "cuda" or "cuda:N"' })
   DEVICE = 'cpu';
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   GPU_COUNT = 1;
 
   /** Physical GPU ids for DEVICE=cuda, e.g. "0,2"; overrides GPU_COUNT. */
@@ -93,28 +135,41 @@ class Environment {
   GPU_IDS = '';
 
   /** 0: onnxruntime picks (all cores). */
-  @Type(() => Number) @IsInt() @Min(0) @Max(256)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(256)
   ORT_INTRA_OP_THREADS = 0;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   MODELS_DIR = './models';
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   MODEL_CACHE_MAX_ENTRIES = 3;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MODEL_CACHE_MAX_MB = 8192;
 
   /** 0 keeps loaded models until evicted. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   MODEL_CACHE_IDLE_TTL_S = 1800;
 
   /** Files (POST /v1/process, jobs, the OpenAI routes) when a request names no model. */
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   DEFAULT_STT_MODEL = 'whisper-small';
 
   /** Live streams (/v1/ws) when the first frame names no model. */
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   DEFAULT_STREAM_MODEL = 'whisper-tiny';
 
   /** Models that encode windows shorter than 30 s at their own length (plus STT_SHORT_WINDOW_PAD_S); "none": off. */
@@ -122,40 +177,64 @@ class Environment {
   STT_SHORT_WINDOW_MODELS = 'whisper-small';
 
   /** Silence encoded after a short window: less is faster; too little and Whisper repeats itself at the end. */
-  @Type(() => Number) @IsNumber() @Min(0) @Max(30)
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0)
+  @Max(30)
   STT_SHORT_WINDOW_PAD_S = 10;
 
   /** Decoder rows per batch (windows × beams): more is faster on many cores, costs memory. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   STT_BATCH_SIZE = 8;
 
   /** Hop between the 10 s windows of speaker segmentation: longer is faster, a little less accurate. */
-  @Type(() => Number) @IsNumber() @Min(0.5) @Max(5)
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.5)
+  @Max(5)
   DIARIZATION_STEP_S = 2;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   FFMPEG_PATH = 'ffmpeg';
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   FFMPEG_TIMEOUT_S = 600;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(86400)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
   MAX_AUDIO_SECONDS = 4 * 3600;
 
   /** Pipeline runs at once in the inference worker. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   INFERENCE_CONCURRENCY = 2;
 
   /** Requests waiting for an inference slot; more are refused with 503. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   MAX_QUEUE_LENGTH = 32;
 
   /** A request whose estimated wait is longer is refused with 503. */
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_QUEUE_WAIT_MS = 120_000;
 
   /** Above this resident memory new synchronous work is refused with 503; 0 = off. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   MAX_RSS_MB = 0;
 
   // jobs: background jobs, their webhooks and the scale-out roles.
@@ -165,87 +244,125 @@ class Environment {
   DATA_DIR = './data';
 
   /** Jobs one process runs at once. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   JOB_CONCURRENCY = 1;
 
   /** Runs a job may take (a crash mid-run counts) before it fails for good. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   JOB_MAX_ATTEMPTS = 3;
 
-  @Type(() => Number) @IsNumber() @Min(0.001)
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.001)
   JOB_TTL_HOURS = 24;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   JOB_CLEANUP_INTERVAL_S = 300;
 
   @IsString()
   WEBHOOK_SECRET = '';
 
-  @Transform(toBoolean) @IsBoolean(IS_BOOLEAN)
+  @Transform(toBoolean)
+  @IsBoolean(IS_BOOLEAN)
   WEBHOOK_ALLOW_PRIVATE = false;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(20)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(20)
   WEBHOOK_MAX_ATTEMPTS = 5;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   WEBHOOK_BACKOFF_MS = 1000;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   WEBHOOK_TIMEOUT_S = 10;
 
   /** api: HTTP only, jobs are run elsewhere; worker: runs jobs, no HTTP; all: both. api and worker need REDIS_URL. */
-  @IsIn(ROLES as unknown as string[], { message: `ROLE must be one of ${ROLES.join(', ')}` })
+  @IsIn(ROLES, { message: `ROLE must be one of ${ROLES.join(', ')}` })
   ROLE: Role = 'all';
 
   /** How long SIGTERM waits for running jobs before putting them back in the queue. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   SHUTDOWN_TIMEOUT_S = 30;
 
   // security: who may call, how much, and which addresses the service fetches from.
 
   /** Comma-separated keys with every scope and the default rates. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   API_KEYS?: string;
 
   /** JSON file: [{ "name", "key" | "sha256", "scopes"?, "requests_per_min"?, "audio_seconds_per_hour"? }]. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   API_KEYS_FILE?: string;
 
   /** Per key (per client address when no keys are configured); 0 = off. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   RATE_LIMIT_PER_MIN = 120;
 
   /** Audio seconds a key may have processed per hour; 0 = off. */
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   AUDIO_SECONDS_PER_HOUR = 0;
 
-  @Transform(toBoolean) @IsBoolean(IS_BOOLEAN)
+  @Transform(toBoolean)
+  @IsBoolean(IS_BOOLEAN)
   METRICS_PUBLIC = false;
 
-  @Transform(toBoolean) @IsBoolean(IS_BOOLEAN)
+  @Transform(toBoolean)
+  @IsBoolean(IS_BOOLEAN)
   DOCS_PUBLIC = true;
 
   /** "" = no CORS headers, "*" = any origin, or a comma-separated list of origins. */
   @IsString()
   CORS_ORIGINS = '';
 
-  @Transform(toBoolean) @IsBoolean(IS_BOOLEAN)
+  @Transform(toBoolean)
+  @IsBoolean(IS_BOOLEAN)
   ALLOW_PRIVATE_URLS = false;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   AUDIO_URL_TIMEOUT_S = 60;
 
-  @Type(() => Number) @IsInt() @Min(0) @Max(10)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10)
   AUDIO_URL_MAX_REDIRECTS = 3;
 
   // web: the browser UI.
 
   /** The playground at / and the dashboard at /dashboard. */
-  @Transform(toBoolean) @IsBoolean(IS_BOOLEAN)
+  @Transform(toBoolean)
+  @IsBoolean(IS_BOOLEAN)
   WEB_UI = true;
 
   /** How often the dashboard takes a sample; it keeps the last 15 minutes of them. */
-  @Type(() => Number) @IsInt() @Min(1) @Max(60)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(60)
   DASHBOARD_SAMPLE_S = 5;
 }
 
@@ -311,7 +428,11 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigError extends Error {}
 
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Reads and validates the environment; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {

@@ -19,7 +19,10 @@ export interface DeviceEnvironment {
 }
 
 function ids(list: string | undefined): string[] {
-  return (list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== '-1');
 }
 
 export function assignDevice(env: DeviceEnvironment): DeviceAssignment {

@@ -2,16 +2,16 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import IORedis from 'ioredis';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob, type JobType } from 'bullmq';
-import { JOB_STATUSES, type JobStatus, type ProcessRequest, type ProcessResponse, type QueueStats, type WebhookDelivery } from '../../../../libs/contracts/process';
-import { EarshotError } from '../../../contract/errors';
 import {
-  failureBody,
-  isPermanentFailure,
-  type JobHandler,
-  type JobListQuery,
-  type JobQueue,
-  type StoredJob,
-} from '../../core/jobs/job-queue';
+  JOB_STATUSES,
+  type JobStatus,
+  type ProcessRequest,
+  type ProcessResponse,
+  type QueueStats,
+  type WebhookDelivery,
+} from '../../../../libs/contracts/process';
+import { EarshotError } from '../../../contract/errors';
+import { failureBody, isPermanentFailure, type JobHandler, type JobListQuery, type JobQueue, type StoredJob } from '../../core/jobs/job-queue';
 
 interface JobData {
   request: ProcessRequest;
@@ -45,7 +45,7 @@ const STATES_OF: Record<JobStatus, JobType[]> = {
 };
 
 function statusOf(state: string): JobStatus {
-  return (JOB_STATUSES.find((s) => STATES_OF[s].includes(state as JobType)) ?? 'queued') as JobStatus;
+  return JOB_STATUSES.find((s) => STATES_OF[s].includes(state as JobType)) ?? 'queued';
 }
 
 /**
@@ -164,9 +164,7 @@ export class BullJobQueue implements JobQueue {
 
   async stats(): Promise<QueueStats> {
     const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-    const depth = Object.fromEntries(
-      JOB_STATUSES.map((s) => [s, STATES_OF[s].reduce((n, state) => n + (counts[state] ?? 0), 0)]),
-    ) as QueueStats['depth'];
+    const depth = Object.fromEntries(JOB_STATUSES.map((s) => [s, STATES_OF[s].reduce((n, state) => n + (counts[state] ?? 0), 0)])) as QueueStats['depth'];
     const [oldest] = (await this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true)) as BullEarshotJob[];
     // Each worker process names its connections after itself; the queue's own connections carry no :w: part.
     const clients = (await this.queue.getWorkers()) as Array<{ rawname?: string }>;

@@ -4,14 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { JOB_STATUSES, type JobStatus, type QueueStats, type WebhookDelivery } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
-import {
-  failureBody,
-  isPermanentFailure,
-  type JobHandler,
-  type JobListQuery,
-  type JobQueue,
-  type StoredJob,
-} from '../../core/jobs/job-queue';
+import { failureBody, isPermanentFailure, type JobHandler, type JobListQuery, type JobQueue, type StoredJob } from '../../core/jobs/job-queue';
 
 interface JobRow {
   seq: number;
@@ -119,7 +112,7 @@ export class SqliteJobQueue implements JobQueue {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     // Files made before jobs recorded their submitter: their jobs run charged to no one.
-    const columns = this.db.prepare('SELECT name FROM pragma_table_info(\'jobs\')').pluck().all() as string[];
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('jobs')").pluck().all() as string[];
     if (!columns.includes('submitted_by')) this.db.exec('ALTER TABLE jobs ADD COLUMN submitted_by TEXT');
   }
 
@@ -243,7 +236,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   private async runOne(job: StoredJob): Promise<void> {
-    const mine = 'WHERE id = @id AND status = \'processing\' AND owner = @owner';
+    const mine = "WHERE id = @id AND status = 'processing' AND owner = @owner";
     const progress = this.db.prepare(`UPDATE jobs SET progress = @progress ${mine}`);
     try {
       const result = await this.handler!(job, (fraction) => {

@@ -16,34 +16,58 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
   readonly registry = new Registry();
 
   readonly httpRequests = new Counter({
-    name: 'earshot_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry],
+    name: 'earshot_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
   });
   readonly httpDuration = new Histogram({
-    name: 'earshot_http_request_duration_seconds', help: 'HTTP request latency by method, route and status',
-    labelNames: ['method', 'route', 'status'], buckets: SECONDS_BUCKETS, registers: [this.registry],
+    name: 'earshot_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
   });
   readonly audioSeconds = new Counter({
-    name: 'earshot_audio_seconds_processed_total', help: 'Seconds of audio processed, by task and model', labelNames: ['task', 'model'], registers: [this.registry],
+    name: 'earshot_audio_seconds_processed_total',
+    help: 'Seconds of audio processed, by task and model',
+    labelNames: ['task', 'model'],
+    registers: [this.registry],
   });
   readonly realTimeFactor = new Histogram({
-    name: 'earshot_real_time_factor', help: 'Processing time / audio duration per run, by task and model', labelNames: ['task', 'model'],
-    buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5], registers: [this.registry],
+    name: 'earshot_real_time_factor',
+    help: 'Processing time / audio duration per run, by task and model',
+    labelNames: ['task', 'model'],
+    buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5],
+    registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'earshot_inference_queue_depth', help: 'Pipeline runs waiting for a slot', registers: [this.registry] });
   readonly queueRunning = new Gauge({ name: 'earshot_inference_running', help: 'Pipeline runs in progress', registers: [this.registry] });
   readonly queueWait = new Histogram({
-    name: 'earshot_inference_queue_wait_seconds', help: 'Time a pipeline run waited for a slot', buckets: SECONDS_BUCKETS, registers: [this.registry],
+    name: 'earshot_inference_queue_wait_seconds',
+    help: 'Time a pipeline run waited for a slot',
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
   });
   readonly admissionRefused = new Counter({
-    name: 'earshot_admission_refused_total', help: 'Synchronous work refused with 503, by reason', labelNames: ['reason'], registers: [this.registry],
+    name: 'earshot_admission_refused_total',
+    help: 'Synchronous work refused with 503, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
   });
   readonly rateLimited = new Counter({
-    name: 'earshot_rate_limited_total', help: 'Requests refused with 429, by limit', labelNames: ['limit'], registers: [this.registry],
+    name: 'earshot_rate_limited_total',
+    help: 'Requests refused with 429, by limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
   });
   /** WebSocket streams open now: inc() on accept, dec() on close. */
   readonly activeStreams = new Gauge({ name: 'earshot_active_streams', help: 'Open WebSocket streams', registers: [this.registry] });
   readonly errors = new Counter({
-    name: 'earshot_errors_total', help: 'Error answers by error code (HTTP and WebSocket)', labelNames: ['code'], registers: [this.registry],
+    name: 'earshot_errors_total',
+    help: 'Error answers by error code (HTTP and WebSocket)',
+    labelNames: ['code'],
+    registers: [this.registry],
   });
   /** The raw observations of the dashboard's current interval. */
   readonly interval = new IntervalRecorder();
@@ -57,23 +81,39 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     const readCache = () => this.read(this.modelCacheSource);
     const readJobs = () => this.read(this.jobsSource);
     const cacheGauge = (field: 'hits' | 'misses' | 'evictions' | 'bytes' | 'loads', help: string) =>
-      new Gauge({ name: `earshot_model_cache_${field}`, help, registers: [this.registry], async collect() {
-        const stats = await readCache();
-        if (stats) this.set(stats[field]);
-      } });
+      new Gauge({
+        name: `earshot_model_cache_${field}`,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const stats = await readCache();
+          if (stats) this.set(stats[field]);
+        },
+      });
     cacheGauge('hits', 'Model cache hits since start');
     cacheGauge('misses', 'Model cache misses since start');
     cacheGauge('evictions', 'Models evicted from the cache since start');
     cacheGauge('loads', 'Model loads since start');
     cacheGauge('bytes', 'Bytes of models held in the cache');
-    new Gauge({ name: 'earshot_jobs', help: 'Background jobs by status', labelNames: ['status'], registers: [this.registry], async collect() {
-      const stats = await readJobs();
-      if (stats) for (const [status, n] of Object.entries(stats.depth)) this.set({ status }, n);
-    } });
-    new Gauge({ name: 'earshot_jobs_oldest_queued_age_seconds', help: 'Age of the oldest queued job (0 when none waits)', registers: [this.registry], async collect() {
-      const stats = await readJobs();
-      if (stats) this.set(stats.oldest_queued_age_s ?? 0);
-    } });
+    new Gauge({
+      name: 'earshot_jobs',
+      help: 'Background jobs by status',
+      labelNames: ['status'],
+      registers: [this.registry],
+      async collect() {
+        const stats = await readJobs();
+        if (stats) for (const [status, n] of Object.entries(stats.depth)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'earshot_jobs_oldest_queued_age_seconds',
+      help: 'Age of the oldest queued job (0 when none waits)',
+      registers: [this.registry],
+      async collect() {
+        const stats = await readJobs();
+        if (stats) this.set(stats.oldest_queued_age_s ?? 0);
+      },
+    });
   }
 
   /** Where the job queue figures come from. */

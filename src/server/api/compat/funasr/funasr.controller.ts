@@ -61,14 +61,22 @@ export class FunasrController {
   @ApiOperation({ summary: 'Transcribe the raw audio body (application/octet-stream or audio/*), with speakers by default' })
   @ApiConsumes('application/octet-stream', 'audio/wav', 'audio/mpeg')
   @ApiBody({ required: false, schema: { type: 'string', format: 'binary' }, description: 'The audio file itself; not needed with audio_address' })
-  @ApiQuery({ name: 'model_id', required: false, type: 'string', description: 'An installed Earshot model; other names (qwen3-asr-1.7b, paraformer-large) use the default' })
+  @ApiQuery({
+    name: 'model_id',
+    required: false,
+    type: 'string',
+    description: 'An installed Earshot model; other names (qwen3-asr-1.7b, paraformer-large) use the default',
+  })
   @ApiQuery({ name: 'audio_address', required: false, type: 'string', description: 'http(s) URL of the audio instead of a body' })
   @ApiQuery({ name: 'sample_rate', required: false, type: 'integer', description: 'Accepted; files are decoded at their own rate' })
   @ApiQuery({ name: 'enable_speaker_diarization', required: false, type: 'boolean', description: 'default true: segments carry speaker_id' })
   @ApiQuery({ name: 'word_timestamps', required: false, type: 'boolean', description: 'default false: segments carry word_tokens' })
   @ApiQuery({ name: 'vocabulary_id', required: false, type: 'string', description: 'Hotwords "word1 weight1 word2 weight2" (weights ignored)' })
   @ApiQuery({ name: 'appkey', required: false, type: 'string', description: 'Accepted and ignored; the API key goes in X-NLS-Token (or Authorization)' })
-  @ApiResponse({ status: 200, description: '{task_id, result, status:200, message:"SUCCESS", segments:[{text,start_time,end_time,speaker_id,word_tokens}], duration, processing_time}' })
+  @ApiResponse({
+    status: 200,
+    description: '{task_id, result, status:200, message:"SUCCESS", segments:[{text,start_time,end_time,speaker_id,word_tokens}], duration, processing_time}',
+  })
   @ApiResponse({ status: 400, description: '{task_id, result:"", status:40000003, message}' })
   async transcribe(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query() query: Record<string, string | undefined>) {
     const started = process.hrtime.bigint();

@@ -93,9 +93,7 @@ export function asrResponse(taskId: string, response: ProcessResponse, processin
     start_time: round(s.start, 2),
     end_time: round(s.end, 2),
     ...('speaker' in s && s.speaker !== undefined ? { speaker_id: nameOf(s.speaker) } : {}),
-    ...(wordTimestamps && s.words
-      ? { word_tokens: s.words.map((w) => ({ text: w.word, start_time: round(w.start, 3), end_time: round(w.end, 3) })) }
-      : {}),
+    ...(wordTimestamps && s.words ? { word_tokens: s.words.map((w) => ({ text: w.word, start_time: round(w.start, 3), end_time: round(w.end, 3) })) } : {}),
   }));
   const result = dia ? segments.map((s) => (s.speaker_id ? `${s.speaker_id} ${s.text}` : s.text)).join('\n') : (tra?.text ?? '');
   return {
@@ -122,7 +120,7 @@ export function parseNlsCommand(text: string): NlsCommand {
   try {
     frame = JSON.parse(text);
   } catch (err) {
-    throw new Error(`the frame is not JSON: ${(err as Error).message}`);
+    throw new Error(`the frame is not JSON: ${(err as Error).message}`, { cause: err });
   }
   const header = (frame as { header?: Record<string, unknown> } | null)?.header;
   if (typeof header !== 'object' || header === null || typeof header.name !== 'string') {
@@ -163,7 +161,10 @@ export class NlsTranslator {
       case 'ready':
         return [this.frame('TranscriptionStarted', { session_id: this.taskId })];
       case 'partial':
-        return [...this.begin(message.start), this.frame('TranscriptionResultChanged', { index: this.index, time: ms(message.end), result: message.text, words: [] })];
+        return [
+          ...this.begin(message.start),
+          this.frame('TranscriptionResultChanged', { index: this.index, time: ms(message.end), result: message.text, words: [] }),
+        ];
       case 'final': {
         const s = message.segment;
         const frames = [

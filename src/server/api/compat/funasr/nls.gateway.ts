@@ -70,7 +70,7 @@ export class NlsGateway implements OnGatewayConnection {
       if (command.name === 'StartTranscription' && !started) {
         started = true;
         translator.startTask(command.taskId);
-        const format = String(command.payload.format ?? 'pcm').toLowerCase();
+        const format = typeof command.payload.format === 'string' ? command.payload.format.toLowerCase() : 'pcm';
         if (!NLS_FORMATS.has(format)) {
           connection.disconnect();
           return refuse(new EarshotError('unsupported_audio', `format "${format}" is not supported on streams; send ${[...NLS_FORMATS].join(', ')}`));

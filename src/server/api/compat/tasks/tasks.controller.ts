@@ -63,7 +63,11 @@ export class TasksController {
   @ApiQuery({ name: 'batch_size', required: false, type: 'integer', description: 'Accepted and ignored (the service batches by itself)' })
   @ApiResponse({ status: 200, schema: SUBMIT_RESPONSE })
   async submit(@Req() req: FastifyRequest, @Query('language') language?: string) {
-    const form = await receiveForm(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, { audioField: 'audio', maxFiles: 1, usage: 'with one "audio" file' });
+    const form = await receiveForm(req, this.config.server.uploadDir, this.config.server.maxUploadBytes, {
+      audioField: 'audio',
+      maxFiles: 1,
+      usage: 'with one "audio" file',
+    });
     try {
       const tra = { language: language?.trim() || 'auto' };
       const { job_id } = await this.jobs.submit(form.files[0].path, { settings: { tasks: ['transcribe'], tra } }, null, requestContext(req).principal.id);
@@ -81,9 +85,15 @@ export class TasksController {
     schema: {
       type: 'object',
       properties: {
-        task_id: { type: 'string' }, status: STATUS, text: { type: 'string', nullable: true }, duration: { type: 'number', nullable: true },
-        created_at: { type: 'string', nullable: true }, audio_url: { type: 'string', nullable: true }, error: { type: 'string', nullable: true },
-        retry_url: { type: 'string', nullable: true }, progress: { type: 'integer', nullable: true },
+        task_id: { type: 'string' },
+        status: STATUS,
+        text: { type: 'string', nullable: true },
+        duration: { type: 'number', nullable: true },
+        created_at: { type: 'string', nullable: true },
+        audio_url: { type: 'string', nullable: true },
+        error: { type: 'string', nullable: true },
+        retry_url: { type: 'string', nullable: true },
+        progress: { type: 'integer', nullable: true },
       },
     },
   })
@@ -100,7 +110,14 @@ export class TasksController {
     try {
       const stats = await this.jobs.stats();
       const ready = this.system.ready && stats.workers > 0;
-      return { status: ready ? 'ready' : 'degraded', model_loaded: this.system.ready, redis_connected: true, workers_active: stats.workers, uptime, error: null };
+      return {
+        status: ready ? 'ready' : 'degraded',
+        model_loaded: this.system.ready,
+        redis_connected: true,
+        workers_active: stats.workers,
+        uptime,
+        error: null,
+      };
     } catch (err) {
       return { status: 'unavailable', model_loaded: this.system.ready, redis_connected: false, workers_active: 0, uptime, error: (err as Error).message };
     }
@@ -183,8 +200,16 @@ export class TasksController {
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     const sizes = await Promise.all(
-      jobs.map((j) => this.jobs.audioPath(j.job_id).then((path) => stat(path).then((s) => s.size), () => 0)),
+      jobs.map((j) =>
+        this.jobs.audioPath(j.job_id).then(
+          (path) => stat(path).then((s) => s.size),
+          () => 0,
+        ),
+      ),
     );
-    return taskStats(jobs, sizes.reduce((a, b) => a + b, 0));
+    return taskStats(
+      jobs,
+      sizes.reduce((a, b) => a + b, 0),
+    );
   }
 }
