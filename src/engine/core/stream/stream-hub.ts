@@ -34,12 +34,14 @@ interface DueDecode extends QueuedDecode {
 const EMOTION_WAIT_MS = 300;
 
 /**
- * English utterances are encoded at their own length plus this much silence instead of as 30 s (whisper.cpp's
+ * English utterances' finals are encoded at their own length plus this much silence instead of as 30 s (whisper.cpp's
  * audio_ctx), whatever STT_SHORT_WINDOW_MODELS says for files. Measured with whisper-tiny on the 20 English DEV
  * utterances (the LJ Speech long clip's sentences and the short clips, one final decode each, 2 shared cores):
  * 30 s windows 8.05% WER and 40.9 CPU s; 10 s of padding 7.53% and 32.5 CPU s; 5 s or 3 s 14% (Whisper repeats itself
  * and the fallback ladder runs: 104–111 CPU s). Files keep 30 s windows for tiny because other languages lost 5
- * points with 10 s of padding, so other languages keep them here too.
+ * points with 10 s of padding, so other languages keep them here too. Partials keep 30 s windows: cut mid-word with
+ * 10 s of silence, Whisper runs on (bench:stream, 1 stream, idle: short partials gave first partial p50 4.24 s and
+ * final p50 2.07 s; short finals only 0.78 s and 1.24 s, the same 4.38% WER).
  */
 const ENGLISH_SHORT_WINDOW_PAD_S = 10;
 
@@ -184,7 +186,7 @@ export class StreamHub {
     const emotions = new Map<DueDecode, Promise<EmotionScores>>();
     if (final) for (const d of group) if (d.session.options.emotion) emotions.set(d, this.emotionOf(d.session.options.emotion.model, d.clip));
     const languages = group.map((d) => d.session.language);
-    const window = languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
+    const window = final && languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
     let results: ClipTranscript[];
     try {
       results = await this.decoder.decodeClips(
