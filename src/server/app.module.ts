@@ -12,6 +12,7 @@ import { ProcessController } from './api/process/process.controller';
 import { RenderController } from './api/process/render.controller';
 import { streamStartParser } from './api/stream/stream-start';
 import { StreamStatsController } from './api/stream/stream-stats.controller';
+import { StreamSocketBinder } from './api/stream/socket-binding';
 import { StreamGateway } from './api/stream/stream.gateway';
 import { HardeningModule, INFERENCE_OBSERVER } from './api/security/hardening.module';
 import { SpeakersController } from './api/speakers/speakers.controller';
@@ -139,6 +140,7 @@ export class AppModule {
           useFactory: (client: InferenceClient, process: ProcessService) =>
             new StreamService(client, streamStartParser(process, config.engine.sttBatchSize, config.engine.defaultStreamModel), config.server.streams),
         },
+        StreamSocketBinder,
         StreamGateway,
         NlsGateway,
         InferenceLifecycle,

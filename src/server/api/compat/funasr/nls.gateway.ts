@@ -1,13 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
-import { type RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { EarshotError } from '../../../../contract/errors';
-import { CLOSE_CODES, StreamService } from '../../../core/stream/stream-service';
-import { Metrics } from '../../../infra/metrics/metrics';
-import { describeError } from '../../errors';
-import { ApiKeys } from '../../security/api-keys';
 import { Access, declaredAccess } from '../../security/access';
-import { AudioBudget } from '../../security/audio-budget';
+import { type StreamProtocol, StreamSocketBinder } from '../../stream/socket-binding';
 import { NlsTranslator, parseNlsCommand } from './nls-protocol';
 
 /** Audio formats a StartTranscription may name: raw PCM16 only, as the SDKs send by default. */
@@ -23,47 +19,24 @@ const DEFAULT_SAMPLE_RATE = 16000;
 @Access('process')
 @WebSocketGateway({ path: '/ws/v1/asr' })
 export class NlsGateway implements OnGatewayConnection {
-  constructor(
-    private readonly streams: StreamService,
-    private readonly keys: ApiKeys,
-    private readonly budget: AudioBudget,
-    private readonly metrics: Metrics,
-  ) {}
+  constructor(private readonly sockets: StreamSocketBinder) {}
 
   handleConnection(client: WebSocket, request: IncomingMessage): void {
-    const translator = new NlsTranslator();
-    const send = (frame: object) => {
-      if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(frame));
-    };
-    const refuse = (err: unknown) => {
-      const { body } = describeError(err);
-      this.metrics.errorSent(body.error.code);
-      send(translator.failed(body.error.code, body.error.message));
-      client.close(CLOSE_CODES.policy);
-    };
-    let principal;
-    try {
-      principal = this.keys.principalFor(headersWithNlsToken(request), declaredAccess(NlsGateway));
-    } catch (err) {
-      refuse(err);
-      return;
-    }
-    const connection = this.streams.connect({
-      send: (message) => {
-        if (message.type === 'error') this.metrics.errorSent(message.code);
-        for (const frame of translator.frames(message)) send(frame);
-      },
-      close: (code) => client.close(code),
-    });
-    if (!connection) return;
-    this.metrics.activeStreams.inc();
-    let started = false;
-    client.on('message', (data: RawData, isBinary: boolean) => {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (isBinary) return connection.onBinary(bytes);
+    this.sockets.bind(client, headersWithNlsToken(request), declaredAccess(NlsGateway), nlsProtocol());
+  }
+}
+
+/** One connection's NLS protocol: its translator, and whether StartTranscription has opened the stream. */
+function nlsProtocol(): StreamProtocol {
+  const translator = new NlsTranslator();
+  let started = false;
+  return {
+    frames: (message) => translator.frames(message),
+    refusal: (code, message) => translator.failed(code, message),
+    onText: (text, { connection, send, refuse }) => {
       let command;
       try {
-        command = parseNlsCommand(bytes.toString('utf8'));
+        command = parseNlsCommand(text);
       } catch (err) {
         return send(translator.failed('invalid_request', (err as Error).message));
       }
@@ -82,13 +55,8 @@ export class NlsGateway implements OnGatewayConnection {
       } else if (command.name !== 'ControlTranscription') {
         send(translator.failed('invalid_request', `unexpected ${command.name}; send StartTranscription once, then audio, then StopTranscription`));
       }
-    });
-    client.on('close', () => {
-      this.metrics.activeStreams.dec();
-      connection.disconnect();
-    });
-    this.budget.check(principal).catch(refuse);
-  }
+    },
+  };
 }
 
 /** The SDKs send their token as `X-NLS-Token` (read as the API key everywhere); browsers, which cannot, as `?token=`. */
