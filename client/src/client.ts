@@ -176,7 +176,7 @@ export class EarshotClient {
 
   /**
    * Live transcription over /v1/ws: sends `audio` (PCM16 little-endian mono chunks at `sampleRate`) as it comes and
-   * yields the server's `partial` and `final` events until the last final; `error` frames are thrown.
+   * yields the server's `partial`, `final` and late `emotion` events until the last final; `error` frames are thrown.
    */
   stream(audio: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: StreamOptions = {}): AsyncGenerator<StreamEvent> {
     return openStream(this.baseUrl.replace(/^http/, 'ws') + '/v1/ws', this.headers, audio, options);

@@ -11,8 +11,11 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
-/** What a live transcription yields: partial hypotheses while speech goes on, a final segment at each utterance end. */
-export type StreamEvent = Extract<StreamServerMessage, { type: 'partial' | 'final' }>;
+/**
+ * What a live transcription yields: partial hypotheses while speech goes on, a final segment at each utterance end,
+ * and (with the emotion task) an `emotion` event for a final whose emotion was not ready within ~0.3 s of its text.
+ */
+export type StreamEvent = Extract<StreamServerMessage, { type: 'partial' | 'final' | 'emotion' }>;
 
 /** One /v1/ws session: the start frame, the audio as binary frames, `end`; the server's events until `done`. */
 export async function* openStream(
@@ -49,7 +52,7 @@ export async function* openStream(
     try {
       for await (const [data] of frames) {
         const message = JSON.parse(data.toString()) as StreamServerMessage;
-        if (message.type === 'partial' || message.type === 'final') yield message;
+        if (message.type === 'partial' || message.type === 'final' || message.type === 'emotion') yield message;
         else if (message.type === 'error') throw new EarshotError(message.code, message.message);
         else if (message.type === 'done') {
           done = true;

@@ -46,6 +46,22 @@ test('stream() yields partials and finals whose text is the clip', async () => {
   expect(events.findIndex((e) => e.type === 'partial')).toBeLessThan(events.findIndex((e) => e.type === 'final'));
 });
 
+test('with the emotion task, every final gets its emotion: on the final, or in a later emotion event for its segment', async () => {
+  const { samples, sampleRate } = parseWav(readFileSync(join(TESTDATA, JFK.path)));
+  const events: StreamEvent[] = [];
+  const settings = { tasks: ['transcribe' as const, 'emotion' as const], tra: { language: 'en' } };
+  for await (const event of client.stream(pcm16Frames(samples, sampleRate, 100), { settings })) events.push(event);
+  const finals = events.filter((e): e is Extract<StreamEvent, { type: 'final' }> => e.type === 'final');
+  expect(finals.length).toBeGreaterThan(0);
+  for (const final of finals) {
+    const late = events.find((e): e is Extract<StreamEvent, { type: 'emotion' }> => e.type === 'emotion' && e.segment_id === final.segment.id);
+    const emotion = final.segment.emotion ?? late?.emotion;
+    expect(emotion).toBeDefined();
+    expect(Object.values(emotion!.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    if (late) expect(events.indexOf(late)).toBeGreaterThan(events.indexOf(final));
+  }
+});
+
 test('a start frame the server refuses is thrown as EarshotError with its code', async () => {
   const err = await (async () => {
     for await (const _event of client.stream([new Uint8Array(3200)], { sampleRate: 12345 })) {

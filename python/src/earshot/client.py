@@ -199,7 +199,7 @@ class Earshot:
         sample_rate: int = 16000,
         realtime: bool = False,
     ) -> Iterator[StreamEvent]:
-        """Live transcription over /v1/ws: yields ``partial`` and ``final`` events until the last final.
+        """Live transcription over /v1/ws: yields ``partial``, ``final`` and late ``emotion`` events until the last final.
         ``audio``: a file path (16-bit mono WAV as is, anything else through ffmpeg), or PCM16 little-endian mono
         chunks at ``sample_rate``. ``realtime`` sends at the audio's own pace; otherwise as fast as the server takes it.
         ``settings``: ``tra`` (and ``dia``) as for ``process``. Error frames are raised as EarshotError."""

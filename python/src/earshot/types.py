@@ -343,4 +343,13 @@ class FinalEvent(_FinalEventRequired, total=False):
     emotional: dict[str, float]
 
 
-StreamEvent = Union[PartialEvent, FinalEvent]
+class EmotionEvent(TypedDict):
+    """The emotion of an earlier final's segment, when it was not ready within ~0.3 s of that final's text."""
+
+    type: Literal["emotion"]
+    segment_id: int
+    emotion: EmotionScores
+    emotional: dict[str, float]
+
+
+StreamEvent = Union[PartialEvent, FinalEvent, EmotionEvent]
