@@ -3,7 +3,7 @@ import { type IdentifiedSegment, identifiedResult, nearestVoice } from '../../..
 import type { SpeakerIdentification } from '../../../contract/diarization-settings';
 import { speechRegions, type SpeechProbabilityModel } from '../audio/vad';
 import type { Diarizer } from './diarizer';
-import { channelSpeaker } from './stereo';
+import { speakerLabel } from './turns';
 
 /**
  * A channel's segments of one name less than this apart are one turn: a reader's pauses inside a sentence split the
@@ -72,7 +72,7 @@ export async function speechSegmentVoices(
  * likewise or its segment's.
  */
 export function labelChannelTranscript(segments: MergedSegment[], channels: ChannelSegments[]): MergedSegment[] {
-  const byLabel = new Map(channels.map((c) => [channelSpeaker(c.channel), c.segments]));
+  const byLabel = new Map(channels.map((c) => [speakerLabel(c.channel), c.segments]));
   const nameOf = (identified: IdentifiedSegment[], start: number, end: number, fallback: string): string => {
     let best: IdentifiedSegment | null = null;
     let bestOverlap = 0;

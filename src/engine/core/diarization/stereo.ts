@@ -1,12 +1,8 @@
 import type { DiarizationResult, MergedSegment, TranscriptionResult, TranscriptSegment } from '../../../../libs/contracts/process';
 import { speechRegions, type SpeechProbabilityModel } from '../audio/vad';
+import { speakerLabel } from './turns';
 
 export const STEREO_EMBEDDER_NAME = 'none (stereo_mode: one speaker per channel)';
-
-/** The speaker of channel `c` in stereo mode: SPEAKER_00 for the first. */
-export function channelSpeaker(c: number): string {
-  return `SPEAKER_${String(c).padStart(2, '0')}`;
-}
 
 /**
  * Stereo mode: each channel is one speaker (SPEAKER_00 the first), whose turns are the channel's voice activity.
@@ -17,7 +13,7 @@ export async function diarizeChannels(channels: Float32Array[], vad: SpeechProba
   const speakers: DiarizationResult['speakers'] = [];
   const round = (s: number): number => Math.round(s * 1000) / 1000;
   for (let c = 0; c < channels.length; c++) {
-    const speaker = channelSpeaker(c);
+    const speaker = speakerLabel(c);
     // Little padding: here the regions are the answer, not a cut for Whisper.
     const regions = speechRegions(await vad.speechProbabilities(channels[c]), channels[c].length, { speechPadMs: 30 });
     let total = 0;
@@ -43,7 +39,7 @@ export async function transcribeChannels(
   let language: { code: string; prob: number } | null = null;
   for (let c = 0; c < channels.length; c++) {
     const result = await transcribe(channels[c]);
-    const speaker = channelSpeaker(c);
+    const speaker = speakerLabel(c);
     for (const segment of result.segments) tagged.push({ segment, speaker });
     if (result.segments.length > 0 && (!language || result.language_prob > language.prob)) language = { code: result.language, prob: result.language_prob };
   }

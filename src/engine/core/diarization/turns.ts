@@ -39,7 +39,12 @@ export function speakerTurns(runs: FrameTurn[], timing: TurnTiming, labels = new
   kept.sort((a, b) => a.start - b.start || a.cluster - b.cluster);
   const round = (s: number): number => Math.round(s * 1000) / 1000;
   return kept.map((t) => {
-    if (!labels.has(t.cluster)) labels.set(t.cluster, `SPEAKER_${String(labels.size).padStart(2, '0')}`);
+    if (!labels.has(t.cluster)) labels.set(t.cluster, speakerLabel(labels.size));
     return { start: round(t.start), end: round(t.end), speaker: labels.get(t.cluster)! };
   });
+}
+
+/** The label of the speaker heard `index`-th (from 0): SPEAKER_00, SPEAKER_01, … */
+export function speakerLabel(index: number): string {
+  return `SPEAKER_${String(index).padStart(2, '0')}`;
 }

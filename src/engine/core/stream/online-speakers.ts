@@ -1,6 +1,8 @@
-import { cosine } from '../../../../libs/diarization/voiceprint';
+import { centred } from '../../../../libs/cluster/centred';
+import { cosine, meanVoice, unit } from '../../../../libs/diarization/voiceprint';
 import type { EmbeddingClustering } from '../diarization/models';
 import type { SpeakerLimits } from '../diarization/diarizer';
+import { speakerLabel } from '../diarization/turns';
 
 /**
  * Speaker labels of a live stream, one utterance at a time, from each utterance's speaker embedding. Labels are
@@ -30,27 +32,29 @@ export class OnlineSpeakers {
 
   /** The label of an utterance of `seconds` with this embedding. */
   assign(embedding: Float32Array, seconds: number): string {
-    const unit = normalised(embedding);
+    const voice = unit(embedding.slice());
     const cap = this.limits.numSpeakers ?? this.limits.maxSpeakers ?? Infinity;
     let speaker = 0;
     if (this.speakers > 0) {
-      const all = [...this.utterances, { embedding: unit, weight: seconds, speaker: -1 }];
-      const mean = weightedMean(
-        all.map((u) => u.embedding),
-        all.map((u) => u.weight),
-      );
-      const centred = normalised(subtract(unit, mean));
+      const weights = [...this.utterances.map((u) => u.weight), seconds];
+      // Every utterance so far and this one, less the stream's mean voice (the diarizer's centred space).
+      const centredAll = centred([...this.utterances.map((u) => u.embedding), voice], weights);
+      const centredThis = centredAll[centredAll.length - 1];
       let nearest = 0;
       let centredDistance = Infinity;
       let rawDistance = Infinity;
       for (let k = 0; k < this.speakers; k++) {
-        const members = this.utterances.filter((u) => u.speaker === k);
-        const weights = members.map((u) => u.weight);
-        const centredVoice = weightedMean(
-          members.map((u) => normalised(subtract(u.embedding, mean))),
-          weights,
-        );
-        const d = 1 - cosine(centredVoice, centred);
+        const members = this.utterances.flatMap((u, i) => (u.speaker === k ? [i] : []));
+        const memberWeights = members.map((i) => weights[i]);
+        const d =
+          1 -
+          cosine(
+            meanVoice(
+              members.map((i) => centredAll[i]),
+              memberWeights,
+            ),
+            centredThis,
+          );
         if (d < centredDistance) {
           centredDistance = d;
           nearest = k;
@@ -59,11 +63,11 @@ export class OnlineSpeakers {
           rawDistance,
           1 -
             cosine(
-              weightedMean(
-                members.map((u) => u.embedding),
-                weights,
+              meanVoice(
+                members.map((i) => this.utterances[i].embedding),
+                memberWeights,
               ),
-              unit,
+              voice,
             ),
         );
       }
@@ -72,33 +76,7 @@ export class OnlineSpeakers {
       speaker = (farEnough || tooFew) && this.speakers < cap ? this.speakers : nearest;
     }
     if (speaker === this.speakers) this.speakers++;
-    this.utterances.push({ embedding: unit, weight: seconds, speaker });
+    this.utterances.push({ embedding: voice, weight: seconds, speaker });
     return speakerLabel(speaker);
   }
-}
-
-export function speakerLabel(index: number): string {
-  return `SPEAKER_${String(index).padStart(2, '0')}`;
-}
-
-function normalised(v: Float32Array): Float32Array {
-  let norm = 0;
-  for (let d = 0; d < v.length; d++) norm += v[d] * v[d];
-  norm = Math.sqrt(norm);
-  return norm > 0 ? v.map((x) => x / norm) : v.slice();
-}
-
-function subtract(a: Float32Array, b: Float32Array): Float32Array {
-  return a.map((x, d) => x - b[d]);
-}
-
-function weightedMean(vectors: Float32Array[], weights: number[]): Float32Array {
-  const mean = new Float32Array(vectors[0].length);
-  let total = 0;
-  vectors.forEach((v, i) => {
-    total += weights[i];
-    for (let d = 0; d < v.length; d++) mean[d] += weights[i] * v[d];
-  });
-  if (total > 0) for (let d = 0; d < mean.length; d++) mean[d] /= total;
-  return mean;
 }
