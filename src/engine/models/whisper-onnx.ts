@@ -10,7 +10,7 @@ import type {
 } from '../core/stt/whisper-model';
 import { variableLengthWhisperEncoder } from './encoder-cut';
 import { WHISPER_ONNX_FILES } from './model-registry';
-import { withInt8WeightMatMuls, withOutputs } from './onnx-graph';
+import { withOutputs } from './onnx-graph';
 import type { OnnxRuntimeOptions } from '../../contract/engine-types';
 import { createSession } from './onnx-session';
 
@@ -160,7 +160,9 @@ export class WhisperOnnxModel implements WhisperModel {
     // decoder allocates the same small buffers step after step, which the arena serves best.
     const [encoder, decoder] = await Promise.all([
       createSession(variableLengthWhisperEncoder(withOutputs(encoderPath, (o) => o === 'last_hidden_state')), runtime, { memoryArena: false }),
-      createSession(withInt8WeightMatMuls(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o))), runtime),
+      createSession(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o)), runtime, {
+        foldDequantizedWeights: true,
+      }),
     ]);
     const config: WhisperModelConfig = {
       name,
