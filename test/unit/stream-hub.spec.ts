@@ -117,6 +117,27 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     for (const id of [1, 2, 3]) expect(messages.get(id)!.filter((m) => m.type === 'final')).toHaveLength(1);
   });
 
+  it("decodes an utterance's final once, early, when the pause ends it; an early final voided by more speech is not sent", async () => {
+    const { decoder, hub, messages, settled } = setup();
+    await hub.open(1, OPTIONS);
+    // Sent at real-time pace, so each pause is seen as it grows: 0.3 s (speech resumes: voided), then 1 s.
+    const clip = new Float32Array([...audio(0.5, 1, 0.3), ...audio(0, 1, 1)]);
+    for (let at = 0; at < clip.length; at += 1600) {
+      hub.push(1, clip.subarray(at, at + 1600));
+      await new Promise((r) => setTimeout(r, 12));
+    }
+    hub.end(1);
+    await settled([1]);
+    const finals = messages.get(1)!.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
+    expect(finals).toHaveLength(1);
+    // One utterance from the first onset to the end of the second burst; its text describes that whole clip.
+    expect(finals[0].segment.start).toBeCloseTo(0.2, 1);
+    expect(finals[0].segment.end).toBeCloseTo(3, 1);
+    expect(finals[0].text).toBe(`words ${(finals[0].segment.end - finals[0].segment.start).toFixed(2)}`);
+    // Two early decodes (one per pause), and no decode of the final itself beyond them.
+    expect(decoder.calls.filter((c) => c.fallback)).toHaveLength(2);
+  });
+
   it('a stream closed mid-utterance is dropped at once and gets nothing more', async () => {
     const { hub, messages, settled } = setup();
     await hub.open(1, OPTIONS);

@@ -106,6 +106,22 @@ describe('UtteranceTracker', () => {
     expect(gaps.every((g) => g >= 9600 && g < 9600 + F)).toBe(true);
   });
 
+  it('asks for an early final 0.2 s into a pause, with the audio and end the final then has', () => {
+    const probs = [...Array(frames(1)).fill(0.9), ...Array(frames(1)).fill(0.05)];
+    const events = track(probs).filter((e) => e.kind !== 'partial');
+    expect(events.map((e) => e.kind)).toEqual(['early', 'final']);
+    expect(events[0]).toMatchObject({ start: events[1].start, end: events[1].end });
+    expect(events[0].frame).toBe(frames(1) + Math.ceil(3200 / F) - 1);
+  });
+
+  it('asks again for an early final after speech resumes, once per pause', () => {
+    const probs = [...Array(frames(1)).fill(0.9), ...Array(frames(0.35)).fill(0.05), ...Array(frames(1)).fill(0.9), ...Array(frames(1)).fill(0.05)];
+    const events = track(probs).filter((e) => e.kind !== 'partial');
+    expect(events.map((e) => e.kind)).toEqual(['early', 'early', 'final']);
+    expect(events[0].end).toBeLessThan(events[2].end);
+    expect(events[1]).toMatchObject({ start: events[2].start, end: events[2].end });
+  });
+
   it('keeps short pauses and the hysteresis band inside the utterance', () => {
     const probs = [
       ...Array(frames(1)).fill(0.9),

@@ -7,7 +7,7 @@ import type { EmotionModel } from '../emotion/emotion-model';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
 import { OnlineSpeakers } from './online-speakers';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions, SPEAKER_TURN_END_SILENCE_SAMPLES } from './utterance-tracker';
-import { finalMessage, type QueuedDecode, StreamSession } from './stream-session';
+import { type DecodedUtterance, finalMessage, type QueuedDecode, StreamSession, type UtteranceAnnotations } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
 import { utteranceEmotions } from './utterance-emotion';
 
@@ -34,16 +34,24 @@ interface DueDecode extends QueuedDecode {
 const EMOTION_WAIT_MS = 300;
 
 /**
- * English utterances' finals are encoded at their own length plus this much silence instead of as 30 s (whisper.cpp's
+ * English utterances are encoded at their own length plus this much silence instead of as 30 s (whisper.cpp's
  * audio_ctx), whatever STT_SHORT_WINDOW_MODELS says for files. Measured with whisper-tiny on the 20 English DEV
  * utterances (the LJ Speech long clip's sentences and the short clips, one final decode each, 2 shared cores):
  * 30 s windows 8.05% WER and 40.9 CPU s; 10 s of padding 7.53% and 32.5 CPU s; 5 s or 3 s 14% (Whisper repeats itself
  * and the fallback ladder runs: 104–111 CPU s). Files keep 30 s windows for tiny because other languages lost 5
- * points with 10 s of padding, so other languages keep them here too. Partials keep 30 s windows: cut mid-word with
- * 10 s of silence, Whisper runs on (bench:stream, 1 stream, idle: short partials gave first partial p50 4.24 s and
- * final p50 2.07 s; short finals only 0.78 s and 1.24 s, the same 4.38% WER).
+ * points with 10 s of padding, so other languages keep them here too.
  */
 const ENGLISH_SHORT_WINDOW_PAD_S = 10;
+
+/**
+ * Most tokens a partial decodes: this many per second of its audio, plus PARTIAL_TOKEN_SLACK. A partial cuts the
+ * speech mid-word, and with a short window Whisper then often runs on to its token limit (bench:stream, 1 stream:
+ * first partial p50 4.2 s instead of 0.8 s). Capped, short windows halve a partial's cost: on 28 prefixes of the
+ * English DEV clips (whisper-tiny, every 1.8 s) 26 s of decoding against 47 s with 30 s windows and 60 s uncapped
+ * (6 of 28 ran on), with the same words but for the odd one at the cut.
+ */
+const PARTIAL_TOKENS_PER_S = 5;
+const PARTIAL_TOKEN_SLACK = 6;
 
 /**
  * Partial decodes run per loop turn, at most: each costs an encoder pass, and a final that becomes due meanwhile
@@ -167,8 +175,14 @@ export class StreamHub {
   }
 
   private async decodeNext(heads: Array<[number, StreamSession]>): Promise<void> {
-    const finals = heads.filter(([, s]) => s.queue[0].event.kind === 'final');
-    // Finals first, all of them: their latency is the one that counts. Partials: the streams that waited longest.
+    for (const [id, session] of heads) {
+      const ready = session.queue[0].ready;
+      if (ready) await this.finish({ id, session, ...session.take() }, ready);
+    }
+    heads = heads.filter(([, s]) => s.queue.length);
+    // Finals (and early finals) first, all of them: their latency is the one that counts. Partials: the streams
+    // that waited longest.
+    const finals = heads.filter(([, s]) => s.queue[0].event.kind !== 'partial');
     const chosen = finals.length ? finals : heads.sort(([, a], [, b]) => a.queue[0].enqueuedAt - b.queue[0].enqueuedAt).slice(0, MAX_PARTIALS_PER_TURN);
     const groups = new Map<string, DueDecode[]>();
     for (const [id, session] of chosen) {
@@ -181,12 +195,13 @@ export class StreamHub {
 
   private async decodeGroup(group: DueDecode[]): Promise<void> {
     const { model, ...transcribe } = group[0].session.options.transcribe;
-    const final = group[0].event.kind === 'final';
-    // Emotion runs alongside the decode; a failure there fails its stream when the final goes out.
-    const emotions = new Map<DueDecode, Promise<EmotionScores>>();
-    if (final) for (const d of group) if (d.session.options.emotion) emotions.set(d, this.emotionOf(d.session.options.emotion.model, d.clip));
+    const final = group[0].event.kind !== 'partial';
+    // Speaker embedding and emotion run alongside the decode; a failure there fails its stream when the final goes out.
+    const annotations = new Map(group.map((d) => [d, final ? this.annotate(d) : {}]));
     const languages = group.map((d) => d.session.language);
-    const window = final && languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
+    const window = languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
+    const longest = Math.max(...group.map((d) => d.clip.length)) / WHISPER_SAMPLE_RATE;
+    const partialTokens = Math.min(transcribe.maxNewTokens ?? Infinity, Math.ceil(longest * PARTIAL_TOKENS_PER_S) + PARTIAL_TOKEN_SLACK);
     let results: ClipTranscript[];
     try {
       results = await this.decoder.decodeClips(
@@ -194,7 +209,9 @@ export class StreamHub {
         group.map((d) => d.clip),
         languages,
         // Partials: greedy and once, whatever the stream asked for; finals decode as offline transcription does.
-        final ? { ...transcribe, fallback: true, ...window } : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, ...window },
+        final
+          ? { ...transcribe, fallback: true, ...window }
+          : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, maxNewTokens: partialTokens, ...window },
       );
     } catch (err) {
       for (const d of group) this.fail(d.id, err);
@@ -203,37 +220,46 @@ export class StreamHub {
     for (const [i, d] of group.entries()) {
       // A stream closed while its decode ran is gone; its result goes nowhere.
       if (d.session.closed) continue;
-      if (!final) {
+      const decoded = { result: results[i], annotations: annotations.get(d)! };
+      if (d.event.kind === 'partial') {
         const message = d.session.partial(d.event, results[i]);
         if (message) this.send(d.id, d.session, () => [message]);
-        continue;
+      } else if (d.event.kind === 'final') {
+        await this.finish(d, decoded);
+      } else {
+        const waiting = d.session.earlyDecoded(d, decoded);
+        if (waiting) await this.finish({ id: d.id, session: d.session, ...waiting }, decoded);
       }
-      let speaker: string | undefined;
-      try {
-        speaker = await this.speakerOf(d);
-      } catch (err) {
-        this.fail(d.id, err);
-        continue;
-      }
-      const segments = d.session.final(d.event, results[i], speaker);
-      const emotion = emotions.get(d);
-      if (emotion) this.sendWithEmotion(d, segments, emotion);
-      else this.send(d.id, d.session, () => segments.map((s) => finalMessage(s)));
     }
   }
 
-  /** The utterance's speaker label, when the stream asked for speakers. */
-  private async speakerOf(d: DueDecode): Promise<string | undefined> {
-    const speakers = this.speakers.get(d.session);
-    if (!speakers) return undefined;
-    const [embedding] = await (await this.embedder()).embed(d.clip, [[[0, d.clip.length]]]);
-    return speakers.assign(embedding, d.clip.length / WHISPER_SAMPLE_RATE);
+  /** The speaker embedding and the emotion of an utterance that will have a final, when the stream asked for them. */
+  private annotate(d: DueDecode): UtteranceAnnotations {
+    const annotations: UtteranceAnnotations = {};
+    if (this.speakers.has(d.session)) annotations.embedding = this.embedder().then(async (e) => (await e.embed(d.clip, [[[0, d.clip.length]]]))[0]);
+    if (d.session.options.emotion) annotations.emotion = this.emotionOf(d.session.options.emotion.model, d.clip);
+    // A failure is handled when the final goes out; this keeps it from counting as unhandled meanwhile.
+    for (const pending of [annotations.embedding, annotations.emotion]) pending?.catch(() => undefined);
+    return annotations;
+  }
+
+  /** Sends an utterance's final: its segments with the speaker label and the emotion. */
+  private async finish(d: DueDecode, { result, annotations }: DecodedUtterance): Promise<void> {
+    let speaker: string | undefined;
+    try {
+      const speakers = this.speakers.get(d.session);
+      if (speakers && annotations.embedding) speaker = speakers.assign(await annotations.embedding, d.clip.length / WHISPER_SAMPLE_RATE);
+    } catch (err) {
+      this.fail(d.id, err);
+      return;
+    }
+    const segments = d.session.final(d.event, result, speaker);
+    if (annotations.emotion) this.sendWithEmotion(d, segments, annotations.emotion);
+    else this.send(d.id, d.session, () => segments.map((s) => finalMessage(s)));
   }
 
   /** The finals with their emotion if it comes within EMOTION_WAIT_MS; else without, and the emotion as it comes. */
   private sendWithEmotion(d: DueDecode, segments: StreamSegment[], emotion: Promise<EmotionScores>): void {
-    // A late failure is handled below; this keeps it from counting as unhandled meanwhile.
-    emotion.catch(() => undefined);
     const wait = new Promise<null>((resolve) => setTimeout(() => resolve(null), EMOTION_WAIT_MS));
     const inTime = Promise.race([emotion, wait]).catch(() => null);
     this.send(d.id, d.session, async () => {
@@ -287,7 +313,7 @@ function batchKey(d: DueDecode): string {
     t.withoutTimestamps,
     t.maxNewTokens,
   ];
-  return d.event.kind === 'final'
+  return d.event.kind !== 'partial'
     ? JSON.stringify(['final', t.model, t.task, t.beamSize, t.temperature, t.wordTimestamps, t.initialPrompt, ...decoder])
     : JSON.stringify(['partial', t.model, t.task, t.temperature, t.initialPrompt, ...decoder]);
 }

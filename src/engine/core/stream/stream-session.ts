@@ -13,13 +13,36 @@ export interface QueuedDecode {
   utterance: number;
   /** performance.now() when it was queued. */
   enqueuedAt: number;
+  /** A final whose early decode is done: its result, nothing left to decode. */
+  ready?: DecodedUtterance;
+}
+
+/** What a final needs besides its text, started beside its decode. */
+export interface UtteranceAnnotations {
+  embedding?: Promise<Float32Array>;
+  emotion?: Promise<EmotionScores>;
+}
+
+export interface DecodedUtterance {
+  result: ClipTranscript;
+  annotations: UtteranceAnnotations;
+}
+
+/** An early final's decode, in flight or done, and the final that waits for it once the pause ended the utterance. */
+interface EarlyDecode {
+  start: number;
+  end: number;
+  done?: DecodedUtterance;
+  final?: QueuedDecode;
 }
 
 /**
  * One live stream in the inference worker: the audio it still needs, its endpointing, its queue of decodes, and
  * what it has sent. The hub scores its frames and runs its decodes in queue order; the session turns their results
  * into messages. A queued partial is replaced by a newer one of the same utterance, and dropped when its final comes
- * if the utterance already had one, so a stream that falls behind skips partials, never finals.
+ * if the utterance already had one, so a stream that falls behind skips partials, never finals. An early final
+ * (decoded while the pause that may end the utterance goes on) becomes the final when the pause does end it; when
+ * speech resumes instead, it is dropped if still queued, and its result is ignored.
  */
 export class StreamSession {
   readonly tracker: UtteranceTracker;
@@ -41,6 +64,8 @@ export class StreamSession {
   private utterance = 0;
   /** Utterance of the last partial decode started. */
   private partialStartedFor = -1;
+  /** The open utterance's early final decode, once taken from the queue. */
+  private early: EarlyDecode | null = null;
   /** Requested language until a final detects it for "auto", then that one for the rest of the stream. */
   language: string;
   /** Disconnected or failed: results still in flight for it go nowhere. */
@@ -116,7 +141,7 @@ export class StreamSession {
    * has nothing left to do.
    */
   settle(): boolean {
-    if (!this.ending || this.hasFrame || this.queue.length) return false;
+    if (!this.ending || this.hasFrame || this.queue.length || this.early?.final) return false;
     if (this.audioFinished) return true;
     this.audioFinished = true;
     const event = this.tracker.finish(this.received);
@@ -128,16 +153,47 @@ export class StreamSession {
   take(): QueuedDecode {
     const next = this.queue.shift()!;
     if (next.event.kind === 'partial') this.partialStartedFor = next.utterance;
+    if (next.event.kind === 'early') this.early = { start: next.event.start, end: next.event.end };
     return next;
   }
 
+  /**
+   * An early final's decode is done. Returns the final it completes when the pause has already ended the
+   * utterance; else keeps the result for that final, unless speech resumed since.
+   */
+  earlyDecoded(decode: QueuedDecode, decoded: DecodedUtterance): QueuedDecode | null {
+    const early = this.early;
+    if (!early || early.start !== decode.event.start || early.end !== decode.event.end) return null;
+    if (early.final) {
+      this.early = null;
+      return early.final;
+    }
+    early.done = decoded;
+    return null;
+  }
+
   private enqueue(event: EndpointEvent): void {
-    const last = this.queue[this.queue.length - 1];
-    const stalePartial = last?.event.kind === 'partial' && last.utterance === this.utterance;
-    if (stalePartial && (event.kind === 'partial' || this.partialStartedFor === this.utterance)) this.queue.pop();
-    const clip = this.audio.slice(event.start - this.audioStart, Math.min(event.end, this.received) - this.audioStart);
-    this.queue.push({ event, clip, utterance: this.utterance, enqueuedAt: performance.now() });
+    const utterance = this.utterance;
     if (event.kind === 'final') this.utterance++;
+    const clip = this.audio.slice(event.start - this.audioStart, Math.min(event.end, this.received) - this.audioStart);
+    const decode: QueuedDecode = { event, clip, utterance, enqueuedAt: performance.now() };
+    // A newer event of the utterance replaces its queued early final (a final decodes the same audio; anything else
+    // means speech went on) and its queued partial (when the utterance already showed one, if a final is coming).
+    const stale = (q: QueuedDecode): boolean =>
+      q.utterance === utterance &&
+      (q.event.kind === 'early' || (q.event.kind === 'partial' && (event.kind === 'partial' || this.partialStartedFor === utterance)));
+    const kept = this.queue.filter((q) => !stale(q));
+    this.queue.splice(0, this.queue.length, ...kept);
+    const early = this.early;
+    this.early = null;
+    if (event.kind === 'final' && early?.start === event.start && early.end === event.end) {
+      if (!early.done) {
+        this.early = { ...early, final: decode };
+        return;
+      }
+      decode.ready = early.done;
+    }
+    this.queue.push(decode);
   }
 
   /** A partial's message, or null when its text is empty or unchanged. */

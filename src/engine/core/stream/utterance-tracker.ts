@@ -15,6 +15,12 @@ export interface EndpointOptions {
   endSilenceSamples: number;
   /** Audio kept after the last speech frame in the final decode. */
   endPadSamples: number;
+  /**
+   * A pause this long (at least endPadSamples, less than endSilenceSamples) asks for an early decode of the final:
+   * the utterance's audio is complete, and if the pause goes on to end it, the final's text is ready (or nearly).
+   * Infinity turns it off.
+   */
+  earlyFinalSilenceSamples: number;
   /** First partial this far into an utterance, then one every partialIntervalSamples. */
   firstPartialSamples: number;
   partialIntervalSamples: number;
@@ -39,6 +45,7 @@ export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
   preRollSamples: 300 * SAMPLES_PER_MS,
   endSilenceSamples: 500 * SAMPLES_PER_MS,
   endPadSamples: 200 * SAMPLES_PER_MS,
+  earlyFinalSilenceSamples: 200 * SAMPLES_PER_MS,
   firstPartialSamples: 500 * SAMPLES_PER_MS,
   partialIntervalSamples: 600 * SAMPLES_PER_MS,
   maxUtteranceSamples: 25_000 * SAMPLES_PER_MS,
@@ -53,8 +60,15 @@ export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
  */
 export const SPEAKER_TURN_END_SILENCE_SAMPLES = 250 * SAMPLES_PER_MS;
 
-/** A decode the stream needs now: [start, end) of its audio; a final closes the utterance up to `end`. */
-export type EndpointEvent = { kind: 'partial'; start: number; end: number } | { kind: 'final'; start: number; end: number; forced: boolean };
+/**
+ * A decode the stream needs now: [start, end) of its audio; a final closes the utterance up to `end`; an early final
+ * is that final's decode started while the pause that may end the utterance goes on (the final, if it comes, has the
+ * same start and end).
+ */
+export type EndpointEvent =
+  | { kind: 'partial'; start: number; end: number }
+  | { kind: 'early'; start: number; end: number }
+  | { kind: 'final'; start: number; end: number; forced: boolean };
 
 export class UtteranceTracker {
   /** Next frame's first sample. */
@@ -64,6 +78,8 @@ export class UtteranceTracker {
   /** Where the current pause inside the utterance began, -1 while speech goes on. */
   private silenceStart = -1;
   private nextPartial = 0;
+  /** The current pause already asked for its early final. */
+  private earlySent = false;
   /** End of the last final: the next utterance's pre-roll never reaches back before it. */
   private lastEnd = 0;
   /** Probabilities of the open utterance's frames, from frame `probsFrom`. */
@@ -92,11 +108,17 @@ export class UtteranceTracker {
       this.probsFrom = at;
     }
     this.probs.push(prob);
-    if (prob >= o.threshold) this.silenceStart = -1;
-    else if (prob < o.negThreshold && this.silenceStart < 0) this.silenceStart = at;
+    if (prob >= o.threshold) {
+      this.silenceStart = -1;
+      this.earlySent = false;
+    } else if (prob < o.negThreshold && this.silenceStart < 0) this.silenceStart = at;
 
-    if (this.silenceStart >= 0 && this.position - this.silenceStart >= o.endSilenceSamples) {
-      return this.close(Math.min(this.position, this.silenceStart + o.endPadSamples), false);
+    const pause = this.silenceStart >= 0 ? this.position - this.silenceStart : -1;
+    const end = Math.min(this.position, this.silenceStart + o.endPadSamples);
+    if (pause >= o.endSilenceSamples) return this.close(end, false);
+    if (pause >= o.earlyFinalSilenceSamples && !this.earlySent) {
+      this.earlySent = true;
+      return { kind: 'early', start: this.start, end };
     }
     if (this.position - this.start >= o.maxUtteranceSamples) {
       const cut = this.quietestCut();
@@ -124,6 +146,7 @@ export class UtteranceTracker {
   private open(start: number): void {
     this.start = start;
     this.silenceStart = -1;
+    this.earlySent = false;
     this.nextPartial = start + this.o.firstPartialSamples;
   }
 
