@@ -20,10 +20,11 @@ class LoudnessVad implements StreamingVad {
 }
 
 class DescribingDecoder implements ClipDecoder {
-  calls: Array<{ clips: number; fallback: boolean; languages: string[] }> = [];
+  calls: Array<{ clips: number; fallback: boolean; languages: string[]; seconds: number[] }> = [];
+  constructor(private readonly delayMs = 5) {}
   async decodeClips(model: string, clips: Float32Array[], languages: string[], opts: TranscribeOptions & { fallback: boolean }): Promise<ClipTranscript[]> {
-    this.calls.push({ clips: clips.length, fallback: opts.fallback, languages });
-    await new Promise((r) => setTimeout(r, 5));
+    this.calls.push({ clips: clips.length, fallback: opts.fallback, languages, seconds: clips.map((c) => c.length / SR) });
+    await new Promise((r) => setTimeout(r, this.delayMs));
     return clips.map((clip) => ({
       language: 'en',
       segments: [
@@ -64,9 +65,9 @@ function audio(silence: number, speech: number, after: number): Float32Array {
   return out;
 }
 
-function setup() {
+function setup(decodeMs = 5) {
   const vad = new LoudnessVad();
-  const decoder = new DescribingDecoder();
+  const decoder = new DescribingDecoder(decodeMs);
   const messages = new Map<number, StreamServerMessage[]>();
   let resolveDone: Array<() => void> = [];
   const hub = new StreamHub(vad, decoder, (id, m) => {
@@ -113,7 +114,7 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     await settled([1, 2, 3]);
     expect(Math.max(...vad.calls)).toBe(3);
     const finals = decoder.calls.filter((c) => c.fallback);
-    expect(finals).toEqual([{ clips: 3, fallback: true, languages: ['auto', 'auto', 'auto'] }]);
+    expect(finals).toEqual([{ clips: 3, fallback: true, languages: ['auto', 'auto', 'auto'], seconds: finals[0].seconds }]);
     for (const id of [1, 2, 3]) expect(messages.get(id)!.filter((m) => m.type === 'final')).toHaveLength(1);
   });
 
@@ -136,6 +137,24 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     expect(finals[0].text).toBe(`words ${(finals[0].segment.end - finals[0].segment.start).toFixed(2)}`);
     // Two early decodes (one per pause), and no decode of the final itself beyond them.
     expect(decoder.calls.filter((c) => c.fallback)).toHaveLength(2);
+  });
+
+  it("sends an utterance's final from its early decode when the next utterance follows at once", async () => {
+    const { decoder, hub, messages, settled } = setup(80);
+    await hub.open(1, OPTIONS);
+    push(hub, 1, audio(0.5, 1, 0.25));
+    // The early final's decode is running now; the pause that ends the utterance and the next one arrive meanwhile.
+    await new Promise((r) => setTimeout(r, 20));
+    push(hub, 1, new Float32Array([...audio(0, 0, 0.5), ...audio(0, 2, 1)]));
+    hub.end(1);
+    await settled([1]);
+    const finals = messages.get(1)!.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
+    expect(finals).toHaveLength(2);
+    expect(finals[0].segment.end).toBeLessThan(finals[1].segment.start + 1e-6);
+    // The first utterance was decoded once (early), not again for its final.
+    const firstLength = finals[0].segment.end - finals[0].segment.start;
+    expect(decoder.calls.filter((c) => c.fallback && c.seconds.some((s) => Math.abs(s - firstLength) < 0.01))).toHaveLength(1);
+    expect(messages.get(1)!.at(-1)!.type).toBe('done');
   });
 
   it('a stream closed mid-utterance is dropped at once and gets nothing more', async () => {

@@ -227,8 +227,7 @@ export class StreamHub {
       } else if (d.event.kind === 'final') {
         await this.finish(d, decoded);
       } else {
-        const waiting = d.session.earlyDecoded(d, decoded);
-        if (waiting) await this.finish({ id: d.id, session: d.session, ...waiting }, decoded);
+        d.session.earlyDecoded(d, decoded);
       }
     }
   }

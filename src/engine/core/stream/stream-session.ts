@@ -28,12 +28,11 @@ export interface DecodedUtterance {
   annotations: UtteranceAnnotations;
 }
 
-/** An early final's decode, in flight or done, and the final that waits for it once the pause ended the utterance. */
+/** An early final's decode, in flight or done. */
 interface EarlyDecode {
   start: number;
   end: number;
   done?: DecodedUtterance;
-  final?: QueuedDecode;
 }
 
 /**
@@ -141,7 +140,7 @@ export class StreamSession {
    * has nothing left to do.
    */
   settle(): boolean {
-    if (!this.ending || this.hasFrame || this.queue.length || this.early?.final) return false;
+    if (!this.ending || this.hasFrame || this.queue.length) return false;
     if (this.audioFinished) return true;
     this.audioFinished = true;
     const event = this.tracker.finish(this.received);
@@ -158,18 +157,11 @@ export class StreamSession {
   }
 
   /**
-   * An early final's decode is done. Returns the final it completes when the pause has already ended the
-   * utterance; else keeps the result for that final, unless speech resumed since.
+   * An early final's decode is done: kept for the final, unless speech resumed since. (The hub scores frames only
+   * between decodes, so the final that the pause may bring always finds its early decode done.)
    */
-  earlyDecoded(decode: QueuedDecode, decoded: DecodedUtterance): QueuedDecode | null {
-    const early = this.early;
-    if (!early || early.start !== decode.event.start || early.end !== decode.event.end) return null;
-    if (early.final) {
-      this.early = null;
-      return early.final;
-    }
-    early.done = decoded;
-    return null;
+  earlyDecoded(decode: QueuedDecode, decoded: DecodedUtterance): void {
+    if (this.early?.start === decode.event.start && this.early.end === decode.event.end) this.early.done = decoded;
   }
 
   private enqueue(event: EndpointEvent): void {
@@ -186,13 +178,7 @@ export class StreamSession {
     this.queue.splice(0, this.queue.length, ...kept);
     const early = this.early;
     this.early = null;
-    if (event.kind === 'final' && early?.start === event.start && early.end === event.end) {
-      if (!early.done) {
-        this.early = { ...early, final: decode };
-        return;
-      }
-      decode.ready = early.done;
-    }
+    if (event.kind === 'final' && early?.start === event.start && early.end === event.end) decode.ready = early.done;
     this.queue.push(decode);
   }
 
