@@ -101,11 +101,11 @@ test("a stream without a model takes the streams' default, not the files' one; a
     { sttModel: 'whisper-base', batchSize: 8 },
   );
   const parse = streamStartParser(files, 4, 'whisper-tiny');
-  const unnamed = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }));
+  const unnamed = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }), 'anonymous');
   expect(unnamed.transcribe).toMatchObject({ model: 'whisper-tiny', language: 'en', batchSize: 4 });
-  const bare = await parse(JSON.stringify({ settings: { tasks: ['transcribe'] }, sample_rate: 16000 }));
+  const bare = await parse(JSON.stringify({ settings: { tasks: ['transcribe'] }, sample_rate: 16000 }), 'anonymous');
   expect(bare.transcribe.model).toBe('whisper-tiny');
-  const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }));
+  const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }), 'anonymous');
   expect(named.transcribe.model).toBe('whisper-base');
   expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe.model).toBe('whisper-base');
 });

@@ -22,7 +22,7 @@ describe('OnlineSpeakers (pure)', () => {
   it('labels voices in order of first appearance and keeps each label for its voice', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
     const sequence = [1, 2, 1, 3, 2, 3, 1];
-    const labels = sequence.map((own, i) => speakers.assign(voice(own, 0.05 * (i % 3)), 2));
+    const labels = sequence.map((own, i) => speakers.assign(voice(own, 0.05 * (i % 3)), 2).speaker);
     expect(labels).toEqual(['SPEAKER_00', 'SPEAKER_01', 'SPEAKER_00', 'SPEAKER_02', 'SPEAKER_01', 'SPEAKER_02', 'SPEAKER_00']);
   });
 
@@ -32,7 +32,7 @@ describe('OnlineSpeakers (pure)', () => {
       { ...FREE, numSpeakers: 2 },
     ]) {
       const speakers = new OnlineSpeakers(CLUSTERING, limits);
-      const labels = [1, 2, 3, 1].map((own) => speakers.assign(voice(own, 0), 2));
+      const labels = [1, 2, 3, 1].map((own) => speakers.assign(voice(own, 0), 2).speaker);
       expect(new Set(labels)).toEqual(new Set(['SPEAKER_00', 'SPEAKER_01']));
       expect(labels[3]).toBe('SPEAKER_00');
     }
@@ -40,7 +40,7 @@ describe('OnlineSpeakers (pure)', () => {
 
   it('gives one voice one label', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
-    expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2)))).toEqual(new Set(['SPEAKER_00']));
+    expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
   });
 });
 

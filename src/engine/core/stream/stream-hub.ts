@@ -5,7 +5,7 @@ import type { StreamOptions } from '../../../contract/engine-types';
 import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
-import { OnlineSpeakers } from './online-speakers';
+import { type LiveSpeakerLabel, OnlineSpeakers } from './online-speakers';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions, SPEAKER_TURN_END_SILENCE_SAMPLES } from './utterance-tracker';
 import { finalMessage, type QueuedDecode, StreamSession } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
@@ -208,7 +208,7 @@ export class StreamHub {
         if (message) this.send(d.id, d.session, () => [message]);
         continue;
       }
-      let speaker: string | undefined;
+      let speaker: LiveSpeakerLabel | undefined;
       try {
         speaker = await this.speakerOf(d);
       } catch (err) {
@@ -223,7 +223,7 @@ export class StreamHub {
   }
 
   /** The utterance's speaker label, when the stream asked for speakers. */
-  private async speakerOf(d: DueDecode): Promise<string | undefined> {
+  private async speakerOf(d: DueDecode): Promise<LiveSpeakerLabel | undefined> {
     const speakers = this.speakers.get(d.session);
     if (!speakers) return undefined;
     const [embedding] = await (await this.embedder()).embed(d.clip, [[[0, d.clip.length]]]);
