@@ -1,5 +1,6 @@
 import type { StreamServerMessage } from '../../libs/contracts/process';
 import type { EmotionModel } from '../../src/engine/core/emotion/emotion-model';
+import { unit } from '../../libs/diarization/voiceprint';
 import { OnlineSpeakers } from '../../src/engine/core/stream/online-speakers';
 import { type ClipDecoder, StreamHub } from '../../src/engine/core/stream/stream-hub';
 import type { StreamOptions } from '../../src/contract/engine-types';
@@ -36,6 +37,46 @@ describe('OnlineSpeakers (pure)', () => {
       expect(new Set(labels)).toEqual(new Set(['SPEAKER_00', 'SPEAKER_01']));
       expect(labels[3]).toBe('SPEAKER_00');
     }
+  });
+
+  describe('with enrolled voices (dia.speakers)', () => {
+    // Voiceprints of voices 1 and 2 (unit length, as stored); voice 3 is not enrolled.
+    const enrolled = (own: number) => Array.from(unit(voice(own, 0)));
+    const identify = {
+      voices: [
+        { id: 'id-alice', name: 'alice', embedding: enrolled(1) },
+        { id: 'id-bob', name: 'bob', embedding: enrolled(2) },
+      ],
+      threshold: 0.9,
+    };
+
+    it('names a live speaker after the voiceprint its opening utterance matches; the unenrolled voice stays SPEAKER_xx', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify });
+      const labels = [3, 1, 2, 1, 3, 2].map((own, i) => speakers.assign(voice(own, 0.05 * (i % 2)), 2));
+      expect(labels.map((l) => l.speaker)).toEqual(['SPEAKER_00', 'alice', 'bob', 'alice', 'SPEAKER_00', 'bob']);
+      expect(labels[1]).toEqual({ speaker: 'alice', speaker_id: 'id-alice', match_score: expect.any(Number) });
+      expect(labels[1].match_score).toBeGreaterThanOrEqual(0.9);
+      expect(labels[0]).toEqual({ speaker: 'SPEAKER_00' });
+    });
+
+    it('an utterance below the threshold joins the named speaker nearest by voice, and keeps its own match score', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.99 } });
+      expect(speakers.assign(voice(1, 0), 2).speaker).toBe('alice');
+      const weaker = speakers.assign(voice(1, 0.4), 2);
+      expect(weaker).toMatchObject({ speaker: 'alice', speaker_id: 'id-alice' });
+      expect(weaker.match_score).toBeLessThan(0.99);
+    });
+
+    it('never opens a second live speaker with a taken name', () => {
+      // A threshold so low that voice 3 also reaches alice's voiceprint (cosine 0.31): it joins alice's live speaker.
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.3 } });
+      expect([1, 3, 2, 3].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'alice', 'bob', 'alice']);
+    });
+
+    it('mode "identify": each utterance takes its nearest voiceprint or "unknown", no clustering', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, mode: 'identify', identify });
+      expect([1, 3, 2, 1].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'unknown', 'bob', 'alice']);
+    });
   });
 
   it('gives one voice one label', () => {
