@@ -67,6 +67,14 @@ describe('OnlineSpeakers (pure)', () => {
       expect(weaker.match_score).toBeLessThan(0.99);
     });
 
+    it('clustering never gives a named speaker a voice far from its voiceprint', () => {
+      // Clustering that never opens a second speaker by itself: without names every voice would be SPEAKER_00.
+      const merging = { voiceDistance: 5, sameVoiceDistance: 0.45 };
+      expect(new Set([1, 3].map((own) => new OnlineSpeakers(merging, FREE).assign(voice(own, 0), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
+      const speakers = new OnlineSpeakers(merging, { ...FREE, identify });
+      expect([1, 3, 1, 3].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'SPEAKER_01', 'alice', 'SPEAKER_01']);
+    });
+
     it('never opens a second live speaker with a taken name', () => {
       // A threshold so low that voice 3 also reaches alice's voiceprint (cosine 0.31): it joins alice's live speaker.
       const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.3 } });

@@ -23,9 +23,13 @@ import { speakerLabel } from '../diarization/turns';
  *
  * Enrolled voices (`identify`, from dia.speakers) come first: an utterance whose own voice reaches the match threshold
  * against a voiceprint joins the live speaker of that name, which it opens (named, for good) when the name is not yet
- * taken; any other utterance is clustered as above among all live speakers, named or not, so a short utterance of a
- * named speaker still finds its speaker by voice. A live speaker opened by clustering stays SPEAKER_xx: labels never
- * change once sent, and one name belongs to one live speaker. `mode` "identify" does no clustering: each utterance
+ * taken. Any other utterance is clustered as above, among the unnamed live speakers and the named ones whose
+ * voiceprint it is within `sameVoiceDistance` of (the raw distance under which the diarizer merges two pieces), so a
+ * short utterance of a named speaker still finds its speaker by voice while another voice cannot join it: on the DEV
+ * audiobook conversation (test/e2e/speakers-stream.e2e.spec.ts) the unenrolled reader's utterances scored 0.30–0.36
+ * against the voiceprint of the live speaker that clustering alone gave them, the named readers' own 0.90–0.93. A live
+ * speaker opened by clustering stays SPEAKER_xx: labels never change once sent, and one name belongs to one live
+ * speaker. `mode` "identify" does no clustering: each utterance
  * takes the name of its nearest voiceprint at the threshold, or `unknown`.
  */
 export class OnlineSpeakers {
@@ -63,6 +67,7 @@ export class OnlineSpeakers {
       let centredDistance = Infinity;
       let rawDistance = Infinity;
       for (let k = 0; k < this.speakers; k++) {
+        if (this.speakers < cap && !this.admits(k, voice)) continue;
         const members = this.utterances.flatMap((u, i) => (u.speaker === k ? [i] : []));
         const memberWeights = members.map((i) => weights[i]);
         const d =
@@ -98,6 +103,12 @@ export class OnlineSpeakers {
     this.utterances.push({ embedding: voice, weight: seconds, speaker });
     const name = this.names[speaker];
     return name ? named(name, cosine(voice, name.embedding)) : { speaker: speakerLabel(speaker) };
+  }
+
+  /** Live speaker `k` may take this voice by clustering: it is unnamed, or the voice is near its voiceprint. */
+  private admits(k: number, voice: Float32Array): boolean {
+    const name = this.names[k];
+    return !name || 1 - cosine(voice, name.embedding) <= this.clustering.sameVoiceDistance;
   }
 }
 
