@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StreamSegment, StreamServerMessage } from '../../libs/contracts/process';
+import { EarshotClient } from '../../client/src';
 import { parseWav } from '../../libs/audio/wav';
 import type { Turn } from '../../libs/diarization/der';
 import { knownVoicesConversation } from '../support/dev-conversations';
@@ -134,6 +135,19 @@ test("another key's stream does not see the voiceprints; unknown names and mispl
   expect(run.closeCode).toBe(1000);
   expect(run.segments.length).toBeGreaterThan(0);
   for (const s of run.segments) expect(s.speaker).toMatch(/^SPEAKER_\d\d$/);
+}, 300_000);
+
+test('the TypeScript SDK streams with dia.speakers; its finals carry the name, speaker_id and match_score', async () => {
+  const sdk = new EarshotClient({ baseUrl: server.url, apiKey: KEYS.a });
+  // The first turn (hester), in 100 ms chunks.
+  const pcm = toPcm16(samples.subarray(0, Math.round(known.reference[0].end * 16000) + 8000));
+  const chunks = Array.from({ length: Math.ceil(pcm.length / 3200) }, (_, i) => pcm.subarray(i * 3200, (i + 1) * 3200));
+  const finals = [];
+  for await (const event of sdk.stream(chunks, { settings: { tasks: ['transcribe', 'diarization'], tra: { language: 'en' }, dia: { speakers: 'all' } } })) {
+    if (event.type === 'final') finals.push(event.segment);
+  }
+  expect(finals.length).toBeGreaterThan(0);
+  for (const s of finals) expect(s).toMatchObject({ speaker: 'hester', speaker_id: ids.hester, match_score: expect.any(Number) });
 }, 300_000);
 
 test('OpenAI route: diarization_mode identify names the speakers of verbose_json segments', async () => {
