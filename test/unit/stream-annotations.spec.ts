@@ -75,6 +75,14 @@ describe('OnlineSpeakers (pure)', () => {
       expect([1, 3, 1, 3].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'SPEAKER_01', 'alice', 'SPEAKER_01']);
     });
 
+    it('at the speaker cap, an unmatched voice still goes to a speaker that admits it rather than to a named one', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, numSpeakers: 2, identify: { ...identify, voices: identify.voices.slice(0, 1) } });
+      // Nearer alice than voice 3 on both scales, but not within the same-voice distance of her voiceprint (cosine 0.52).
+      const leaningToAlice = voice(2, 0);
+      leaningToAlice[1] = 0.5;
+      expect([voice(3, 0), voice(1, 0), leaningToAlice].map((v) => speakers.assign(v, 2).speaker)).toEqual(['SPEAKER_00', 'alice', 'SPEAKER_00']);
+    });
+
     it('never opens a second live speaker with a taken name', () => {
       // A threshold so low that voice 3 also reaches alice's voiceprint (cosine 0.31): it joins alice's live speaker.
       const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.3 } });

@@ -27,7 +27,8 @@ import { speakerLabel } from '../diarization/turns';
  * voiceprint it is within `sameVoiceDistance` of (the raw distance under which the diarizer merges two pieces), so a
  * short utterance of a named speaker still finds its speaker by voice while another voice cannot join it: on the DEV
  * audiobook conversation (test/e2e/speakers-stream.e2e.spec.ts) the unenrolled reader's utterances scored 0.30–0.36
- * against the voiceprint of the live speaker that clustering alone gave them, the named readers' own 0.90–0.93. A live
+ * against the voiceprint of the live speaker that clustering alone gave them, the named readers' own 0.90–0.93 (at
+ * the speaker cap, with no live speaker admitting it, an utterance joins the nearest of all, as without names). A live
  * speaker opened by clustering stays SPEAKER_xx: labels never change once sent, and one name belongs to one live
  * speaker. `mode` "identify" does no clustering: each utterance
  * takes the name of its nearest voiceprint at the threshold, or `unknown`.
@@ -66,8 +67,10 @@ export class OnlineSpeakers {
       let nearest = 0;
       let centredDistance = Infinity;
       let rawDistance = Infinity;
-      for (let k = 0; k < this.speakers; k++) {
-        if (this.speakers < cap && !this.admits(k, voice)) continue;
+      // Below the cap, a voice no live speaker admits opens a new one; at the cap it goes to the nearest of all.
+      const everyone = Array.from({ length: this.speakers }, (_, k) => k);
+      const admitting = everyone.filter((k) => this.admits(k, voice));
+      for (const k of admitting.length > 0 || this.speakers < cap ? admitting : everyone) {
         const members = this.utterances.flatMap((u, i) => (u.speaker === k ? [i] : []));
         const memberWeights = members.map((i) => weights[i]);
         const d =
