@@ -4,7 +4,10 @@ import type { ProcessSettings, StreamServerMessage } from '../../libs/contracts/
 import { EarshotConnectionError, EarshotError } from './errors.js';
 
 export interface StreamOptions {
-  /** `tra` (and `dia`) settings, as for /v1/process; tasks default to transcribe. */
+  /**
+   * `tra` (and `dia`) settings, as for /v1/process; tasks default to transcribe. With the diarization task,
+   * `dia.speakers` names the key's enrolled voices: finals then carry `speaker` (the name), `speaker_id`, `match_score`.
+   */
   settings?: Partial<ProcessSettings>;
   /** Sample rate of the PCM16 audio; default 16000. */
   sampleRate?: number;

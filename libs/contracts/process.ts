@@ -231,8 +231,12 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-/** A final segment of a live stream: `speaker` when diarization runs, `emotion` when emotion runs and is ready in time. */
-export type StreamSegment = TranscriptSegment & { speaker?: string; emotion?: EmotionScores };
+/**
+ * A final segment of a live stream: `speaker` when diarization runs, `emotion` when emotion runs and is ready in time.
+ * A speaker named after an enrolled voice (dia.speakers) also carries its `speaker_id` and `match_score` (the cosine
+ * of this utterance's voice and the voiceprint).
+ */
+export type StreamSegment = TranscriptSegment & { speaker?: string; speaker_id?: string; match_score?: number; emotion?: EmotionScores };
 
 /**
  * Text frames of /v1/ws, server to client. A final also carries its segment's `start`, `end`, `text`, `words` (and

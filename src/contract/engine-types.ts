@@ -67,8 +67,12 @@ export interface StreamOptions {
   transcribe: TranscribeOptions & { model: string };
   /** Audio received but not yet processed beyond which the stream is dropped as overloaded. */
   maxBufferedSamples: number;
-  /** Present when tasks has diarization: every final gets a speaker label, within these counts. */
-  speakers?: Pick<DiarizationOptions, 'numSpeakers' | 'minSpeakers' | 'maxSpeakers'>;
+  /**
+   * Present when tasks has diarization: every final gets a speaker label, within these counts; with `identify`, a
+   * live speaker opened by an utterance that matches an enrolled voice takes its name (`mode` "identify": every
+   * utterance is labelled by its nearest enrolled voice, no clustering).
+   */
+  speakers?: Pick<DiarizationOptions, 'numSpeakers' | 'minSpeakers' | 'maxSpeakers' | 'identify'> & Partial<Pick<DiarizationOptions, 'mode'>>;
   /** Present when tasks has emotion: every final gets the emotion of its utterance from this model. */
   emotion?: { model: string };
 }

@@ -6,15 +6,15 @@ export interface StreamRun {
   closeCode: number;
 }
 
-/** A /v1/ws client that records every message and the close code. */
+/** A /v1/ws client that records every message and the close code; `apiKey` goes as `?api_key=`, as browsers send it. */
 export class StreamClient {
   readonly messages: StreamServerMessage[] = [];
   readonly closed: Promise<number>;
   private readonly socket: WebSocket;
   private readonly opened: Promise<void>;
 
-  constructor(baseUrl: string) {
-    this.socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+  constructor(baseUrl: string, apiKey?: string) {
+    this.socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws${apiKey ? `?api_key=${encodeURIComponent(apiKey)}` : ''}`);
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
@@ -66,9 +66,9 @@ export async function streamAudio(
   start: object,
   pcm: Uint8Array,
   sampleRate: number,
-  opts: { frameMs?: number; paceMs?: number } = {},
+  opts: { frameMs?: number; paceMs?: number; apiKey?: string } = {},
 ): Promise<StreamRun> {
-  const client = await new StreamClient(baseUrl).open();
+  const client = await new StreamClient(baseUrl, opts.apiKey).open();
   client.send(start);
   const frameBytes = Math.round((sampleRate * (opts.frameMs ?? 100)) / 1000) * 2;
   for (let at = 0; at < pcm.length; at += frameBytes) {

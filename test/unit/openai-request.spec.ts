@@ -1,7 +1,7 @@
 /** OpenAI audio form fields → the ProcessRequest the pipeline runs, and the refusals, without HTTP. */
 import { EarshotError } from '../../src/contract/errors';
 import { toProcessRequest } from '../../src/server/api/openai/openai-request';
-import { languageName } from '../../src/server/api/openai/openai-response';
+import { languageName, segmentSpeaker } from '../../src/server/api/openai/openai-response';
 
 const fields = (entries: Record<string, string | string[]>) => new Map(Object.entries(entries).map(([k, v]) => [k, [v].flat()]));
 
@@ -79,4 +79,27 @@ test('speakers names enrolled speakers ("all" or comma-separated ids or names) a
     tasks: ['transcribe', 'diarization'],
     dia: { speakers: 'all' },
   });
+});
+
+test('diarization_mode is dia.mode (identify with speakers, no clustering) and implies diarization; other modes are refused', () => {
+  expect(toProcessRequest(fields({ speakers: 'alice', diarization_mode: 'identify' }), 'transcribe').request.settings).toMatchObject({
+    tasks: ['transcribe', 'diarization'],
+    dia: { speakers: ['alice'], mode: 'identify' },
+  });
+  expect(toProcessRequest(fields({ diarization_mode: 'diarize' }), 'transcribe').request.settings).toMatchObject({
+    tasks: ['transcribe', 'diarization'],
+    dia: { mode: 'diarize' },
+  });
+  expect(() => toProcessRequest(fields({ speakers: 'all', diarization_mode: 'nearest' }), 'transcribe')).toThrow(/diarization_mode must be one of/);
+});
+
+test("a verbose_json segment's speaker is the one covering most of it in the merged view", () => {
+  const merged = [
+    { start: 0, end: 1.2, text: 'a', speaker: 'alice' },
+    { start: 1.2, end: 1.5, text: 'b', speaker: 'SPEAKER_01' },
+    { start: 1.5, end: 4, text: 'c', speaker: 'SPEAKER_01' },
+  ];
+  expect(segmentSpeaker({ start: 0, end: 2 }, merged)).toBe('alice');
+  expect(segmentSpeaker({ start: 1, end: 4 }, merged)).toBe('SPEAKER_01');
+  expect(segmentSpeaker({ start: 5, end: 6 }, merged)).toBeUndefined();
 });

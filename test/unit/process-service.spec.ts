@@ -101,11 +101,11 @@ test("a stream without a model takes the streams' default, not the files' one; a
     { sttModel: 'whisper-base', batchSize: 8 },
   );
   const parse = streamStartParser(files, 4, 'whisper-tiny');
-  const unnamed = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }));
+  const unnamed = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { language: 'en' } }, sample_rate: 16000 }), 'anonymous');
   expect(unnamed.transcribe).toMatchObject({ model: 'whisper-tiny', language: 'en', batchSize: 4 });
-  const bare = await parse(JSON.stringify({ settings: { tasks: ['transcribe'] }, sample_rate: 16000 }));
+  const bare = await parse(JSON.stringify({ settings: { tasks: ['transcribe'] }, sample_rate: 16000 }), 'anonymous');
   expect(bare.transcribe.model).toBe('whisper-tiny');
-  const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }));
+  const named = await parse(JSON.stringify({ settings: { tasks: ['transcribe'], tra: { model: 'whisper-base' } }, sample_rate: 16000 }), 'anonymous');
   expect(named.transcribe.model).toBe('whisper-base');
   expect(files.toPipelineRequest({ settings: { tasks: ['transcribe'] } }).transcribe.model).toBe('whisper-base');
 });
@@ -164,4 +164,39 @@ describe('sensory-transcription settings', () => {
     expect(speaker).toMatchObject({ tasks: ['emotion'], emotion: { level: 'speaker', model: 'earshot-ravdess' }, diarization: { numSpeakers: null } });
     expect(code(() => withEmotion.toPipelineRequest({ settings: { tasks: ['emotion'], emo: { model_name: 'nope' } } }))).toBe('model_not_found');
   });
+});
+
+test("a stream's dia.speakers is resolved for the connection's tenant and passed on with the speaker counts", async () => {
+  const asked: Array<string | undefined> = [];
+  const voices = [{ id: 'id-alice', name: 'alice', embedding: [1, 0] }];
+  const withSpeakers = new ProcessService(
+    { process: async () => Promise.reject(new Error('not called')) },
+    { has: (name) => name === 'whisper-tiny' },
+    { sttModel: 'whisper-tiny', batchSize: 8 },
+    undefined,
+    {
+      pin: async () => [],
+      identification: async (tenant, selection) => {
+        asked.push(tenant);
+        if (selection !== 'all' && !selection.every((s) => s === 'alice')) throw new EarshotError('speaker_not_found', `no "${selection[0]}"`);
+        return { voices, threshold: 0.63 };
+      },
+    },
+  );
+  const parse = streamStartParser(withSpeakers, 4, 'whisper-tiny');
+  const first = (dia: object, tasks = ['transcribe', 'diarization']) => JSON.stringify({ settings: { tasks, dia } });
+  const start = await parse(first({ speakers: ['alice'], max_speakers: 3 }), 'tenant-a');
+  expect(asked).toEqual(['tenant-a']);
+  expect(start.speakers).toEqual({ mode: 'diarize', numSpeakers: null, minSpeakers: null, maxSpeakers: 3, identify: { voices, threshold: 0.63 } });
+  expect((await parse(first({ mode: 'identify', speakers: 'all' }), 'tenant-a')).speakers).toMatchObject({ mode: 'identify' });
+  const refused = async (text: string) =>
+    parse(text, 'tenant-a').then(
+      () => 'accepted',
+      (err: EarshotError) => err.code,
+    );
+  expect(await refused(first({ speakers: ['carol'] }))).toBe('speaker_not_found');
+  expect(await refused(first({ speakers: ['alice'] }, ['transcribe']))).toBe('invalid_settings');
+  expect(await refused(first({ speakers: 'everyone' }))).toBe('invalid_settings');
+  expect(await refused(first({ mode: 'identify' }))).toBe('invalid_request');
+  expect(await refused(first({ speakers: 'all', stereo_mode: true }))).toBe('invalid_settings');
 });

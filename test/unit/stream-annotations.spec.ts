@@ -1,5 +1,6 @@
 import type { StreamServerMessage } from '../../libs/contracts/process';
 import type { EmotionModel } from '../../src/engine/core/emotion/emotion-model';
+import { unit } from '../../libs/diarization/voiceprint';
 import { OnlineSpeakers } from '../../src/engine/core/stream/online-speakers';
 import { type ClipDecoder, StreamHub } from '../../src/engine/core/stream/stream-hub';
 import type { StreamOptions } from '../../src/contract/engine-types';
@@ -22,7 +23,7 @@ describe('OnlineSpeakers (pure)', () => {
   it('labels voices in order of first appearance and keeps each label for its voice', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
     const sequence = [1, 2, 1, 3, 2, 3, 1];
-    const labels = sequence.map((own, i) => speakers.assign(voice(own, 0.05 * (i % 3)), 2));
+    const labels = sequence.map((own, i) => speakers.assign(voice(own, 0.05 * (i % 3)), 2).speaker);
     expect(labels).toEqual(['SPEAKER_00', 'SPEAKER_01', 'SPEAKER_00', 'SPEAKER_02', 'SPEAKER_01', 'SPEAKER_02', 'SPEAKER_00']);
   });
 
@@ -32,15 +33,71 @@ describe('OnlineSpeakers (pure)', () => {
       { ...FREE, numSpeakers: 2 },
     ]) {
       const speakers = new OnlineSpeakers(CLUSTERING, limits);
-      const labels = [1, 2, 3, 1].map((own) => speakers.assign(voice(own, 0), 2));
+      const labels = [1, 2, 3, 1].map((own) => speakers.assign(voice(own, 0), 2).speaker);
       expect(new Set(labels)).toEqual(new Set(['SPEAKER_00', 'SPEAKER_01']));
       expect(labels[3]).toBe('SPEAKER_00');
     }
   });
 
+  describe('with enrolled voices (dia.speakers)', () => {
+    // Voiceprints of voices 1 and 2 (unit length, as stored); voice 3 is not enrolled.
+    const enrolled = (own: number) => Array.from(unit(voice(own, 0)));
+    const identify = {
+      voices: [
+        { id: 'id-alice', name: 'alice', embedding: enrolled(1) },
+        { id: 'id-bob', name: 'bob', embedding: enrolled(2) },
+      ],
+      threshold: 0.9,
+    };
+
+    it('names a live speaker after the voiceprint its opening utterance matches; the unenrolled voice stays SPEAKER_xx', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify });
+      const labels = [3, 1, 2, 1, 3, 2].map((own, i) => speakers.assign(voice(own, 0.05 * (i % 2)), 2));
+      expect(labels.map((l) => l.speaker)).toEqual(['SPEAKER_00', 'alice', 'bob', 'alice', 'SPEAKER_00', 'bob']);
+      expect(labels[1]).toEqual({ speaker: 'alice', speaker_id: 'id-alice', match_score: expect.any(Number) });
+      expect(labels[1].match_score).toBeGreaterThanOrEqual(0.9);
+      expect(labels[0]).toEqual({ speaker: 'SPEAKER_00' });
+    });
+
+    it('an utterance below the threshold joins the named speaker nearest by voice, and keeps its own match score', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.99 } });
+      expect(speakers.assign(voice(1, 0), 2).speaker).toBe('alice');
+      const weaker = speakers.assign(voice(1, 0.4), 2);
+      expect(weaker).toMatchObject({ speaker: 'alice', speaker_id: 'id-alice' });
+      expect(weaker.match_score).toBeLessThan(0.99);
+    });
+
+    it('clustering never gives a named speaker a voice far from its voiceprint', () => {
+      // Clustering that never opens a second speaker by itself: without names every voice would be SPEAKER_00.
+      const merging = { voiceDistance: 5, sameVoiceDistance: 0.45 };
+      expect(new Set([1, 3].map((own) => new OnlineSpeakers(merging, FREE).assign(voice(own, 0), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
+      const speakers = new OnlineSpeakers(merging, { ...FREE, identify });
+      expect([1, 3, 1, 3].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'SPEAKER_01', 'alice', 'SPEAKER_01']);
+    });
+
+    it('at the speaker cap, an unmatched voice still goes to a speaker that admits it rather than to a named one', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, numSpeakers: 2, identify: { ...identify, voices: identify.voices.slice(0, 1) } });
+      // Nearer alice than voice 3 on both scales, but not within the same-voice distance of her voiceprint (cosine 0.52).
+      const leaningToAlice = voice(2, 0);
+      leaningToAlice[1] = 0.5;
+      expect([voice(3, 0), voice(1, 0), leaningToAlice].map((v) => speakers.assign(v, 2).speaker)).toEqual(['SPEAKER_00', 'alice', 'SPEAKER_00']);
+    });
+
+    it('never opens a second live speaker with a taken name', () => {
+      // A threshold so low that voice 3 also reaches alice's voiceprint (cosine 0.31): it joins alice's live speaker.
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, identify: { ...identify, threshold: 0.3 } });
+      expect([1, 3, 2, 3].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'alice', 'bob', 'alice']);
+    });
+
+    it('mode "identify": each utterance takes its nearest voiceprint or "unknown", no clustering', () => {
+      const speakers = new OnlineSpeakers(CLUSTERING, { ...FREE, mode: 'identify', identify });
+      expect([1, 3, 2, 1].map((own) => speakers.assign(voice(own, 0), 2).speaker)).toEqual(['alice', 'unknown', 'bob', 'alice']);
+    });
+  });
+
   it('gives one voice one label', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
-    expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2)))).toEqual(new Set(['SPEAKER_00']));
+    expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
   });
 });
 

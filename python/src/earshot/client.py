@@ -202,7 +202,8 @@ class Earshot:
         """Live transcription over /v1/ws: yields ``partial``, ``final`` and late ``emotion`` events until the last final.
         ``audio``: a file path (16-bit mono WAV as is, anything else through ffmpeg), or PCM16 little-endian mono
         chunks at ``sample_rate``. ``realtime`` sends at the audio's own pace; otherwise as fast as the server takes it.
-        ``settings``: ``tra`` (and ``dia``) as for ``process``. Error frames are raised as EarshotError."""
+        ``settings``: ``tra`` (and ``dia``, ``dia.speakers`` naming the key's enrolled voices) as for ``process``.
+        Error frames are raised as EarshotError."""
         return stream_sync(self._settings.ws_url, self._settings.headers, audio, settings, sample_rate, realtime, self._settings.timeout)
 
     def health(self) -> HealthReport:

@@ -320,8 +320,11 @@ class PartialEvent(TypedDict):
 
 
 class StreamSegment(TranscriptSegment, total=False):
-    # With the diarization task.
+    # With the diarization task: SPEAKER_nn, or an enrolled speaker's name (settings.dia.speakers).
     speaker: str
+    # A speaker named after an enrolled voice: its id, and the cosine of this utterance's voice and the voiceprint.
+    speaker_id: str
+    match_score: float
     # With the emotion task, when ready within ~0.3 s (else an ``emotion`` frame for the segment follows).
     emotion: EmotionScores
 

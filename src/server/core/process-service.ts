@@ -162,12 +162,21 @@ export class ProcessService {
     return { level, model };
   }
 
-  async process(audioPath: string, request: ProcessRequest, options: RunOptions): Promise<ProcessResponse> {
+  /**
+   * toPipelineRequest, with dia.speakers resolved to the voiceprints of `tenant` (the calling key's; none for a job,
+   * whose selection was pinned to ids).
+   */
+  async toIdentifyingRequest(request: ProcessRequest, tenant: string | undefined): Promise<PipelineRequest> {
     const pipelineRequest = this.toPipelineRequest(request);
     const selection = this.speakerSelection(request);
     if (selection && pipelineRequest.diarization) {
-      pipelineRequest.diarization.identify = await this.speakers!.identification(options.tenant, selection);
+      pipelineRequest.diarization.identify = await this.speakers!.identification(tenant, selection);
     }
+    return pipelineRequest;
+  }
+
+  async process(audioPath: string, request: ProcessRequest, options: RunOptions): Promise<ProcessResponse> {
+    const pipelineRequest = await this.toIdentifyingRequest(request, options.tenant);
     const result = await this.engine.process(audioPath, pipelineRequest, options);
     return { status: 'completed', request_id: randomUUID(), ...result };
   }

@@ -5,7 +5,7 @@ import type { StreamOptions } from '../../../contract/engine-types';
 import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
-import { OnlineSpeakers } from './online-speakers';
+import { type LiveSpeakerLabel, OnlineSpeakers } from './online-speakers';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions, SPEAKER_TURN_END_SILENCE_SAMPLES } from './utterance-tracker';
 import { type DecodedUtterance, finalMessage, type QueuedDecode, StreamSession, type UtteranceAnnotations } from './stream-session';
 import type { StreamingVad } from './streaming-vad';
@@ -244,7 +244,7 @@ export class StreamHub {
 
   /** Sends an utterance's final: its segments with the speaker label and the emotion. */
   private async finish(d: DueDecode, { result, annotations }: DecodedUtterance): Promise<void> {
-    let speaker: string | undefined;
+    let speaker: LiveSpeakerLabel | undefined;
     try {
       const speakers = this.speakers.get(d.session);
       if (speakers && annotations.embedding) speaker = speakers.assign(await annotations.embedding, d.clip.length / WHISPER_SAMPLE_RATE);

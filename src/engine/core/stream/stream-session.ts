@@ -2,6 +2,7 @@ import type { EmotionScores, StreamSegment, StreamServerMessage, TranscriptSegme
 import { WHISPER_SAMPLE_RATE } from '../../../../libs/features/mel';
 import type { StreamOptions } from '../../../contract/engine-types';
 import type { ClipTranscript } from '../stt/transcriber';
+import type { LiveSpeakerLabel } from './online-speakers';
 import { StablePrefix } from './stable-prefix';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointEvent, type EndpointOptions, UtteranceTracker } from './utterance-tracker';
 
@@ -194,12 +195,12 @@ export class StreamSession {
    * The final segments of an utterance, with absolute times and ids running over the whole stream, its speaker and
    * emotion on each; the segment's own fields also at the top level (the seed contract).
    */
-  final(event: EndpointEvent, result: ClipTranscript, speaker?: string): StreamSegment[] {
+  final(event: EndpointEvent, result: ClipTranscript, speaker?: LiveSpeakerLabel): StreamSegment[] {
     this.prefix.reset();
     this.lastPartial = '';
     if (this.language === 'auto' && result.segments.length) this.language = result.language;
     const offset = seconds(event.start);
-    return result.segments.map((s) => ({ ...this.absolute(s, offset), ...(speaker ? { speaker } : {}) }));
+    return result.segments.map((s) => ({ ...this.absolute(s, offset), ...speaker }));
   }
 
   private absolute(s: TranscriptSegment, offset: number): TranscriptSegment {

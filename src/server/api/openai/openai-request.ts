@@ -1,4 +1,4 @@
-import type { ProcessRequest, TaskName } from '../../../../libs/contracts/process';
+import { DIARIZATION_MODES, type DiarizationMode, type DiarizationSettings, type ProcessRequest, type TaskName } from '../../../../libs/contracts/process';
 import { EarshotError } from '../../../contract/errors';
 
 export const OPENAI_RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
@@ -24,7 +24,7 @@ export interface OpenAIAudioRequest {
 
 /**
  * The OpenAI audio form fields (`model`, `language`, `prompt`, `response_format`, `temperature`,
- * `timestamp_granularities[]`, plus Earshot's task flags and `speakers`) → a ProcessRequest. Settings ranges are checked afterwards
+ * `timestamp_granularities[]`, plus Earshot's task flags, `speakers` and `diarization_mode`) → a ProcessRequest. Settings ranges are checked afterwards
  * by the same DTO as POST /v1/process.
  */
 export function toProcessRequest(fields: Map<string, string[]>, task: 'transcribe' | 'translate'): OpenAIAudioRequest {
@@ -61,7 +61,7 @@ export function toProcessRequest(fields: Map<string, string[]>, task: 'transcrib
 
   // Enrolled speakers to name (Earshot's field): "all" or comma-separated ids or names; it implies diarization.
   const speakersField = one('speakers');
-  const speakers =
+  const speakers: DiarizationSettings['speakers'] =
     speakersField === undefined
       ? undefined
       : speakersField === 'all'
@@ -70,14 +70,20 @@ export function toProcessRequest(fields: Map<string, string[]>, task: 'transcrib
             .split(',')
             .map((s) => s.trim())
             .filter(Boolean);
-  if (speakers !== undefined && !tasks.includes('diarization')) tasks.push('diarization');
+  // dia.mode (Earshot's field): "identify" labels each speech segment by the nearest enrolled voice of `speakers`.
+  const mode = one('diarization_mode');
+  if (mode !== undefined && !(DIARIZATION_MODES as readonly string[]).includes(mode)) {
+    throw new EarshotError('invalid_request', `diarization_mode must be one of ${DIARIZATION_MODES.join(', ')}, not "${mode}"`);
+  }
+  if ((speakers !== undefined || mode !== undefined) && !tasks.includes('diarization')) tasks.push('diarization');
+  const dia: DiarizationSettings = { ...(speakers !== undefined && { speakers }), ...(mode !== undefined && { mode: mode as DiarizationMode }) };
 
   const granularitiesOrDefault: TimestampGranularity[] = granularities.length ? (granularities as TimestampGranularity[]) : ['segment'];
   return {
     request: {
       settings: {
         tasks,
-        ...(speakers !== undefined && { dia: { speakers } }),
+        ...(Object.keys(dia).length > 0 && { dia }),
         tra: {
           ...(model !== undefined && model !== OPENAI_WHISPER_MODEL && { model }),
           ...(language !== undefined && { language }),

@@ -1,4 +1,4 @@
-import type { ProcessResponse } from '../../../../libs/contracts/process';
+import type { MergedSegment, ProcessResponse, TranscriptSegment } from '../../../../libs/contracts/process';
 import type { OpenAIResponseFormat, TimestampGranularity } from './openai-request';
 
 const LANGUAGE_NAMES = new Intl.DisplayNames(['en'], { type: 'language' });
@@ -18,7 +18,23 @@ function earshotExtras(response: ProcessResponse) {
   return { ...(dia && { dia }), ...(emo && { emo }), ...(segments && { merged_segments: segments }) };
 }
 
-/** `json` and `verbose_json` bodies in OpenAI's shape; the text formats are Earshot's own renderings. */
+/**
+ * The speaker of a transcript segment: the one whose merged-view pieces (each word's speaker) cover most of it, as
+ * OpenAI's diarized segments carry `speaker`; an enrolled speaker's name when dia.speakers named it.
+ */
+export function segmentSpeaker(segment: Pick<TranscriptSegment, 'start' | 'end'>, merged: readonly MergedSegment[]): string | undefined {
+  const seconds = new Map<string, number>();
+  for (const m of merged) {
+    const overlap = Math.min(m.end, segment.end) - Math.max(m.start, segment.start);
+    if (m.speaker !== undefined && overlap > 0) seconds.set(m.speaker, (seconds.get(m.speaker) ?? 0) + overlap);
+  }
+  return [...seconds].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/**
+ * `json` and `verbose_json` bodies in OpenAI's shape; the text formats are Earshot's own renderings. With diarization,
+ * verbose_json segments also carry their `speaker`.
+ */
 export function openAIBody(
   response: ProcessResponse,
   format: Exclude<OpenAIResponseFormat, 'text' | 'srt' | 'vtt'>,
@@ -26,6 +42,7 @@ export function openAIBody(
   granularities: TimestampGranularity[],
 ): object {
   const tra = response.result.tra!;
+  const merged = response.result.dia ? (response.result.segments ?? []) : [];
   if (format === 'json') return { text: tra.text, ...earshotExtras(response) };
   return {
     task,
@@ -42,6 +59,7 @@ export function openAIBody(
         avg_logprob: s.avg_logprob,
         compression_ratio: s.compression_ratio,
         no_speech_prob: s.no_speech_prob,
+        ...(merged.length > 0 && { speaker: segmentSpeaker(s, merged) }),
       })),
     }),
     ...(granularities.includes('word') && {

@@ -1,6 +1,7 @@
 import { applyDecorators, Controller, HttpCode, Inject, Post, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DIARIZATION_MODES } from '../../../../libs/contracts/process';
 import { ProcessService } from '../../core/process-service';
 import type { RenderedOutput } from '../../core/formats/transcript-formats';
 import { APP_CONFIG, type AppConfig } from '../../infra/config/app-config';
@@ -24,6 +25,12 @@ const COMMON_FIELDS = {
   temperature: { type: 'number', minimum: 0, maximum: 1, default: 0 },
   diarize: { type: 'boolean', description: 'Earshot: also diarize (alias enable_speaker_diarization): adds dia and merged_segments' },
   emotion: { type: 'boolean', description: 'Earshot: also recognise emotion: adds emo and merged_segments' },
+  speakers: { type: 'string', description: 'Earshot: "all" or comma-separated enrolled speaker ids or names to name (adds diarization)' },
+  diarization_mode: {
+    type: 'string',
+    enum: [...DIARIZATION_MODES],
+    description: 'Earshot: dia.mode; "identify" (needs speakers) labels each speech segment by the nearest enrolled voice, no clustering',
+  },
 };
 
 const OpenAIResponses = () =>

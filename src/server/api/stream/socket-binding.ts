@@ -59,13 +59,16 @@ export class StreamSocketBinder {
       refuse(err);
       return;
     }
-    const connection = this.streams.connect({
-      send: (message) => {
-        if (message.type === 'error') this.metrics.errorSent(message.code);
-        for (const frame of protocol.frames(message)) send(frame);
+    const connection = this.streams.connect(
+      {
+        send: (message) => {
+          if (message.type === 'error') this.metrics.errorSent(message.code);
+          for (const frame of protocol.frames(message)) send(frame);
+        },
+        close: (code) => client.close(code),
       },
-      close: (code) => client.close(code),
-    });
+      principal.id,
+    );
     if (!connection) return;
     this.metrics.activeStreams.inc();
     // Handlers go on at once so the first frame is not missed while the (possibly remote) budget is read.

@@ -34,10 +34,12 @@ function acceptSeedRequest(plain: unknown): unknown {
 /**
  * Validates the first frame with the same DTO as POST /v1/process and fills the defaults the same way, except the
  * model: streams default to `defaultModel` (DEFAULT_STREAM_MODEL), which answers within their latency target.
- * Diarization gives every final a speaker (within dia's counts); emotion gives it the emotion of settings.emo.model.
+ * Diarization gives every final a speaker (within dia's counts), named after the enrolled voices of dia.speakers,
+ * which are read here, for the connection's `tenant`, as for POST /v1/process; emotion gives it the emotion of
+ * settings.emo.model.
  */
 export function streamStartParser(process: ProcessService, batchSize: number, defaultModel: string): StreamStartParser {
-  return async (text: string): Promise<StreamStart> => {
+  return async (text: string, tenant: string): Promise<StreamStart> => {
     let plain: unknown;
     try {
       plain = JSON.parse(text);
@@ -52,17 +54,27 @@ export function streamStartParser(process: ProcessService, batchSize: number, de
     const { tasks, tra, dia, emo } = dto.settings;
     if (!tasks.includes('transcribe')) throw new EarshotError('invalid_settings', 'a stream needs the transcribe task');
     if (dia?.stereo_mode) throw new EarshotError('invalid_settings', 'dia.stereo_mode does not apply to streams: their audio is mono');
-    if (dia?.speakers !== undefined) throw new EarshotError('invalid_settings', 'dia.speakers (enrolled speakers) is not available on streams yet');
-    const request = process.toPipelineRequest({
-      settings: { tasks: tasks as TaskName[], tra: { ...tra, model: tra?.model ?? defaultModel }, dia: dia ?? undefined, emo: emo ?? undefined },
-    });
+    const request = await process.toIdentifyingRequest(
+      {
+        settings: { tasks: tasks as TaskName[], tra: { ...tra, model: tra?.model ?? defaultModel }, dia: dia ?? undefined, emo: emo ?? undefined },
+      },
+      tenant,
+    );
     const { diarization, emotion } = request;
     return {
       // Speakers come from each utterance's embedding, not from words: word times only when asked for.
       transcribe: { ...request.transcribe, wordTimestamps: tra?.word_timestamps ?? false, batchSize },
       sampleRate,
       ...(diarization
-        ? { speakers: { numSpeakers: diarization.numSpeakers, minSpeakers: diarization.minSpeakers, maxSpeakers: diarization.maxSpeakers } }
+        ? {
+            speakers: {
+              mode: diarization.mode,
+              numSpeakers: diarization.numSpeakers,
+              minSpeakers: diarization.minSpeakers,
+              maxSpeakers: diarization.maxSpeakers,
+              ...(diarization.identify ? { identify: diarization.identify } : {}),
+            },
+          }
         : {}),
       ...(emotion ? { emotion: { model: emotion.model } } : {}),
     };

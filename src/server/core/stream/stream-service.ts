@@ -39,8 +39,11 @@ export interface StreamStart {
   sampleRate: number;
 }
 
-/** Turns the first text frame into settings, or throws an EarshotError saying what is wrong with it. */
-export type StreamStartParser = (text: string) => Promise<StreamStart>;
+/**
+ * Turns the first text frame into settings, or throws an EarshotError saying what is wrong with it; `tenant` (the
+ * API key's) is whose enrolled speakers dia.speakers names.
+ */
+export type StreamStartParser = (text: string, tenant: string) => Promise<StreamStart>;
 
 export interface StreamLimits {
   maxStreams: number;
@@ -67,8 +70,11 @@ export class StreamService {
     readonly limits: StreamLimits,
   ) {}
 
-  /** A new connection, or null when there are already maxStreams (the socket got an error frame and 1013). */
-  connect(socket: StreamSocket): StreamConnection | null {
+  /**
+   * A new connection of `tenant` (the API key's), or null when there are already maxStreams (the socket got an error
+   * frame and 1013).
+   */
+  connect(socket: StreamSocket, tenant: string): StreamConnection | null {
     if (this.active >= this.limits.maxStreams) {
       socket.send({
         type: 'error',
@@ -79,7 +85,7 @@ export class StreamService {
       return null;
     }
     this.active++;
-    return new StreamConnection(socket, this.engine, this.parseStart, this.limits, () => this.active--);
+    return new StreamConnection(socket, tenant, this.engine, this.parseStart, this.limits, () => this.active--);
   }
 
   /** Connections open here, and streams the inference worker holds: both 0 when nothing is streaming. */
@@ -108,6 +114,7 @@ export class StreamConnection {
 
   constructor(
     private readonly socket: StreamSocket,
+    private readonly tenant: string,
     private readonly engine: StreamEngine,
     private readonly parseStart: StreamStartParser,
     private readonly limits: StreamLimits,
@@ -176,7 +183,7 @@ export class StreamConnection {
     this.state = 'opening';
     let start: StreamStart;
     try {
-      start = await this.parseStart(text);
+      start = await this.parseStart(text, this.tenant);
     } catch (err) {
       return this.fail(err instanceof EarshotError ? err.code : 'invalid_request', (err as Error).message);
     }
