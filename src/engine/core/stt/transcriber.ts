@@ -12,6 +12,7 @@ import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
 import { seededRandom } from '../../../../libs/math/seeded-random';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
+import { WindowBatcher, type WindowBatcherSettings } from './window-batcher';
 
 /** Decoding of independent clips (live utterances): `fallback` false decodes once; `shortWindowPadS` replaces the model's setting. */
 export type ClipDecodeOptions = TranscribeOptions & { fallback: boolean; shortWindowPadS?: number | null };
@@ -22,6 +23,8 @@ export interface TranscriberSettings {
    * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
    */
   shortWindowPadS: number | null;
+  /** Requests whose audio is one window share decoder batches (see WindowBatcher); absent or null: each decodes alone. */
+  batching?: WindowBatcherSettings | null;
 }
 
 /** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
@@ -88,6 +91,41 @@ interface WindowResult {
   silence: boolean;
 }
 
+/** The window of a request whose audio is one window, waiting to share a batch with other such requests. */
+interface WindowJob {
+  samples: Float32Array;
+  chunk: AudioChunk;
+  /** null: detected from this window. */
+  language: string | null;
+  opts: TranscribeOptions;
+  promptTokens: number[];
+  random: () => number;
+}
+
+interface WindowOutcome {
+  result: WindowResult;
+  words: AlignedWord[] | null;
+  /** Probability of the detected language; 1 when it was given. */
+  languageProb: number;
+}
+
+/** The options that change how a window decodes: only jobs that agree on all of them share a batch. */
+function decodeKey(opts: TranscribeOptions): string {
+  return JSON.stringify([
+    opts.task,
+    opts.beamSize,
+    temperatureSchedule(opts),
+    opts.bestOf ?? null,
+    opts.patience ?? null,
+    decodeChecks(opts),
+    opts.withoutTimestamps ?? false,
+    opts.maxNewTokens ?? null,
+    opts.wordTimestamps,
+    opts.initialPrompt,
+    opts.batchSize,
+  ]);
+}
+
 export function compressionRatio(text: string): number {
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length ? bytes.length / deflateSync(bytes).length : 0;
@@ -100,6 +138,7 @@ export function compressionRatio(text: string): number {
  */
 export class WhisperTranscriber {
   private readonly decoder: WhisperDecoder;
+  private readonly batcher: WindowBatcher<WindowJob, WindowOutcome> | null;
 
   constructor(
     private readonly model: WhisperModel,
@@ -108,6 +147,7 @@ export class WhisperTranscriber {
     private readonly settings: TranscriberSettings,
   ) {
     this.decoder = new WhisperDecoder(model, tokenizer);
+    this.batcher = settings.batching ? new WindowBatcher(settings.batching, (jobs) => this.decodeWindows(jobs)) : null;
   }
 
   async transcribe(samples: Float32Array, opts: TranscribeOptions, onProgress: (fraction: number) => void = () => undefined): Promise<TranscriptionResult> {
@@ -123,22 +163,38 @@ export class WhisperTranscriber {
     let done = 0;
     onProgress(0);
 
+    // Audio that is one window (its unfinished tail, if any, too) shares a batch with other such requests.
+    const batcher = chunks.length === 1 ? this.batcher : null;
+    const key = decodeKey(opts);
+
     while (queue.length) {
       const batch = queue.splice(0, windowsPerBatch);
-      const audio = await this.encode(samples, batch, this.settings.shortWindowPadS);
-      if (language === null) {
-        ({ language, languageProb } = await this.detectLanguage(audio, batch));
+      let results: WindowResult[];
+      let words: Array<AlignedWord[] | null> | null;
+      if (batcher) {
+        const outcome = await batcher.submit(key, { samples, chunk: batch[0], language, opts, promptTokens, random }, windowsPerBatch);
+        if (language === null) {
+          language = outcome.result.language;
+          languageProb = outcome.languageProb;
+        }
+        results = [outcome.result];
+        words = [outcome.words];
+      } else {
+        const audio = await this.encode(samples, batch, this.settings.shortWindowPadS);
+        if (language === null) {
+          ({ language, languageProb } = await this.detectLanguage(audio, batch));
+        }
+        const batchLanguage = language;
+        results = await this.decodeWithFallback(
+          audio,
+          batch,
+          batch.map(() => batchLanguage),
+          opts,
+          promptTokens,
+          batch.map(() => random),
+        );
+        words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       }
-      const batchLanguage = language;
-      const results = await this.decodeWithFallback(
-        audio,
-        batch,
-        batch.map(() => batchLanguage),
-        opts,
-        promptTokens,
-        random,
-      );
-      const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
       queue.unshift(...tails);
@@ -183,7 +239,16 @@ export class WhisperTranscriber {
       unknown.forEach((i, k) => (resolved[i] = Object.entries(probs[k]).reduce((a, b) => (b[1] > a[1] ? b : a))[0]));
     }
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
-    const results = await this.decodeWithFallback(audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback);
+    const random = seededRandom(total);
+    const results = await this.decodeWithFallback(
+      audio,
+      chunks,
+      resolved as string[],
+      opts,
+      promptTokens,
+      chunks.map(() => random),
+      opts.fallback,
+    );
     const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
     return results.map((r, i) => {
       const segments = this.toSegments({ ...r, chunk: { start: 0, end: clips[i].length } }, words?.[i] ?? null);
@@ -250,15 +315,47 @@ export class WhisperTranscriber {
   /** One language for the whole file, from the windows of the first batch weighted by their length. */
   private async detectLanguage(audio: EncodedAudio, batch: AudioChunk[]): Promise<{ language: string; languageProb: number }> {
     const { probs } = await this.decoder.detectLanguage(audio);
-    const total: Record<string, number> = {};
-    let weight = 0;
-    probs.forEach((p, i) => {
-      const w = batch[i].end - batch[i].start;
-      weight += w;
-      for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
-    });
-    const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
-    return { language, languageProb: score / weight };
+    return likeliestLanguage(probs, batch);
+  }
+
+  /**
+   * The windows of several single-window requests as one batch: one encoder call, one decoder loop over all rows.
+   * Each job keeps what it would have alone: its language (detected from its own window when not given), its
+   * random source, its segments. The jobs share their decoding options (the batcher groups them by decodeKey).
+   */
+  private async decodeWindows(jobs: WindowJob[]): Promise<WindowOutcome[]> {
+    const { opts, promptTokens } = jobs[0];
+    const local: AudioChunk[] = [];
+    let total = 0;
+    for (const { chunk } of jobs) {
+      local.push({ start: total, end: total + chunk.end - chunk.start });
+      total += chunk.end - chunk.start;
+    }
+    const samples = new Float32Array(total);
+    jobs.forEach((j, i) => samples.set(j.samples.subarray(j.chunk.start, j.chunk.end), local[i].start));
+    const audio = await this.encode(samples, local, this.settings.shortWindowPadS);
+    const languages = jobs.map((j) => j.language);
+    const languageProbs = jobs.map(() => 1);
+    const unknown = languages.flatMap((l, i) => (l === null ? [i] : []));
+    if (unknown.length) {
+      const { probs } = await this.decoder.detectLanguage(this.model.selectAudio(audio, unknown));
+      unknown.forEach((i, k) => {
+        const detected = likeliestLanguage([probs[k]], [local[i]]);
+        languages[i] = detected.language;
+        languageProbs[i] = detected.languageProb;
+      });
+    }
+    const chunks = jobs.map((j) => j.chunk);
+    const results = await this.decodeWithFallback(
+      audio,
+      chunks,
+      languages as string[],
+      opts,
+      promptTokens,
+      jobs.map((j) => j.random),
+    );
+    const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
+    return results.map((result, i) => ({ result, words: words?.[i] ?? null, languageProb: languageProbs[i] }));
   }
 
   /**
@@ -271,7 +368,8 @@ export class WhisperTranscriber {
     languages: string[],
     opts: TranscribeOptions,
     promptTokens: number[],
-    random: () => number,
+    /** The random source of each window. */
+    randoms: Array<() => number>,
     fallback = true,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
@@ -298,7 +396,7 @@ export class WhisperTranscriber {
               beamSize: opts.beamSize,
               temperature,
               promptTokens,
-              random,
+              random: part.map((i) => randoms[i]),
               patience: opts.patience ?? 1,
               withoutTimestamps: opts.withoutTimestamps ?? false,
               maxNewTokens: opts.maxNewTokens ?? null,
@@ -419,6 +517,19 @@ export class WhisperTranscriber {
   private joiner(language: string | null): string {
     return language === 'zh' || language === 'ja' || language === 'th' || language === 'yue' ? '' : ' ';
   }
+}
+
+/** The language likeliest over windows weighted by their length, and its weighted probability. */
+function likeliestLanguage(probs: Array<Record<string, number>>, windows: AudioChunk[]): { language: string; languageProb: number } {
+  const total: Record<string, number> = {};
+  let weight = 0;
+  probs.forEach((p, i) => {
+    const w = windows[i].end - windows[i].start;
+    weight += w;
+    for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
+  });
+  const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { language, languageProb: score / weight };
 }
 
 /**
