@@ -10,7 +10,7 @@ import type {
 } from '../core/stt/whisper-model';
 import { variableLengthWhisperEncoder } from './encoder-cut';
 import { WHISPER_ONNX_FILES } from './model-registry';
-import { withInt8WeightMatMuls, withOutputs } from './onnx-graph';
+import { withInt8WeightMatMuls, withOutputs, withPerRowActivationQuantization } from './onnx-graph';
 import type { OnnxRuntimeOptions } from '../../contract/engine-types';
 import { createSession } from './onnx-session';
 
@@ -157,10 +157,16 @@ export class WhisperOnnxModel implements WhisperModel {
     const encoderPath = join(dir, WHISPER_ONNX_FILES.encoder);
     const decoderPath = join(dir, WHISPER_ONNX_FILES.decoder);
     // The encoder allocates hundreds of MB per window: without an arena it gives them back after each run. The
-    // decoder allocates the same small buffers step after step, which the arena serves best.
+    // decoder allocates the same small buffers step after step, which the arena serves best. Its activations are
+    // quantized per row, so a row decodes the same whatever other rows share its run.
     const [encoder, decoder] = await Promise.all([
       createSession(variableLengthWhisperEncoder(withOutputs(encoderPath, (o) => o === 'last_hidden_state')), runtime, { memoryArena: false }),
-      createSession(withInt8WeightMatMuls(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o))), runtime),
+      createSession(
+        withPerRowActivationQuantization(
+          withInt8WeightMatMuls(withOutputs(decoderPath, (o) => o === 'logits' || o.startsWith('present.') || alignmentOutputs.has(o))),
+        ),
+        runtime,
+      ),
     ]);
     const config: WhisperModelConfig = {
       name,

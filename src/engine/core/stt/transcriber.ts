@@ -33,6 +33,12 @@ const LOGPROB_THRESHOLD = -1;
 const NO_SPEECH_THRESHOLD = 0.6;
 const TEMPERATURE_STEP = 0.2;
 const SAMPLES_PER_FALLBACK = 5;
+/**
+ * A short window of a request that is one window is encoded in whole steps of 2 s (100 encoder frames), its padding
+ * 10–12 s instead of 10 s: only windows of equal encoded length can share a batch and still decode exactly as alone
+ * (a longer neighbour would add silence to a shorter window), and steps let windows of similar length meet.
+ */
+const BATCHED_WINDOW_STEP_FRAMES = 100;
 
 /** The temperatures tried in turn: the given schedule, else `temperature` and then 0.2 steps up to 1. */
 export function temperatureSchedule(opts: Pick<TranscribeOptions, 'temperature' | 'temperatures'>): number[] {
@@ -165,14 +171,16 @@ export class WhisperTranscriber {
 
     // Audio that is one window (its unfinished tail, if any, too) shares a batch with other such requests.
     const batcher = chunks.length === 1 ? this.batcher : null;
-    const key = decodeKey(opts);
+    const options = decodeKey(opts);
 
     while (queue.length) {
       const batch = queue.splice(0, windowsPerBatch);
       let results: WindowResult[];
       let words: Array<AlignedWord[] | null> | null;
       if (batcher) {
-        const outcome = await batcher.submit(key, { samples, chunk: batch[0], language, opts, promptTokens, random }, windowsPerBatch);
+        const frames = this.encoderFrames(batch, this.settings.shortWindowPadS, BATCHED_WINDOW_STEP_FRAMES);
+        const job = { samples, chunk: batch[0], language, opts, promptTokens, random };
+        const outcome = await batcher.submit(`${options}/${frames}`, job, windowsPerBatch);
         if (language === null) {
           language = outcome.result.language;
           languageProb = outcome.languageProb;
@@ -296,20 +304,21 @@ export class WhisperTranscriber {
     return unfinishedTail(r.chunk, this.tokenizer.timestampSeconds(last), probs, this.vad.frameSamples);
   }
 
-  private async encode(samples: Float32Array, batch: AudioChunk[], shortWindowPadS: number | null): Promise<EncodedAudio> {
-    const melFrames = 2 * this.encoderFrames(batch, shortWindowPadS);
+  private async encode(samples: Float32Array, batch: AudioChunk[], shortWindowPadS: number | null, stepFrames = 1): Promise<EncodedAudio> {
+    const melFrames = 2 * this.encoderFrames(batch, shortWindowPadS, stepFrames);
     const size = this.model.config.nMels * melFrames;
     const features = new Float32Array(batch.length * size);
     batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
     return this.model.encode(features, batch.length);
   }
 
-  /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
-  private encoderFrames(batch: AudioChunk[], shortWindowPadS: number | null): number {
+  /** Encoder frames for a batch: its longest window plus the padding, rounded up to `stepFrames`; or a whole 30 s window. */
+  private encoderFrames(batch: AudioChunk[], shortWindowPadS: number | null, stepFrames = 1): number {
     const full = this.model.config.audioFrames;
     if (shortWindowPadS === null) return full;
     const longest = Math.max(...batch.map((c) => c.end - c.start));
-    return Math.min(full, Math.ceil((longest + shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
+    const frames = Math.ceil((longest + shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES);
+    return Math.min(full, Math.ceil(frames / stepFrames) * stepFrames);
   }
 
   /** One language for the whole file, from the windows of the first batch weighted by their length. */
@@ -333,7 +342,7 @@ export class WhisperTranscriber {
     }
     const samples = new Float32Array(total);
     jobs.forEach((j, i) => samples.set(j.samples.subarray(j.chunk.start, j.chunk.end), local[i].start));
-    const audio = await this.encode(samples, local, this.settings.shortWindowPadS);
+    const audio = await this.encode(samples, local, this.settings.shortWindowPadS, BATCHED_WINDOW_STEP_FRAMES);
     const languages = jobs.map((j) => j.language);
     const languageProbs = jobs.map(() => 1);
     const unknown = languages.flatMap((l, i) => (l === null ? [i] : []));
@@ -429,7 +438,7 @@ export class WhisperTranscriber {
     return { decoded, repetitive, failed: !likelySilent && (repetitive || unlikely) };
   }
 
-  /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
+  /** Word timings per window, from a teacher-forced decoder pass over its text. */
   private async alignWords(audio: EncodedAudio, results: WindowResult[], task: TranscribeOptions['task']): Promise<Array<AlignedWord[] | null>> {
     const { special } = this.tokenizer;
     const heads = this.model.config.alignmentHeads;
@@ -442,18 +451,19 @@ export class WhisperTranscriber {
         ? [special.sot, this.tokenizer.languageToken(language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps]
         : [special.sot, special.noTimestamps];
     const sotLength = prefix('en').length;
-    const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
-    const tokens = new Int32Array(rows.length * length).fill(special.eot);
-    rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
-    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
     const frames = audio.frames;
-    rows.forEach((i, k) => {
+    for (const i of rows) {
       const text = texts[i];
+      // One window per pass, at its own length: activations are quantized per row over all its positions, so
+      // padding it to a longer neighbour's length would move its timings.
+      const length = sotLength + text.length + 1;
+      const tokens = Int32Array.from([...prefix(results[i].language), ...text, special.eot]);
+      const attention = await this.model.crossAttentions(this.model.selectAudio(audio, [i]), tokens, length);
       const n = text.length + 1; // the notimestamps row, then one row per text token
       const windowFrames = Math.min(frames, Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND));
       const block = new Float32Array(heads.length * n * frames);
       for (let h = 0; h < heads.length; h++) {
-        const from = ((k * heads.length + h) * length + sotLength - 1) * frames;
+        const from = (h * length + sotLength - 1) * frames;
         block.set(attention.subarray(from, from + n * frames), h * n * frames);
       }
       const starts = tokenBoundaries(block, heads.length, n, windowFrames);
@@ -469,7 +479,7 @@ export class WhisperTranscriber {
         at = end;
       }
       out[i] = words;
-    });
+    }
     return out;
   }
 

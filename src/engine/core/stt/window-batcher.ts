@@ -72,7 +72,7 @@ export class WindowBatcher<J, R> {
     const head = this.waiting[0];
     const capacity = this.capacity(head);
     const batch: Array<Waiting<J, R>> = [];
-    for (let i = 0; i < this.waiting.length && batch.length < capacity; ) {
+    for (let i = 0; i < this.waiting.length && batch.length < capacity;) {
       if (this.waiting[i].key === head.key) batch.push(...this.waiting.splice(i, 1));
       else i++;
     }
