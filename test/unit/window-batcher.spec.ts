@@ -11,14 +11,17 @@ function recorder(ms = 5) {
   const batches: string[][] = [];
   let running = 0;
   let overlapped = false;
-  const run = async (jobs: Job[]) => {
+  const run = async (jobs: Job[], settle: (index: number, result: string) => void) => {
     batches.push(jobs.map((j) => j.id));
     overlapped ||= running > 0;
     running++;
     await new Promise((r) => setTimeout(r, ms));
+    // Jobs named "quick…" are answered before the rest of the batch is done.
+    jobs.forEach((j, i) => j.id.startsWith('quick') && settle(i, `result ${j.id}`));
+    await new Promise((r) => setTimeout(r, ms));
     running--;
     if (jobs.some((j) => j.fail)) throw new Error(`batch ${jobs.map((j) => j.id).join('+')} failed`);
-    return jobs.map((j) => `result ${j.id}`);
+    jobs.forEach((j, i) => !j.id.startsWith('quick') && settle(i, `result ${j.id}`));
   };
   return { batches, run, overlapped: () => overlapped };
 }
@@ -94,12 +97,20 @@ describe('WindowBatcher', () => {
     expect(rec.batches).toEqual([['a', 'b']]);
   });
 
+  it('answers a job as soon as the batch settles it', async () => {
+    const { b } = batcher({}, 200);
+    const answered: string[] = [];
+    await Promise.all(['slow', 'quick'].map((id) => b.submit('k', { id }, 8).then((r) => answered.push(r))));
+    expect(answered).toEqual(['result quick', 'result slow']);
+  });
+
   it("reruns a failed shared batch job by job, so only the failing job's request fails", async () => {
     const { b, rec } = batcher({});
-    const outcomes = await Promise.allSettled([b.submit('k', { id: 'a' }, 8), b.submit('k', { id: 'bad', fail: true }, 8), b.submit('k', { id: 'c' }, 8)]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const outcomes = await Promise.allSettled(['a', 'quick', 'bad', 'c'].map((id) => b.submit('k', { id, fail: id === 'bad' }, 8)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[0] as PromiseFulfilledResult<string>).value).toBe('result a');
-    expect(((outcomes[1] as PromiseRejectedResult).reason as Error).message).toBe('batch bad failed');
-    expect(rec.batches).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+    expect(((outcomes[2] as PromiseRejectedResult).reason as Error).message).toBe('batch bad failed');
+    // The job answered before the failure is not run again.
+    expect(rec.batches).toEqual([['a', 'quick', 'bad', 'c'], ['a'], ['bad'], ['c']]);
   });
 });

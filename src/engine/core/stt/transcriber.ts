@@ -153,7 +153,7 @@ export class WhisperTranscriber {
     private readonly settings: TranscriberSettings,
   ) {
     this.decoder = new WhisperDecoder(model, tokenizer);
-    this.batcher = settings.batching ? new WindowBatcher(settings.batching, (jobs) => this.decodeWindows(jobs)) : null;
+    this.batcher = settings.batching ? new WindowBatcher(settings.batching, (jobs, settle) => this.decodeWindows(jobs, settle)) : null;
   }
 
   async transcribe(samples: Float32Array, opts: TranscribeOptions, onProgress: (fraction: number) => void = () => undefined): Promise<TranscriptionResult> {
@@ -330,9 +330,10 @@ export class WhisperTranscriber {
   /**
    * The windows of several single-window requests as one batch: one encoder call, one decoder loop over all rows.
    * Each job keeps what it would have alone: its language (detected from its own window when not given), its
-   * random source, its segments. The jobs share their decoding options (the batcher groups them by decodeKey).
+   * random source, its segments. The jobs share their decoding options (the batcher groups them by decodeKey). Each
+   * job is settled once its window is decoded: one that needs no fallback does not wait for another's retries.
    */
-  private async decodeWindows(jobs: WindowJob[]): Promise<WindowOutcome[]> {
+  private async decodeWindows(jobs: WindowJob[], settle: (index: number, outcome: WindowOutcome) => void): Promise<void> {
     const { opts, promptTokens } = jobs[0];
     const local: AudioChunk[] = [];
     let total = 0;
@@ -355,16 +356,19 @@ export class WhisperTranscriber {
       });
     }
     const chunks = jobs.map((j) => j.chunk);
-    const results = await this.decodeWithFallback(
+    await this.decodeWithFallback(
       audio,
       chunks,
       languages as string[],
       opts,
       promptTokens,
       jobs.map((j) => j.random),
+      true,
+      async (i, result) => {
+        const words = opts.wordTimestamps ? (await this.alignWords(this.model.selectAudio(audio, [i]), [result], opts.task))[0] : null;
+        settle(i, { result, words, languageProb: languageProbs[i] });
+      },
     );
-    const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
-    return results.map((result, i) => ({ result, words: words?.[i] ?? null, languageProb: languageProbs[i] }));
   }
 
   /**
@@ -380,9 +384,15 @@ export class WhisperTranscriber {
     /** The random source of each window. */
     randoms: Array<() => number>,
     fallback = true,
+    /** Told each window's result as soon as its attempts are over, before the other windows' retries run. */
+    onWindow?: (index: number, result: WindowResult) => Promise<void>,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
     const checks = decodeChecks(opts);
+    const result = (i: number): WindowResult => {
+      const decoded = bestAttempt(attempts[i]).decoded;
+      return { chunk: batch[i], decoded, language: languages[i], silence: isSilence(decoded, checks) };
+    };
     const schedule = temperatureSchedule(opts);
     let pending = batch.map((_, i) => i);
     for (let step = 0; pending.length; step++) {
@@ -423,12 +433,10 @@ export class WhisperTranscriber {
         attempts[i].push(attempt);
         if (!last && attempt.failed) retry.push(i);
       });
+      if (onWindow) for (const i of pending) if (!retry.includes(i)) await onWindow(i, result(i));
       pending = retry;
     }
-    return attempts.map((tries, i) => {
-      const decoded = bestAttempt(tries).decoded;
-      return { chunk: batch[i], decoded, language: languages[i], silence: isSilence(decoded, checks) };
-    });
+    return batch.map((_, i) => result(i));
   }
 
   private assess(decoded: DecodedSequence, checks: DecodeChecks): Attempt {

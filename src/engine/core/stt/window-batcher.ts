@@ -22,7 +22,8 @@ interface Waiting<J, R> {
  * costs far less than one step per row, so requests that wait for each other are answered sooner. Only jobs with
  * the same key (the same decoding options) share a batch; the oldest waiting job's key goes first. A job that
  * finds the batcher idle waits `waitMs` for companions; jobs that arrive while a batch runs start together as soon
- * as it ends. When a shared batch fails, each of its jobs is run alone, so one request's failure stays its own.
+ * as it ends. A job is answered as soon as its own result is ready (not when a slower companion's is). When a
+ * shared batch fails, each of its unanswered jobs is run alone, so one request's failure stays its own.
  */
 export class WindowBatcher<J, R> {
   private readonly waiting: Array<Waiting<J, R>> = [];
@@ -32,7 +33,8 @@ export class WindowBatcher<J, R> {
 
   constructor(
     private readonly settings: WindowBatcherSettings,
-    private readonly run: (jobs: J[]) => Promise<R[]>,
+    /** Runs a batch, settling each job (by its index) as soon as its result is ready; resolves once all are. */
+    private readonly run: (jobs: J[], settle: (index: number, result: R) => void) => Promise<void>,
   ) {}
 
   /** `job`'s result, once the batch it joined has run; `limit` caps the size of that batch. */
@@ -85,12 +87,19 @@ export class WindowBatcher<J, R> {
   }
 
   private async runBatch(batch: Array<Waiting<J, R>>): Promise<void> {
+    const settled = batch.map(() => false);
     try {
-      const results = await this.run(batch.map((w) => w.job));
-      batch.forEach((w, i) => w.resolve(results[i]));
+      await this.run(
+        batch.map((w) => w.job),
+        (i, result) => {
+          settled[i] = true;
+          batch[i].resolve(result);
+        },
+      );
     } catch (err) {
+      const unsettled = batch.filter((_, i) => !settled[i]);
       if (batch.length === 1) return batch[0].reject(err);
-      for (const w of batch) await this.runBatch([w]);
+      for (const w of unsettled) await this.runBatch([w]);
     }
   }
 }
