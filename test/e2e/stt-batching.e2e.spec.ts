@@ -3,7 +3,7 @@
  * decoder batches (seen in /metrics) and answer exactly what each answers alone.
  */
 import { join } from 'node:path';
-import { postProcess, startServer, TESTDATA, type TestServer } from '../support/server';
+import { type ProcessCall, postProcess, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const CLIPS = ['stt/de/picovoice_cheetah_test_de.wav', 'stt/en/timit_LDC93S1.wav', 'stt/en/ljspeech_LJ001-0013.wav', 'stt/it/picovoice_cheetah_test_it.wav'];
 let server: TestServer;
@@ -32,7 +32,7 @@ async function batchCounts(): Promise<{ batches: number; requests: number }> {
 const transcribe = (path: string) => postProcess(server.url, join(TESTDATA, path), { settings: { tasks: ['transcribe'], tra: { word_timestamps: true } } });
 
 test('concurrent short requests share decoder batches and get what each gets alone', async () => {
-  const alone = [];
+  const alone: ProcessCall[] = [];
   for (const clip of CLIPS) alone.push(await transcribe(clip));
   const before = await batchCounts();
   expect(before).toEqual({ batches: CLIPS.length, requests: CLIPS.length });

@@ -44,6 +44,7 @@ describe('WhisperTranscriber with batching', () => {
       dir: whisperDir,
       runtime: { device: 'cpu', intraOpThreads: 2 },
       alignmentHeads: tokenizer.alignmentHeads(),
+      rowQuantization: true,
     });
   });
   afterAll(async () => {

@@ -33,7 +33,13 @@ describe('withPerRowActivationQuantization', () => {
 
   it('gives a row the same logits beside another window as alone, in the first pass and in cached steps', async () => {
     const tokenizer = WhisperTokenizer.fromModelDir(whisperDir);
-    const model = await WhisperOnnxModel.load({ name: 'whisper-tiny', dir: whisperDir, runtime: { device: 'cpu', intraOpThreads: 2 }, alignmentHeads: [] });
+    const model = await WhisperOnnxModel.load({
+      name: 'whisper-tiny',
+      dir: whisperDir,
+      runtime: { device: 'cpu', intraOpThreads: 2 },
+      alignmentHeads: [],
+      rowQuantization: true,
+    });
     const frames = 80 * 3000;
     const features = new Float32Array(2 * frames);
     ['stt/en/jfk.wav', 'stt/ru/deepspeech_ru.wav'].forEach((path, i) =>

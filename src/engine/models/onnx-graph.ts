@@ -70,7 +70,7 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const UINT8 = onnx.TensorProto.DataType.UINT8;
 const INT8 = onnx.TensorProto.DataType.INT8;
 const INT32 = onnx.TensorProto.DataType.INT32;
-const INT64 = onnx.TensorProto.DataType.INT64;
+const SMALLEST_NORMAL_FLOAT = 1.1754943508222875e-38;
 
 /**
  * `bytes` with every dynamic activation quantization (DynamicQuantizeLinear before MatMulInteger, and the
@@ -141,50 +141,39 @@ class PerRowQuantization {
     graph.node = out;
   }
 
-  /** onnxruntime's DynamicQuantizeLinear over each row of `x`: uint8 `q`, and float `scale` / int32 `zeroPoint` of shape [rows, 1, …]. */
+  /**
+   * onnxruntime's DynamicQuantizeLinear over each row of `x` ([rows, positions, features], as every quantized input
+   * of the Whisper decoders is): uint8 `q`, float `scale` and int32 `zeroPoint` of shape [rows, 1, 1]. A row of zeros
+   * gets the smallest scale instead of 1: it quantizes to zeros either way.
+   */
   private quantizeRows(x: string, q: string, scale: string, zeroPoint: string): onnx.INodeProto[] {
-    const v = (s: string) => this.name(s);
-    const [shape, flat, max, min, high, low, range, rawScale, flatRange, rowScale, lowSteps, zeroPointF, steps, rounded, shifted, qF, qFlat] = [
-      'shape', 'flat', 'max', 'min', 'high', 'low', 'range', 'raw_scale', 'flat_range', 'row_scale', 'low_steps', 'zp_f', 'steps', 'rounded', 'shifted', 'q_f', 'q_flat',
-    ].map(v);
-    const [negLowSteps, clippedZp, rank, restRank, ones, rows, target, zeroPointI] = ['neg_low_steps', 'clipped_zp', 'rank', 'rest_rank', 'ones', 'rows', 'target', 'zp_i'].map(v);
+    const [max, min, high, low, range, rawScale, lowSteps, negLowSteps, clippedZp, zeroPointF, steps, rounded, shifted, qF] = [
+      'max', 'min', 'high', 'low', 'range', 'raw_scale', 'low_steps', 'neg_low_steps', 'clipped_zp', 'zp_f', 'steps', 'rounded', 'shifted', 'q_f',
+    ].map((s) => this.name(s));
     const zero = this.floatConstant(0);
     const qmax = this.floatConstant(255);
-    const axes1 = { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] };
+    const axes = { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 2] };
     const keep = { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 };
+    const to = (type: number) => ({ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: type });
     return [
-      this.node('Shape', [x], [shape]),
-      this.node('Reshape', [x, this.int64Constant([0, -1])], [flat]),
-      this.node('ReduceMax', [flat], [max], [axes1, keep]),
-      this.node('ReduceMin', [flat], [min], [axes1, keep]),
-      // The range always includes zero; an all-zero row gets scale 1.
+      this.node('ReduceMax', [x], [max], [axes, keep]),
+      this.node('ReduceMin', [x], [min], [axes, keep]),
+      // The range always includes zero.
       this.node('Max', [max, zero], [high]),
       this.node('Min', [min, zero], [low]),
       this.node('Sub', [high, low], [range]),
       this.node('Div', [range, qmax], [rawScale]),
-      this.node('Equal', [range, zero], [flatRange]),
-      this.node('Where', [flatRange, this.floatConstant(1), rawScale], [rowScale]),
-      this.node('Div', [low, rowScale], [lowSteps]),
+      this.node('Max', [rawScale, this.floatConstant(SMALLEST_NORMAL_FLOAT)], [scale]),
+      this.node('Div', [low, scale], [lowSteps]),
       this.node('Neg', [lowSteps], [negLowSteps]),
       this.node('Clip', [negLowSteps, zero, qmax], [clippedZp]),
       this.node('Round', [clippedZp], [zeroPointF]),
-      this.node('Div', [flat, rowScale], [steps]),
+      this.node('Div', [x, scale], [steps]),
       this.node('Round', [steps], [rounded]),
       this.node('Add', [rounded, zeroPointF], [shifted]),
       this.node('Clip', [shifted, zero, qmax], [qF]),
-      this.node('Cast', [qF], [qFlat], [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: UINT8 }]),
-      this.node('Reshape', [qFlat, shape], [q]),
-      // [rows, 1, …, 1] with the rank of x, so scale and zero point broadcast over each row's outputs.
-      this.node('Shape', [shape], [rank]),
-      this.node('Sub', [rank, this.int64Constant([1])], [restRank]),
-      this.node('ConstantOfShape', [restRank], [ones], [
-        { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: onnx.TensorProto.create({ dataType: INT64, dims: [1], int64Data: [1] }) },
-      ]),
-      this.node('Slice', [shape, this.int64Constant([0]), this.int64Constant([1])], [rows]),
-      this.node('Concat', [rows, ones], [target], [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }]),
-      this.node('Reshape', [rowScale, target], [scale]),
-      this.node('Cast', [zeroPointF], [zeroPointI], [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: INT32 }]),
-      this.node('Reshape', [zeroPointI, target], [zeroPoint]),
+      this.node('Cast', [qF], [q], [to(UINT8)]),
+      this.node('Cast', [zeroPointF], [zeroPoint], [to(INT32)]),
     ];
   }
 
@@ -229,10 +218,6 @@ class PerRowQuantization {
 
   private floatConstant(value: number): string {
     return this.constant(`f${value}`, () => onnx.TensorProto.create({ dataType: FLOAT, dims: [], floatData: [value] }));
-  }
-
-  private int64Constant(values: number[]): string {
-    return this.constant(`i${values.join('_')}`, () => onnx.TensorProto.create({ dataType: INT64, dims: [values.length], int64Data: values }));
   }
 
   /** Constants live in the main graph, where every branch sees them. */

@@ -28,7 +28,7 @@ export class WhisperSpeechToText {
 
   static async load({ name, dir, runtime, vad, settings }: WhisperSpeechToTextConfig): Promise<WhisperSpeechToText> {
     const tokenizer = WhisperTokenizer.fromModelDir(dir);
-    const model = await WhisperOnnxModel.load({ name, dir, runtime, alignmentHeads: tokenizer.alignmentHeads() });
+    const model = await WhisperOnnxModel.load({ name, dir, runtime, alignmentHeads: tokenizer.alignmentHeads(), rowQuantization: Boolean(settings.batching) });
     return new WhisperSpeechToText(model, new WhisperTranscriber(model, tokenizer, vad, settings));
   }
 
