@@ -1,10 +1,10 @@
 /**
- * npm run bench:stt-concurrency [-- --requests 16] [--levels 1,2,4,8] [--model whisper-small]
+ * npm run bench:stt-concurrency [-- --requests 16] [--levels 1,2,4,8] [--model whisper-small] [--batch 8]
  *
  * Short clips under concurrency: a real Earshot process with the default model (or --model), and K = 1, 2, 4, 8
  * synchronous /v1/process requests at a time, round after round, of the DEV clips shorter than 8 s (language given),
- * about --requests per level; once with short requests batched (the defaults) and once without
- * (STT_BATCH_MAX_REQUESTS=1). Reports latency p50/p95, clips per second and, with batching, the mean requests per
+ * about --requests per level; once with short requests batched (STT_BATCH_MAX_REQUESTS=8, or --batch) and once
+ * without (1). Reports latency p50/p95, clips per second and, with batching, the mean requests per
  * decoder batch (from /metrics). Progress goes to stderr; stdout gets a table and, last, one line of JSON.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -93,7 +93,7 @@ async function batchCounts(url: string): Promise<{ batches: number; requests: nu
 async function runMode(batching: boolean, clips: Clip[], levels: number[], requestsPerLevel: number, model: string | null): Promise<Row[]> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = batching ? {} : { STT_BATCH_MAX_REQUESTS: '1' };
+  const env: Record<string, string> = { STT_BATCH_MAX_REQUESTS: batching ? option('batch', '8') : '1' };
   if (model) env.DEFAULT_STT_MODEL = model;
   const child = startEarshot(env, port);
   try {

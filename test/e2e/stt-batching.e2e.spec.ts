@@ -10,7 +10,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   // A wait long enough for the four uploads to meet in the worker, whatever the load on the machine.
-  server = await startServer({ STT_BATCH_WAIT_MS: '1000' });
+  server = await startServer({ STT_BATCH_MAX_REQUESTS: '8', STT_BATCH_WAIT_MS: '1000' });
 });
 
 afterAll(async () => {
