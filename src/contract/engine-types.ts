@@ -94,6 +94,8 @@ export interface EngineStats {
   cache: ModelCacheStats;
   /** Names of the models loaded now (speech-to-text and emotion). */
   loaded: string[];
+  /** Decoder batches of single-window requests since start, and the requests they decoded (more: batches were shared). */
+  sttBatches: { batches: number; requests: number };
 }
 
 /** One installed model, as GET /v1/models lists it. */
@@ -119,6 +121,14 @@ export interface SttWindowSettings {
   shortWindowPadS: number;
 }
 
+/** Requests whose audio is one window share decoder batches (STT_BATCH_WAIT_MS, STT_BATCH_MAX_REQUESTS). */
+export interface SttBatchSettings {
+  /** How long such a request that finds no batch forming waits for companions. */
+  waitMs: number;
+  /** Most requests in one batch; 1: each decodes alone. */
+  maxRequests: number;
+}
+
 /** What the engine needs to build its pipeline; sent as the worker's workerData. */
 export interface EngineSettings {
   modelsDir: string;
@@ -128,6 +138,13 @@ export interface EngineSettings {
   /** Hop between segmentation windows (DIARIZATION_STEP_S); the diarizer's default when absent. */
   diarization?: { stepS: number };
   stt: SttWindowSettings;
+  /** Absent: each request decodes alone. */
+  sttBatch?: SttBatchSettings;
+  /**
+   * Runs at once (INFERENCE_CONCURRENCY) that do more than transcribe audio of at most 30 s; absent: no limit in the
+   * engine (the HTTP thread's admission queue is then the only one).
+   */
+  concurrency?: number;
 }
 
 /** The emotion head shipped in the repository (assets/emotion/), used when settings.emo.model is not given. */

@@ -6,6 +6,8 @@ import type { Diarizer } from './core/diarization/diarizer';
 import { EmotionAnalyzer } from './core/emotion/emotion-analyzer';
 import type { EmotionModel } from './core/emotion/emotion-model';
 import { AudioPipeline, type DiarizerProvider, type EmotionModelProvider, type TranscriberProvider } from './core/pipeline';
+import { RunGate } from './core/run-gate';
+import type { WindowBatcherSettings } from './core/stt/window-batcher';
 import { StreamHub } from './core/stream/stream-hub';
 import { loadDiarizer } from './models/diarization-models';
 import { loadEmotionModel } from './models/emotion-models';
@@ -24,6 +26,19 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
   // One CPU thread whatever DEVICE says: the VAD is tiny and recurrent, and costs mostly per call (see SileroVad).
   const vadReady = SileroVad.load({ modelPath: registry.chosen('vad')!.path, runtime: { device: 'cpu', intraOpThreads: 1 } });
 
+  const sttBatches = { batches: 0, requests: 0 };
+  const batching: WindowBatcherSettings | null =
+    settings.sttBatch && settings.sttBatch.maxRequests > 1
+      ? {
+          waitMs: settings.sttBatch.waitMs,
+          maxJobs: settings.sttBatch.maxRequests,
+          onBatch: (requests) => {
+            sttBatches.batches++;
+            sttBatches.requests += requests;
+          },
+        }
+      : null;
+
   const cache = new ModelCache<WhisperSpeechToText>({
     ...settings.cache,
     load: async (name) => {
@@ -34,7 +49,7 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
         dir: installed.dir,
         runtime: settings.runtime,
         vad: await vadReady,
-        settings: transcriberSettings(name, settings.stt),
+        settings: transcriberSettings(name, settings.stt, batching),
       });
       return { value: loaded, sizeBytes: loaded.model.sizeBytes };
     },
@@ -84,10 +99,15 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
     withEmotionModel: (model, fn) => emotionCache.use(model, fn),
   };
 
-  const pipeline = new AudioPipeline(transcribers, settings.limits, {
-    diarizers,
-    emotion: { models: emotionModels, analyzer: new EmotionAnalyzer(vadReady) },
-  });
+  const pipeline = new AudioPipeline(
+    transcribers,
+    settings.limits,
+    {
+      diarizers,
+      emotion: { models: emotionModels, analyzer: new EmotionAnalyzer(vadReady) },
+    },
+    settings.concurrency ? new RunGate(settings.concurrency) : undefined,
+  );
 
   const streams = vadReady.then(
     (vad) =>
@@ -105,7 +125,7 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
   const withStreams = (fn: (hub: StreamHub) => void) => void streams.then(fn);
 
   return {
-    process: ({ audioPath, request }, { progress }) => pipeline.run(audioPath, request, progress),
+    process: ({ audioPath, request }, { progress, signal }) => pipeline.run(audioPath, request, progress, signal),
 
     voices: ({ audioPaths }) => pipeline.voices(audioPaths),
 
@@ -126,7 +146,7 @@ export function createEngine(settings: EngineSettings, emit: EmitEvent<EngineEve
       return null;
     },
 
-    stats: async () => ({ cache: cache.stats(), loaded: [...cache.keys(), ...emotionCache.keys()] }),
+    stats: async () => ({ cache: cache.stats(), loaded: [...cache.keys(), ...emotionCache.keys()], sttBatches: { ...sttBatches } }),
 
     models: async () => registry.list().map(({ name, kind, source, bytes }) => ({ name, kind, source, bytes })),
 

@@ -102,12 +102,14 @@ export class AppModule {
                 limits: { maxSeconds: config.engine.maxAudioSeconds, ffmpegTimeoutMs: config.engine.ffmpegTimeoutMs, ffmpegPath: config.engine.ffmpegPath },
                 diarization: { stepS: config.engine.diarizationStepS },
                 stt: config.engine.sttWindows,
+                sttBatch: config.engine.sttBatch,
+                concurrency: config.engine.admission.concurrency,
               },
               admission,
               observer,
               startEngine,
             );
-            metrics.watchModelCache(async () => (await client.stats()).cache);
+            metrics.watchEngine(() => client.stats());
             return client;
           },
         },

@@ -36,7 +36,7 @@ export function fakeHandlers(emit: EmitEvent<EngineEvents>, overrides: Partial<E
       throw new EarshotError('task_not_available', 'the fake engine hears no voices');
     },
     warmup: async () => null,
-    stats: async () => ({ cache: EMPTY_CACHE, loaded: [] }),
+    stats: async () => ({ cache: EMPTY_CACHE, loaded: [], sttBatches: { batches: 0, requests: 0 } }),
     models: async () => [
       { name: 'whisper-tiny', kind: 'stt', source: 'fake', bytes: 1 },
       { name: 'earshot-robust', kind: 'emotion', source: 'fake', bytes: 1 },

@@ -38,6 +38,20 @@ test('runs at most `concurrency` at once, queues up to the limit, refuses more w
   expect(queue.depth).toEqual({ queued: 0, running: 0 });
 });
 
+test('batch slots let more runs in at once; waits are still estimated as `concurrency` at a time', async () => {
+  const queue = new AdmissionQueue({ concurrency: 1, batchSlots: 2, maxQueueLength: 10, maxQueueWaitMs: 1e9, maxRssBytes: 0 });
+  await queue.run(() => new Promise((r) => setTimeout(r, 100))); // mean service time ≈ 0.2 × 100 ms
+  const gates = Array.from({ length: 5 }, gate);
+  const runs = gates.slice(0, 4).map((g) => queue.run(g.work));
+  expect(queue.depth).toEqual({ queued: 1, running: 3 });
+  const oneAhead = queue.estimatedWaitMs();
+  runs.push(queue.run(gates[4].work));
+  // One round per waiting item (concurrency 1), not one per three (the places running now).
+  expect(queue.estimatedWaitMs()).toBeCloseTo((oneAhead * 3) / 2);
+  gates.forEach((g) => g.open());
+  expect(await Promise.all(runs)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+});
+
 test('refuses when the estimated wait (mean service time × rounds ahead) is over MAX_QUEUE_WAIT_MS', async () => {
   const queue = new AdmissionQueue({ concurrency: 1, maxQueueLength: 100, maxQueueWaitMs: 150, maxRssBytes: 0 });
   await queue.run(() => new Promise((r) => setTimeout(r, 400))); // mean service time ≈ 0.2 × 400 ms

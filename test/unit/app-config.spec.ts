@@ -50,11 +50,12 @@ test('an empty environment gives the documented defaults, grouped by the part of
       defaultStreamModel: 'whisper-tiny',
       sttWindows: { shortWindowModels: ['whisper-small'], shortWindowPadS: 10 },
       sttBatchSize: 8,
+      sttBatch: { waitMs: 20, maxRequests: 1 },
       diarizationStepS: 2,
       ffmpegPath: 'ffmpeg',
       ffmpegTimeoutMs: 600_000,
       maxAudioSeconds: 14_400,
-      admission: { concurrency: 2, maxQueueLength: 32, maxQueueWaitMs: 120_000, maxRssBytes: 0 },
+      admission: { concurrency: 2, batchSlots: 0, maxQueueLength: 32, maxQueueWaitMs: 120_000, maxRssBytes: 0 },
     },
     jobs: {
       dataDir: data,

@@ -1,6 +1,7 @@
 import type { DiarizationResult, EmotionResult, MergedSegment, ProcessResult, TranscriptionResult } from '../../../libs/contracts/process';
 import type { EmotionOptions, PipelineRequest, PipelineResult, VoiceAnalysis } from '../../contract/engine-types';
-import { decodeAudioFile, type DecodeLimits } from './audio/decode';
+import { WHISPER_CHUNK_SAMPLES } from '../../../libs/features/mel';
+import { decodeAudioFile, type DecodedAudio, type DecodeLimits } from './audio/decode';
 import type { SpeechProbabilityModel } from './audio/vad';
 import type { Diarizer } from './diarization/diarizer';
 import type { DiarizationOptions } from '../../contract/diarization-settings';
@@ -12,6 +13,7 @@ import type { EmotionAnalyzer } from './emotion/emotion-analyzer';
 import type { EmotionModel } from './emotion/emotion-model';
 import { EarshotError } from '../../contract/errors';
 import { mergeSegments } from './merge';
+import type { RunGate } from './run-gate';
 import type { WhisperTranscriber } from './stt/transcriber';
 
 /** Where the pipeline gets a ready transcriber for a model name. */
@@ -38,19 +40,40 @@ export interface PipelineTasks {
 /**
  * Decodes one audio file and runs the requested tasks on it side by side; emotion at segment or word level waits
  * only for the transcript's timing. When more than one task ran, their results are merged into `result.segments`.
+ * With a `gate`, a run takes one of its places unless it only transcribes audio of at most 30 s: such runs share
+ * decoder batches (see WindowBatcher) and need not wait behind long files.
  */
 export class AudioPipeline {
   constructor(
     private readonly transcribers: TranscriberProvider,
     private readonly limits: DecodeLimits,
     private readonly tasks: PipelineTasks = {},
+    private readonly gate?: RunGate,
   ) {}
 
-  async run(audioPath: string, request: PipelineRequest, onProgress: (fraction: number) => void): Promise<PipelineResult> {
-    const timings: Record<string, number> = {};
+  /** `signal` takes a run waiting for the gate out of the line. */
+  async run(audioPath: string, request: PipelineRequest, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<PipelineResult> {
     const started = performance.now();
-    const audio = await decodeAudioFile(audioPath, this.limits);
-    timings.decode = Math.round(performance.now() - started);
+    const gate = this.gate;
+    const transcribesOnly = request.tasks.every((t) => t === 'transcribe') && !request.diarization && !request.emotion;
+    const decodeAndAnalyse = async () => {
+      const audio = await decodeAudioFile(audioPath, this.limits);
+      const timings: Record<string, number> = { decode: Math.round(performance.now() - started) };
+      const analyse = () => this.analyse(audio, audioPath, request, onProgress, timings, started);
+      return gate && transcribesOnly && audio.samples.length > WHISPER_CHUNK_SAMPLES ? gate.run(analyse, signal) : analyse();
+    };
+    // Any other run holds its place from before decoding, so a long file waiting for one holds no decoded audio.
+    return gate && !transcribesOnly ? gate.run(decodeAndAnalyse, signal) : decodeAndAnalyse();
+  }
+
+  private async analyse(
+    audio: DecodedAudio,
+    audioPath: string,
+    request: PipelineRequest,
+    onProgress: (fraction: number) => void,
+    timings: Record<string, number>,
+    started: number,
+  ): Promise<PipelineResult> {
     // Word and sentence emotion items are timed by the transcript, so transcription runs for them even unasked.
     const transcribing = request.tasks.includes('transcribe') || request.emotion?.level === 'word' || request.emotion?.level === 'sentence';
     const stereo = request.diarization?.stereoMode ? await this.decodeChannels(audioPath, audio.channels) : null;

@@ -1,11 +1,12 @@
 import { WhisperTokenizer } from '../../../libs/tokenizer/whisper-tokenizer';
 import type { SpeechProbabilityModel } from '../core/audio/vad';
 import { type TranscriberSettings, WhisperTranscriber } from '../core/stt/transcriber';
+import type { WindowBatcherSettings } from '../core/stt/window-batcher';
 import type { OnnxRuntimeOptions, SttWindowSettings } from '../../contract/engine-types';
 import { WhisperOnnxModel } from './whisper-onnx';
 
-export function transcriberSettings(model: string, windows: SttWindowSettings): TranscriberSettings {
-  return { shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null };
+export function transcriberSettings(model: string, windows: SttWindowSettings, batching: WindowBatcherSettings | null = null): TranscriberSettings {
+  return { shortWindowPadS: windows.shortWindowModels.includes(model) ? windows.shortWindowPadS : null, batching };
 }
 
 export interface WhisperSpeechToTextConfig {
@@ -27,7 +28,7 @@ export class WhisperSpeechToText {
 
   static async load({ name, dir, runtime, vad, settings }: WhisperSpeechToTextConfig): Promise<WhisperSpeechToText> {
     const tokenizer = WhisperTokenizer.fromModelDir(dir);
-    const model = await WhisperOnnxModel.load({ name, dir, runtime, alignmentHeads: tokenizer.alignmentHeads() });
+    const model = await WhisperOnnxModel.load({ name, dir, runtime, alignmentHeads: tokenizer.alignmentHeads(), rowQuantization: Boolean(settings.batching) });
     return new WhisperSpeechToText(model, new WhisperTranscriber(model, tokenizer, vad, settings));
   }
 

@@ -13,7 +13,8 @@ export interface DecodeOptions {
   temperature: number;
   /** Encoded initial prompt, placed after <|startofprev|>. */
   promptTokens: number[];
-  random: () => number;
+  /** The random source of each audio row (sampling): rows of different requests draw from their own. */
+  random: ReadonlyArray<() => number>;
   /** Beam search ends once beamSize × patience hypotheses have finished (openai-whisper's patience). */
   patience: number;
   /** Decode after <|notimestamps|>: text only, no timestamp tokens. */
@@ -145,7 +146,7 @@ export class WhisperDecoder {
           const row = logits.subarray((base + h) * vocab, (base + h + 1) * vocab);
           const norm = opts.withoutTimestamps ? this.applyTextRules(row, hyp.tokens) : this.applyRules(row, hyp.tokens, g.maxTimestamp);
           if (opts.temperature > 0 || width === 1) {
-            const token = opts.temperature > 0 ? sampleIndex(row, opts.temperature, opts.random) : argMax(row);
+            const token = opts.temperature > 0 ? sampleIndex(row, opts.temperature, opts.random[g.row]) : argMax(row);
             candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });
           } else {
             for (const token of topK(row, width + 1)) candidates.push({ parent: base + h, token, logprob: row[token] - norm, hyp });

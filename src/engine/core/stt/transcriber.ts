@@ -12,6 +12,7 @@ import { isDigitalSilence, unfinishedTail, widenIntoSilence } from './windows';
 import { seededRandom } from '../../../../libs/math/seeded-random';
 import { FRAMES_PER_SECOND, mergePunctuation, type TimedWord, tokenBoundaries } from './word-alignment';
 import type { EncodedAudio, WhisperModel } from './whisper-model';
+import { WindowBatcher, type WindowBatcherSettings } from './window-batcher';
 
 /** Decoding of independent clips (live utterances): `fallback` false decodes once; `shortWindowPadS` replaces the model's setting. */
 export type ClipDecodeOptions = TranscribeOptions & { fallback: boolean; shortWindowPadS?: number | null };
@@ -22,6 +23,8 @@ export interface TranscriberSettings {
    * audio_ctx), which costs a fraction of a 30 s window; null encodes every window as 30 s, as Whisper was trained.
    */
   shortWindowPadS: number | null;
+  /** Requests whose audio is one window share decoder batches (see WindowBatcher); absent or null: each decodes alone. */
+  batching?: WindowBatcherSettings | null;
 }
 
 /** openai-whisper's defaults for deciding a window's decode failed and for skipping silence. */
@@ -30,6 +33,12 @@ const LOGPROB_THRESHOLD = -1;
 const NO_SPEECH_THRESHOLD = 0.6;
 const TEMPERATURE_STEP = 0.2;
 const SAMPLES_PER_FALLBACK = 5;
+/**
+ * A short window of a request that is one window is encoded in whole steps of 2 s (100 encoder frames), its padding
+ * 10–12 s instead of 10 s: only windows of equal encoded length can share a batch and still decode exactly as alone
+ * (a longer neighbour would add silence to a shorter window), and steps let windows of similar length meet.
+ */
+const BATCHED_WINDOW_STEP_FRAMES = 100;
 
 /** The temperatures tried in turn: the given schedule, else `temperature` and then 0.2 steps up to 1. */
 export function temperatureSchedule(opts: Pick<TranscribeOptions, 'temperature' | 'temperatures'>): number[] {
@@ -88,6 +97,41 @@ interface WindowResult {
   silence: boolean;
 }
 
+/** The window of a request whose audio is one window, waiting to share a batch with other such requests. */
+interface WindowJob {
+  samples: Float32Array;
+  chunk: AudioChunk;
+  /** null: detected from this window. */
+  language: string | null;
+  opts: TranscribeOptions;
+  promptTokens: number[];
+  random: () => number;
+}
+
+interface WindowOutcome {
+  result: WindowResult;
+  words: AlignedWord[] | null;
+  /** Probability of the detected language; 1 when it was given. */
+  languageProb: number;
+}
+
+/** The options that change how a window decodes: only jobs that agree on all of them share a batch. */
+function decodeKey(opts: TranscribeOptions): string {
+  return JSON.stringify([
+    opts.task,
+    opts.beamSize,
+    temperatureSchedule(opts),
+    opts.bestOf ?? null,
+    opts.patience ?? null,
+    decodeChecks(opts),
+    opts.withoutTimestamps ?? false,
+    opts.maxNewTokens ?? null,
+    opts.wordTimestamps,
+    opts.initialPrompt,
+    opts.batchSize,
+  ]);
+}
+
 export function compressionRatio(text: string): number {
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length ? bytes.length / deflateSync(bytes).length : 0;
@@ -100,6 +144,7 @@ export function compressionRatio(text: string): number {
  */
 export class WhisperTranscriber {
   private readonly decoder: WhisperDecoder;
+  private readonly batcher: WindowBatcher<WindowJob, WindowOutcome> | null;
 
   constructor(
     private readonly model: WhisperModel,
@@ -108,6 +153,7 @@ export class WhisperTranscriber {
     private readonly settings: TranscriberSettings,
   ) {
     this.decoder = new WhisperDecoder(model, tokenizer);
+    this.batcher = settings.batching ? new WindowBatcher(settings.batching, (jobs, settle) => this.decodeWindows(jobs, settle)) : null;
   }
 
   async transcribe(samples: Float32Array, opts: TranscribeOptions, onProgress: (fraction: number) => void = () => undefined): Promise<TranscriptionResult> {
@@ -123,22 +169,40 @@ export class WhisperTranscriber {
     let done = 0;
     onProgress(0);
 
+    // Audio that is one window (its unfinished tail, if any, too) shares a batch with other such requests.
+    const batcher = chunks.length === 1 ? this.batcher : null;
+    const options = decodeKey(opts);
+
     while (queue.length) {
       const batch = queue.splice(0, windowsPerBatch);
-      const audio = await this.encode(samples, batch, this.settings.shortWindowPadS);
-      if (language === null) {
-        ({ language, languageProb } = await this.detectLanguage(audio, batch));
+      let results: WindowResult[];
+      let words: Array<AlignedWord[] | null> | null;
+      if (batcher) {
+        const frames = this.encoderFrames(batch, this.settings.shortWindowPadS, BATCHED_WINDOW_STEP_FRAMES);
+        const job = { samples, chunk: batch[0], language, opts, promptTokens, random };
+        const outcome = await batcher.submit(`${options}/${frames}`, job, windowsPerBatch);
+        if (language === null) {
+          language = outcome.result.language;
+          languageProb = outcome.languageProb;
+        }
+        results = [outcome.result];
+        words = [outcome.words];
+      } else {
+        const audio = await this.encode(samples, batch, this.settings.shortWindowPadS);
+        if (language === null) {
+          ({ language, languageProb } = await this.detectLanguage(audio, batch));
+        }
+        const batchLanguage = language;
+        results = await this.decodeWithFallback(
+          audio,
+          batch,
+          batch.map(() => batchLanguage),
+          opts,
+          promptTokens,
+          batch.map(() => random),
+        );
+        words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       }
-      const batchLanguage = language;
-      const results = await this.decodeWithFallback(
-        audio,
-        batch,
-        batch.map(() => batchLanguage),
-        opts,
-        promptTokens,
-        random,
-      );
-      const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
       results.forEach((r, i) => segments.push(...this.toSegments(r, words?.[i] ?? null)));
       const tails = results.map((r) => this.unfinishedTail(r, probs)).filter((t): t is AudioChunk => t !== null);
       queue.unshift(...tails);
@@ -183,7 +247,16 @@ export class WhisperTranscriber {
       unknown.forEach((i, k) => (resolved[i] = Object.entries(probs[k]).reduce((a, b) => (b[1] > a[1] ? b : a))[0]));
     }
     const promptTokens = opts.initialPrompt ? this.tokenizer.encode(' ' + opts.initialPrompt.trim()) : [];
-    const results = await this.decodeWithFallback(audio, chunks, resolved as string[], opts, promptTokens, seededRandom(total), opts.fallback);
+    const random = seededRandom(total);
+    const results = await this.decodeWithFallback(
+      audio,
+      chunks,
+      resolved as string[],
+      opts,
+      promptTokens,
+      chunks.map(() => random),
+      opts.fallback,
+    );
     const words = opts.wordTimestamps ? await this.alignWords(audio, results, opts.task) : null;
     return results.map((r, i) => {
       const segments = this.toSegments({ ...r, chunk: { start: 0, end: clips[i].length } }, words?.[i] ?? null);
@@ -231,34 +304,71 @@ export class WhisperTranscriber {
     return unfinishedTail(r.chunk, this.tokenizer.timestampSeconds(last), probs, this.vad.frameSamples);
   }
 
-  private async encode(samples: Float32Array, batch: AudioChunk[], shortWindowPadS: number | null): Promise<EncodedAudio> {
-    const melFrames = 2 * this.encoderFrames(batch, shortWindowPadS);
+  private async encode(samples: Float32Array, batch: AudioChunk[], shortWindowPadS: number | null, stepFrames = 1): Promise<EncodedAudio> {
+    const melFrames = 2 * this.encoderFrames(batch, shortWindowPadS, stepFrames);
     const size = this.model.config.nMels * melFrames;
     const features = new Float32Array(batch.length * size);
     batch.forEach((c, i) => shortWindowLogMel(samples.subarray(c.start, c.end), this.model.config.nMels, melFrames, features, i * size));
     return this.model.encode(features, batch.length);
   }
 
-  /** Encoder frames for a batch: its longest window plus the padding, or a whole 30 s window. */
-  private encoderFrames(batch: AudioChunk[], shortWindowPadS: number | null): number {
+  /** Encoder frames for a batch: its longest window plus the padding, rounded up to `stepFrames`; or a whole 30 s window. */
+  private encoderFrames(batch: AudioChunk[], shortWindowPadS: number | null, stepFrames = 1): number {
     const full = this.model.config.audioFrames;
     if (shortWindowPadS === null) return full;
     const longest = Math.max(...batch.map((c) => c.end - c.start));
-    return Math.min(full, Math.ceil((longest + shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES));
+    const frames = Math.ceil((longest + shortWindowPadS * WHISPER_SAMPLE_RATE) / ENCODER_FRAME_SAMPLES);
+    return Math.min(full, Math.ceil(frames / stepFrames) * stepFrames);
   }
 
   /** One language for the whole file, from the windows of the first batch weighted by their length. */
   private async detectLanguage(audio: EncodedAudio, batch: AudioChunk[]): Promise<{ language: string; languageProb: number }> {
     const { probs } = await this.decoder.detectLanguage(audio);
-    const total: Record<string, number> = {};
-    let weight = 0;
-    probs.forEach((p, i) => {
-      const w = batch[i].end - batch[i].start;
-      weight += w;
-      for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
-    });
-    const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
-    return { language, languageProb: score / weight };
+    return likeliestLanguage(probs, batch);
+  }
+
+  /**
+   * The windows of several single-window requests as one batch: one encoder call, one decoder loop over all rows.
+   * Each job keeps what it would have alone: its language (detected from its own window when not given), its
+   * random source, its segments. The jobs share their decoding options (the batcher groups them by decodeKey). Each
+   * job is settled once its window is decoded: one that needs no fallback does not wait for another's retries.
+   */
+  private async decodeWindows(jobs: WindowJob[], settle: (index: number, outcome: WindowOutcome) => void): Promise<void> {
+    const { opts, promptTokens } = jobs[0];
+    const local: AudioChunk[] = [];
+    let total = 0;
+    for (const { chunk } of jobs) {
+      local.push({ start: total, end: total + chunk.end - chunk.start });
+      total += chunk.end - chunk.start;
+    }
+    const samples = new Float32Array(total);
+    jobs.forEach((j, i) => samples.set(j.samples.subarray(j.chunk.start, j.chunk.end), local[i].start));
+    const audio = await this.encode(samples, local, this.settings.shortWindowPadS, BATCHED_WINDOW_STEP_FRAMES);
+    const languages = jobs.map((j) => j.language);
+    const languageProbs = jobs.map(() => 1);
+    const unknown = languages.flatMap((l, i) => (l === null ? [i] : []));
+    if (unknown.length) {
+      const { probs } = await this.decoder.detectLanguage(this.model.selectAudio(audio, unknown));
+      unknown.forEach((i, k) => {
+        const detected = likeliestLanguage([probs[k]], [local[i]]);
+        languages[i] = detected.language;
+        languageProbs[i] = detected.languageProb;
+      });
+    }
+    const chunks = jobs.map((j) => j.chunk);
+    await this.decodeWithFallback(
+      audio,
+      chunks,
+      languages as string[],
+      opts,
+      promptTokens,
+      jobs.map((j) => j.random),
+      true,
+      async (i, result) => {
+        const words = opts.wordTimestamps ? (await this.alignWords(this.model.selectAudio(audio, [i]), [result], opts.task))[0] : null;
+        settle(i, { result, words, languageProb: languageProbs[i] });
+      },
+    );
   }
 
   /**
@@ -271,11 +381,18 @@ export class WhisperTranscriber {
     languages: string[],
     opts: TranscribeOptions,
     promptTokens: number[],
-    random: () => number,
+    /** The random source of each window. */
+    randoms: Array<() => number>,
     fallback = true,
+    /** Told each window's result as soon as its attempts are over, before the other windows' retries run. */
+    onWindow?: (index: number, result: WindowResult) => Promise<void>,
   ): Promise<WindowResult[]> {
     const attempts: Attempt[][] = batch.map(() => []);
     const checks = decodeChecks(opts);
+    const result = (i: number): WindowResult => {
+      const decoded = bestAttempt(attempts[i]).decoded;
+      return { chunk: batch[i], decoded, language: languages[i], silence: isSilence(decoded, checks) };
+    };
     const schedule = temperatureSchedule(opts);
     let pending = batch.map((_, i) => i);
     for (let step = 0; pending.length; step++) {
@@ -298,7 +415,7 @@ export class WhisperTranscriber {
               beamSize: opts.beamSize,
               temperature,
               promptTokens,
-              random,
+              random: part.map((i) => randoms[i]),
               patience: opts.patience ?? 1,
               withoutTimestamps: opts.withoutTimestamps ?? false,
               maxNewTokens: opts.maxNewTokens ?? null,
@@ -316,12 +433,10 @@ export class WhisperTranscriber {
         attempts[i].push(attempt);
         if (!last && attempt.failed) retry.push(i);
       });
+      if (onWindow) for (const i of pending) if (!retry.includes(i)) await onWindow(i, result(i));
       pending = retry;
     }
-    return attempts.map((tries, i) => {
-      const decoded = bestAttempt(tries).decoded;
-      return { chunk: batch[i], decoded, language: languages[i], silence: isSilence(decoded, checks) };
-    });
+    return batch.map((_, i) => result(i));
   }
 
   private assess(decoded: DecodedSequence, checks: DecodeChecks): Attempt {
@@ -331,7 +446,7 @@ export class WhisperTranscriber {
     return { decoded, repetitive, failed: !likelySilent && (repetitive || unlikely) };
   }
 
-  /** Word timings per window, from one teacher-forced decoder pass over the whole batch. */
+  /** Word timings per window, from a teacher-forced decoder pass over its text. */
   private async alignWords(audio: EncodedAudio, results: WindowResult[], task: TranscribeOptions['task']): Promise<Array<AlignedWord[] | null>> {
     const { special } = this.tokenizer;
     const heads = this.model.config.alignmentHeads;
@@ -344,18 +459,19 @@ export class WhisperTranscriber {
         ? [special.sot, this.tokenizer.languageToken(language), task === 'translate' ? special.translate : special.transcribe, special.noTimestamps]
         : [special.sot, special.noTimestamps];
     const sotLength = prefix('en').length;
-    const length = sotLength + Math.max(...rows.map((i) => texts[i].length)) + 1;
-    const tokens = new Int32Array(rows.length * length).fill(special.eot);
-    rows.forEach((i, k) => tokens.set([...prefix(results[i].language), ...texts[i]], k * length));
-    const attention = await this.model.crossAttentions(this.model.selectAudio(audio, rows), tokens, length);
     const frames = audio.frames;
-    rows.forEach((i, k) => {
+    for (const i of rows) {
       const text = texts[i];
+      // One window per pass, at its own length: activations are quantized per row over all its positions, so
+      // padding it to a longer neighbour's length would move its timings.
+      const length = sotLength + text.length + 1;
+      const tokens = Int32Array.from([...prefix(results[i].language), ...text, special.eot]);
+      const attention = await this.model.crossAttentions(this.model.selectAudio(audio, [i]), tokens, length);
       const n = text.length + 1; // the notimestamps row, then one row per text token
       const windowFrames = Math.min(frames, Math.ceil(((results[i].chunk.end - results[i].chunk.start) / WHISPER_SAMPLE_RATE) * FRAMES_PER_SECOND));
       const block = new Float32Array(heads.length * n * frames);
       for (let h = 0; h < heads.length; h++) {
-        const from = ((k * heads.length + h) * length + sotLength - 1) * frames;
+        const from = (h * length + sotLength - 1) * frames;
         block.set(attention.subarray(from, from + n * frames), h * n * frames);
       }
       const starts = tokenBoundaries(block, heads.length, n, windowFrames);
@@ -371,7 +487,7 @@ export class WhisperTranscriber {
         at = end;
       }
       out[i] = words;
-    });
+    }
     return out;
   }
 
@@ -419,6 +535,19 @@ export class WhisperTranscriber {
   private joiner(language: string | null): string {
     return language === 'zh' || language === 'ja' || language === 'th' || language === 'yue' ? '' : ' ';
   }
+}
+
+/** The language likeliest over windows weighted by their length, and its weighted probability. */
+function likeliestLanguage(probs: Array<Record<string, number>>, windows: AudioChunk[]): { language: string; languageProb: number } {
+  const total: Record<string, number> = {};
+  let weight = 0;
+  probs.forEach((p, i) => {
+    const w = windows[i].end - windows[i].start;
+    weight += w;
+    for (const [code, prob] of Object.entries(p)) total[code] = (total[code] ?? 0) + prob * w;
+  });
+  const [language, score] = Object.entries(total).reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { language, languageProb: score / weight };
 }
 
 /**

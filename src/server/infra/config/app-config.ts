@@ -190,6 +190,23 @@ class Environment {
   @Max(64)
   STT_BATCH_SIZE = 8;
 
+  /** How long a short request (one window) that finds no batch forming waits for others to share it; 0: only those already waiting. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  STT_BATCH_WAIT_MS = 20;
+
+  /**
+   * Most short requests decoded as one batch (their windows × beams at most STT_BATCH_SIZE rows); 1: no batching.
+   * Off by default: it pays for models with 30 s windows, not for whisper-small's short ones (README, Models).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  STT_BATCH_MAX_REQUESTS = 1;
+
   /** Hop between the 10 s windows of speaker segmentation: longer is faster, a little less accurate. */
   @Type(() => Number)
   @IsNumber()
@@ -392,12 +409,17 @@ export interface AppConfig {
     defaultStreamModel: string;
     sttWindows: { shortWindowModels: string[]; shortWindowPadS: number };
     sttBatchSize: number;
+    /** Short requests sharing decoder batches: how long one waits for others, how many at most (1: off). */
+    sttBatch: { waitMs: number; maxRequests: number };
     diarizationStepS: number;
     ffmpegPath: string;
     ffmpegTimeoutMs: number;
     maxAudioSeconds: number;
-    /** How much work the worker is given: runs at once, and when a synchronous request is refused (503). */
-    admission: { concurrency: number; maxQueueLength: number; maxQueueWaitMs: number; maxRssBytes: number };
+    /**
+     * How much work the worker is given: runs at once, the further short requests let in to share decoder batches,
+     * and when a synchronous request is refused (503).
+     */
+    admission: { concurrency: number; batchSlots: number; maxQueueLength: number; maxQueueWaitMs: number; maxRssBytes: number };
   };
   jobs: {
     dataDir: string;
@@ -484,12 +506,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         shortWindowPadS: e.STT_SHORT_WINDOW_PAD_S,
       },
       sttBatchSize: e.STT_BATCH_SIZE,
+      sttBatch: { waitMs: e.STT_BATCH_WAIT_MS, maxRequests: e.STT_BATCH_MAX_REQUESTS },
       diarizationStepS: e.DIARIZATION_STEP_S,
       ffmpegPath: e.FFMPEG_PATH,
       ffmpegTimeoutMs: e.FFMPEG_TIMEOUT_S * 1000,
       maxAudioSeconds: e.MAX_AUDIO_SECONDS,
       admission: {
         concurrency: e.INFERENCE_CONCURRENCY,
+        batchSlots: e.STT_BATCH_MAX_REQUESTS > 1 ? e.STT_BATCH_MAX_REQUESTS : 0,
         maxQueueLength: e.MAX_QUEUE_LENGTH,
         maxQueueWaitMs: e.MAX_QUEUE_WAIT_MS,
         maxRssBytes: e.MAX_RSS_MB * 1024 * 1024,

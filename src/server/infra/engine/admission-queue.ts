@@ -4,6 +4,12 @@ import { EarshotError } from '../../../contract/errors';
 export interface AdmissionLimits {
   /** Work items running at once. */
   concurrency: number;
+  /**
+   * Further items let into the engine beside them (STT_BATCH_MAX_REQUESTS when batching is on): there only short
+   * transcriptions go on, sharing decoder batches; anything else waits in the engine for one of `concurrency` places.
+   * Waits are still estimated as `concurrency` at a time.
+   */
+  batchSlots?: number;
   /** Synchronous items allowed to wait; more are refused. */
   maxQueueLength: number;
   /** A synchronous item whose estimated wait is longer is refused. */
@@ -55,7 +61,7 @@ export class AdmissionQueue {
 
   /** Expected wait for an item queued now: the items ahead drain `concurrency` at a time. */
   estimatedWaitMs(): number {
-    if (this.running < this.limits.concurrency) return 0;
+    if (this.running < this.slots) return 0;
     return this.meanServiceMs * Math.ceil((this.waiting.length + 1) / this.limits.concurrency);
   }
 
@@ -114,12 +120,12 @@ export class AdmissionQueue {
   }
 
   private admitOrThrow(): void {
-    const { maxRssBytes, maxQueueLength, maxQueueWaitMs, concurrency } = this.limits;
+    const { maxRssBytes, maxQueueLength, maxQueueWaitMs } = this.limits;
     if (maxRssBytes > 0 && this.rssBytes() > maxRssBytes) {
       this.observer?.refused('memory');
       throw new EarshotError('overloaded', `memory use is over MAX_RSS_MB (${Math.round(maxRssBytes / 2 ** 20)} MB); retry later`, 30);
     }
-    if (this.running < concurrency) return;
+    if (this.running < this.slots) return;
     const waitMs = this.estimatedWaitMs();
     const retryAfterS = Math.max(1, Math.ceil((waitMs || this.meanServiceMs) / 1000));
     if (this.waiting.filter((w) => !w.background).length >= maxQueueLength) {
@@ -132,8 +138,12 @@ export class AdmissionQueue {
     }
   }
 
+  private get slots(): number {
+    return this.limits.concurrency + (this.limits.batchSlots ?? 0);
+  }
+
   private next(): void {
-    while (this.running < this.limits.concurrency && this.waiting.length) this.waiting.shift()!.start();
+    while (this.running < this.slots && this.waiting.length) this.waiting.shift()!.start();
     this.report();
   }
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from '../../../../libs/contracts/process';
-import type { ModelCacheStats, PipelineRequest, PipelineResult } from '../../../contract/engine-types';
+import type { EngineStats, PipelineRequest, PipelineResult } from '../../../contract/engine-types';
 import type { AdmissionObserver } from '../engine/admission-queue';
 import type { ProcessObserver } from '../engine/inference-client';
 import { IntervalRecorder, isApiRoute } from './interval-recorder';
@@ -10,7 +10,7 @@ const SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
 /**
  * Every Prometheus metric Earshot exports, in one registry served at GET /metrics. Other parts add theirs with
  * `counter` / `gauge` / `histogram` (get-or-create by name) or use the shared ones here (`activeStreams`,
- * and `watchModelCache` / `watchJobs` for figures read at scrape time).
+ * and `watchEngine` / `watchJobs` for figures read at scrape time).
  */
 export class Metrics implements AdmissionObserver, ProcessObserver {
   readonly registry = new Registry();
@@ -72,13 +72,13 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
   /** The raw observations of the dashboard's current interval. */
   readonly interval = new IntervalRecorder();
 
-  private modelCacheSource?: () => Promise<ModelCacheStats>;
+  private engineSource?: () => Promise<EngineStats>;
   private jobsSource?: () => Promise<QueueStats>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'earshot_' }); // memory, CPU, event-loop lag, GC
     // prom-client calls collect() with the gauge as `this`.
-    const readCache = () => this.read(this.modelCacheSource);
+    const readEngine = () => this.read(this.engineSource);
     const readJobs = () => this.read(this.jobsSource);
     const cacheGauge = (field: 'hits' | 'misses' | 'evictions' | 'bytes' | 'loads', help: string) =>
       new Gauge({
@@ -86,8 +86,8 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
         help,
         registers: [this.registry],
         async collect() {
-          const stats = await readCache();
-          if (stats) this.set(stats[field]);
+          const stats = await readEngine();
+          if (stats) this.set(stats.cache[field]);
         },
       });
     cacheGauge('hits', 'Model cache hits since start');
@@ -95,6 +95,18 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     cacheGauge('evictions', 'Models evicted from the cache since start');
     cacheGauge('loads', 'Model loads since start');
     cacheGauge('bytes', 'Bytes of models held in the cache');
+    const batchGauge = (field: 'batches' | 'requests', name: string, help: string) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const stats = await readEngine();
+          if (stats) this.set(stats.sttBatches[field]);
+        },
+      });
+    batchGauge('batches', 'earshot_stt_batches', 'Decoder batches of short (one-window) transcriptions since start');
+    batchGauge('requests', 'earshot_stt_batched_requests', 'Short transcriptions decoded in those batches (more than batches: requests shared one)');
     new Gauge({
       name: 'earshot_jobs',
       help: 'Background jobs by status',
@@ -121,9 +133,9 @@ export class Metrics implements AdmissionObserver, ProcessObserver {
     this.jobsSource = source;
   }
 
-  /** Where the model cache figures come from (the inference worker). */
-  watchModelCache(source: () => Promise<ModelCacheStats>): void {
-    this.modelCacheSource = source;
+  /** Where the model cache and batching figures come from (the inference worker). */
+  watchEngine(source: () => Promise<EngineStats>): void {
+    this.engineSource = source;
   }
 
   counter(name: string, help: string, labelNames: string[] = []): Counter {
