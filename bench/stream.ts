@@ -238,6 +238,7 @@ async function main(): Promise<void> {
     const measured = runs.map((r) => measure(r, clips));
     const finals = measured.flatMap((m) => m.finals);
     const partials = measured.flatMap((m) => m.partials);
+    measured.forEach((m, i) => log(`  stream ${i}: end of speech → last final per clip ${m.finals.map((f) => f.toFixed(2)).join(' ')} s`));
     results.push({
       streams: n,
       finals_measured: finals.length,

@@ -2,7 +2,8 @@ import type { StreamServerMessage } from '../../libs/contracts/process';
 import { type ClipDecoder, StreamHub } from '../../src/engine/core/stream/stream-hub';
 import type { StreamOptions, TranscribeOptions } from '../../src/contract/engine-types';
 import type { StreamingVad } from '../../src/engine/core/stream/streaming-vad';
-import type { ClipTranscript } from '../../src/engine/core/stt/transcriber';
+import { DecodeInterrupted } from '../../src/engine/core/stt/decoding';
+import type { ClipDecodeOptions, ClipTranscript } from '../../src/engine/core/stt/transcriber';
 
 const SR = 16000;
 
@@ -154,6 +155,35 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     // The first utterance was decoded once (early), not again for its final.
     const firstLength = finals[0].segment.end - finals[0].segment.start;
     expect(decoder.calls.filter((c) => c.fallback && c.seconds.some((s) => Math.abs(s - firstLength) < 0.01))).toHaveLength(1);
+    expect(messages.get(1)!.at(-1)!.type).toBe('done');
+  });
+
+  it('stops a partial decode between its steps when a final becomes due, and still sends every final', async () => {
+    const { decoder, hub, messages, settled } = setup();
+    let interrupted = 0;
+    const decodeClips = decoder.decodeClips.bind(decoder);
+    // Partials take 60 steps of 4 ms, asking to stop before each, as the Whisper decoder does.
+    decoder.decodeClips = async (model: string, clips: Float32Array[], languages: string[], opts: ClipDecodeOptions) => {
+      for (let step = 0; !opts.fallback && step < 60; step++) {
+        if (await opts.interrupt!()) {
+          interrupted++;
+          throw new DecodeInterrupted();
+        }
+        await new Promise((r) => setTimeout(r, 4));
+      }
+      return decodeClips(model, clips, languages, opts);
+    };
+    await hub.open(1, OPTIONS);
+    const clip = new Float32Array([...audio(0.3, 1.2, 0.6), ...audio(0, 1.2, 0.8)]);
+    for (let at = 0; at < clip.length; at += 1600) {
+      hub.push(1, clip.subarray(at, at + 1600));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    hub.end(1);
+    await settled([1]);
+    expect(interrupted).toBeGreaterThan(0);
+    const finals = messages.get(1)!.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
+    expect(finals.map((f) => f.segment.id)).toEqual([0, 1]);
     expect(messages.get(1)!.at(-1)!.type).toBe('done');
   });
 

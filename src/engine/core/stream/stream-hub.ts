@@ -4,6 +4,7 @@ import { EarshotError } from '../../../contract/errors';
 import type { StreamOptions } from '../../../contract/engine-types';
 import type { SpeakerEmbedder } from '../diarization/models';
 import type { EmotionModel } from '../emotion/emotion-model';
+import { DecodeInterrupted } from '../stt/decoding';
 import type { ClipDecodeOptions, ClipTranscript } from '../stt/transcriber';
 import { type LiveSpeakerLabel, OnlineSpeakers } from './online-speakers';
 import { DEFAULT_ENDPOINT_OPTIONS, type EndpointOptions, SPEAKER_TURN_END_SILENCE_SAMPLES } from './utterance-tracker';
@@ -69,6 +70,16 @@ export class StreamHub {
   private readonly sessions = new Map<number, StreamSession>();
   private readonly speakers = new Map<StreamSession, OnlineSpeakers>();
   private running = false;
+  /**
+   * Asked between a partial decode's steps: frames that came meanwhile are scored, and when a final (or an early
+   * final) is now due, the partial stops so that the final does not wait for it. Without this a final's latency
+   * included the partial decode in flight when its utterance ended, most of the tail of bench:stream.
+   */
+  private readonly partialInterrupt = async (): Promise<boolean> => {
+    const scoring = this.withFrames();
+    if (scoring.length) await this.scoreFrames(scoring);
+    return this.finalWaiting();
+  };
 
   constructor(
     private readonly vad: StreamingVad,
@@ -142,7 +153,8 @@ export class StreamHub {
   private async run(): Promise<void> {
     try {
       for (;;) {
-        const scoring = [...this.sessions.values()].filter((s) => s.hasFrame);
+        // Checked and acted on in one tick: a frame that an end() makes due meanwhile would otherwise be missed.
+        const scoring = this.withFrames();
         if (scoring.length) {
           await this.scoreFrames(scoring);
           continue;
@@ -161,6 +173,15 @@ export class StreamHub {
     } finally {
       this.running = false;
     }
+  }
+
+  private withFrames(): StreamSession[] {
+    return [...this.sessions.values()].filter((s) => s.hasFrame);
+  }
+
+  /** A final (or early final) is waiting in some stream's queue. */
+  private finalWaiting(): boolean {
+    return [...this.sessions.values()].some((s) => s.queue.some((q) => q.event.kind !== 'partial'));
   }
 
   private async scoreFrames(sessions: StreamSession[]): Promise<void> {
@@ -211,9 +232,11 @@ export class StreamHub {
         // Partials: greedy and once, whatever the stream asked for; finals decode as offline transcription does.
         final
           ? { ...transcribe, fallback: true, ...window }
-          : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, maxNewTokens: partialTokens, ...window },
+          : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, maxNewTokens: partialTokens, ...window, interrupt: this.partialInterrupt },
       );
     } catch (err) {
+      // A partial that gave way to a final is dropped; the next one of its utterance shows the words.
+      if (err instanceof DecodeInterrupted) return;
       for (const d of group) this.fail(d.id, err);
       return;
     }

@@ -21,6 +21,15 @@ export interface DecodeOptions {
   withoutTimestamps: boolean;
   /** Most tokens to generate; null: half the model's context. */
   maxNewTokens: number | null;
+  /** Asked before every step: true stops the decode with DecodeInterrupted (a partial giving way to a final). */
+  interrupt?: () => Promise<boolean>;
+}
+
+/** The decode was stopped by its `interrupt`; it has no result. */
+export class DecodeInterrupted extends Error {
+  constructor() {
+    super('decode interrupted');
+  }
 }
 
 export interface DecodedSequence {
@@ -135,6 +144,7 @@ export class WhisperDecoder {
     let slotGroup = groups.flatMap((g) => Array<Group>(width).fill(g));
     const finished = new Set<Group>();
     for (let step = 0; step < maxNew && finished.size < groups.length; step++) {
+      if (opts.interrupt && (await opts.interrupt())) throw new DecodeInterrupted();
       const slots = slotGroup.length;
       const parents = Int32Array.from({ length: slots }, (_, i) => i);
       const nextTokens = new Int32Array(slots).fill(special.eot);

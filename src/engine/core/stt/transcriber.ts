@@ -15,7 +15,12 @@ import type { EncodedAudio, WhisperModel } from './whisper-model';
 import { WindowBatcher, type WindowBatcherSettings } from './window-batcher';
 
 /** Decoding of independent clips (live utterances): `fallback` false decodes once; `shortWindowPadS` replaces the model's setting. */
-export type ClipDecodeOptions = TranscribeOptions & { fallback: boolean; shortWindowPadS?: number | null };
+export type ClipDecodeOptions = TranscribeOptions & {
+  fallback: boolean;
+  shortWindowPadS?: number | null;
+  /** Asked between decoder steps: true abandons the decode (DecodeInterrupted). */
+  interrupt?: () => Promise<boolean>;
+};
 
 export interface TranscriberSettings {
   /**
@@ -379,7 +384,7 @@ export class WhisperTranscriber {
     audio: EncodedAudio,
     batch: AudioChunk[],
     languages: string[],
-    opts: TranscribeOptions,
+    opts: TranscribeOptions & Pick<ClipDecodeOptions, 'interrupt'>,
     promptTokens: number[],
     /** The random source of each window. */
     randoms: Array<() => number>,
@@ -419,6 +424,7 @@ export class WhisperTranscriber {
               patience: opts.patience ?? 1,
               withoutTimestamps: opts.withoutTimestamps ?? false,
               maxNewTokens: opts.maxNewTokens ?? null,
+              interrupt: opts.interrupt,
             },
           )),
         );
