@@ -162,26 +162,32 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     const { decoder, hub, messages, settled } = setup();
     let interrupted = 0;
     const decodeClips = decoder.decodeClips.bind(decoder);
-    // Partials take 60 steps of 4 ms, asking to stop before each, as the Whisper decoder does.
+    // Partials take 60 steps of 8 ms, asking to stop before each (when they may), as the Whisper decoder does.
     decoder.decodeClips = async (model: string, clips: Float32Array[], languages: string[], opts: ClipDecodeOptions) => {
       for (let step = 0; !opts.fallback && step < 60; step++) {
-        if (await opts.interrupt!()) {
+        if (opts.interrupt && (await opts.interrupt())) {
           interrupted++;
           throw new DecodeInterrupted();
         }
-        await new Promise((r) => setTimeout(r, 4));
+        await new Promise((r) => setTimeout(r, 8));
       }
       return decodeClips(model, clips, languages, opts);
     };
     await hub.open(1, OPTIONS);
-    const clip = new Float32Array([...audio(0.3, 1.2, 0.6), ...audio(0, 1.2, 0.8)]);
+    // At twice real time: a partial runs while the audio goes on.
+    const clip = new Float32Array([...audio(0.3, 2.5, 0.6), ...audio(0, 2.5, 0.8)]);
     for (let at = 0; at < clip.length; at += 1600) {
       hub.push(1, clip.subarray(at, at + 1600));
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
     }
     hub.end(1);
     await settled([1]);
     expect(interrupted).toBeGreaterThan(0);
+    // Each utterance still showed a partial before its final: the first one of an utterance is never stopped.
+    const types = messages.get(1)!.map((m) => m.type);
+    const [first, second] = types.flatMap((t, i) => (t === 'final' ? [i] : []));
+    expect(types.indexOf('partial')).toBeLessThan(first);
+    expect(types.slice(first, second)).toContain('partial');
     const finals = messages.get(1)!.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
     expect(finals.map((f) => f.segment.id)).toEqual([0, 1]);
     expect(messages.get(1)!.at(-1)!.type).toBe('done');

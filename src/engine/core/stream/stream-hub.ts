@@ -71,8 +71,8 @@ export class StreamHub {
   private readonly speakers = new Map<StreamSession, OnlineSpeakers>();
   private running = false;
   /**
-   * Asked between a partial decode's steps: frames that came meanwhile are scored, and when a final (or an early
-   * final) is now due, the partial stops so that the final does not wait for it. Without this a final's latency
+   * Asked between a partial decode's steps (once its utterance has shown a partial): frames that came meanwhile are
+   * scored, and when a final (or an early final) is now due, the partial stops so that the final does not wait for it. Without this a final's latency
    * included the partial decode in flight when its utterance ended, most of the tail of bench:stream.
    */
   private readonly partialInterrupt = async (): Promise<boolean> => {
@@ -222,6 +222,9 @@ export class StreamHub {
     const languages = group.map((d) => d.session.language);
     const window = languages.every((l) => l === 'en') ? { shortWindowPadS: ENGLISH_SHORT_WINDOW_PAD_S } : {};
     const longest = Math.max(...group.map((d) => d.clip.length)) / WHISPER_SAMPLE_RATE;
+    // A partial may give way to a final only once its utterance has shown one: audio sent faster than real time
+    // makes a final due during almost every partial, and its utterance would then show none.
+    const interruptible = !final && group.every((d) => d.session.showedPartial);
     const partialTokens = Math.min(transcribe.maxNewTokens ?? Infinity, Math.ceil(longest * PARTIAL_TOKENS_PER_S) + PARTIAL_TOKEN_SLACK);
     let results: ClipTranscript[];
     try {
@@ -232,7 +235,15 @@ export class StreamHub {
         // Partials: greedy and once, whatever the stream asked for; finals decode as offline transcription does.
         final
           ? { ...transcribe, fallback: true, ...window }
-          : { ...transcribe, beamSize: 1, wordTimestamps: false, fallback: false, maxNewTokens: partialTokens, ...window, interrupt: this.partialInterrupt },
+          : {
+              ...transcribe,
+              beamSize: 1,
+              wordTimestamps: false,
+              fallback: false,
+              maxNewTokens: partialTokens,
+              ...window,
+              ...(interruptible ? { interrupt: this.partialInterrupt } : {}),
+            },
       );
     } catch (err) {
       // A partial that gave way to a final is dropped; the next one of its utterance shows the words.

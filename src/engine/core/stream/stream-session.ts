@@ -183,6 +183,11 @@ export class StreamSession {
     this.queue.push(decode);
   }
 
+  /** A partial of the open utterance has been sent. */
+  get showedPartial(): boolean {
+    return this.lastPartial !== '';
+  }
+
   /** A partial's message, or null when its text is empty or unchanged. */
   partial(event: EndpointEvent, result: ClipTranscript): StreamServerMessage | null {
     const text = this.prefix.update(result.segments.map((s) => s.text).join(' '));
