@@ -7,15 +7,15 @@
  * wait (started_at − created_at) p50/p95, and the peak RSS of the Earshot processes. Progress goes to stderr;
  * stdout gets a table and, last, one line of JSON.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/server';
+import { startEarshot, waitReady } from './support/earshot-process';
 
 const ROOT = resolve(__dirname, '..');
 const TESTDATA = resolve(ROOT, '../shared/testdata');
-const MODELS = resolve(ROOT, '../shared/models');
 const CLIPS = ['stt/en/ljspeech_LJ001-0002.wav', 'stt/en/ljspeech_LJ001-0013.wav', 'stt/en/timit_LDC93S1.wav', 'stt/en/librispeech_1221-135766-0002.wav'];
 
 function option(name: string, fallback: string): string {
@@ -25,28 +25,6 @@ function option(name: string, fallback: string): string {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function startEarshot(env: Record<string, string>, port: number): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: MODELS, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (
-      await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await sleep(250);
-  }
-  throw new Error(`${url} not ready`);
-}
 
 /** Resident memory of a process, from ps (kB → MB). */
 function rssMb(pid: number): number {

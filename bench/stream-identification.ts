@@ -12,12 +12,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import WebSocket from 'ws';
-import type { StreamSegment, StreamServerMessage } from '../libs/contracts/process';
+import type { StreamSegment } from '../libs/contracts/process';
 import { parseWav } from '../libs/audio/wav';
 import type { Turn } from '../libs/diarization/der';
 import { seededRandom } from '../libs/math/seeded-random';
 import { createApp } from '../src/server/app';
+import { streamFinals } from './support/stream-finals';
 import { loadConfig } from '../src/server/infra/config/app-config';
 import { enrolmentConversation, knownVoicesConversation, ravdessActors } from '../test/support/dev-conversations';
 
@@ -31,25 +31,6 @@ interface Case {
   reference: Turn[];
   /** Reference speaker → its enrolment clip; the one speaker left out is not enrolled. */
   enrolment: Map<string, string>;
-}
-
-async function stream(url: string, start: object, samples: Float32Array): Promise<StreamSegment[]> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
-  const segments: StreamSegment[] = [];
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as StreamServerMessage;
-    if (m.type === 'final') segments.push(m.segment);
-    if (m.type === 'error') process.stderr.write(`[bench:stream-identification] error ${m.code}: ${m.message}\n`);
-  });
-  const closed = new Promise((r) => ws.on('close', r));
-  await new Promise((r) => ws.on('open', r));
-  ws.send(JSON.stringify(start));
-  const pcm = Buffer.alloc(samples.length * 2);
-  samples.forEach((s, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s * 32768))), 2 * i));
-  for (let at = 0; at < pcm.length; at += 3200) ws.send(pcm.subarray(at, at + 3200));
-  ws.send(JSON.stringify({ type: 'end' }));
-  await closed;
-  return segments;
 }
 
 /** Seconds of each reference speaker's speech under the finals, by the finals' label. */
@@ -114,10 +95,11 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`[bench:stream-identification] ${c.name}…\n`);
     const names = [...c.enrolment.keys()];
-    const segments = await stream(
+    const segments = await streamFinals(
       url,
       { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia: { speakers: names } }, sample_rate: SR },
       parseWav(readFileSync(c.path)).samples,
+      'bench:stream-identification',
     );
     for (const [speaker, byLabel] of speechByLabel(segments, c.reference)) {
       const heard = [...byLabel.values()].reduce((s, x) => s + x, 0);

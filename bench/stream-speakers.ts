@@ -12,34 +12,15 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import WebSocket from 'ws';
-import type { StreamServerMessage, StreamSegment } from '../libs/contracts/process';
+import type { StreamSegment } from '../libs/contracts/process';
 import { parseWav } from '../libs/audio/wav';
 import type { Turn } from '../libs/diarization/der';
 import { createApp } from '../src/server/app';
+import { streamFinals } from './support/stream-finals';
 import { loadConfig } from '../src/server/infra/config/app-config';
 import { devConversations } from '../test/support/dev-conversations';
 
 const SR = 16000;
-
-async function stream(url: string, start: object, samples: Float32Array): Promise<StreamSegment[]> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
-  const segments: StreamSegment[] = [];
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as StreamServerMessage;
-    if (m.type === 'final') segments.push(m.segment);
-    if (m.type === 'error') process.stderr.write(`[bench:stream-speakers] error ${m.code}: ${m.message}\n`);
-  });
-  const closed = new Promise((r) => ws.on('close', r));
-  await new Promise((r) => ws.on('open', r));
-  ws.send(JSON.stringify(start));
-  const pcm = Buffer.alloc(samples.length * 2);
-  samples.forEach((s, i) => pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(s * 32768))), 2 * i));
-  for (let at = 0; at < pcm.length; at += 3200) ws.send(pcm.subarray(at, at + 3200));
-  ws.send(JSON.stringify({ type: 'end' }));
-  await closed;
-  return segments;
-}
 
 /** Seconds of each (label, reference speaker) pair: a final's span against the reference turns. */
 function overlaps(segments: StreamSegment[], reference: Turn[]): Map<string, Map<string, number>> {
@@ -94,10 +75,11 @@ async function main(): Promise<void> {
     for (const count of ['free', 'told'] as const) {
       process.stderr.write(`[bench:stream-speakers] ${c.name} (${count})…\n`);
       const dia = count === 'told' ? { num_speakers: c.speakers } : {};
-      const segments = await stream(
+      const segments = await streamFinals(
         url,
         { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia }, sample_rate: SR },
         samples,
+        'bench:stream-speakers',
       );
       const pairs = overlaps(segments, c.reference);
       const speech = c.reference.reduce((s, t) => s + t.end - t.start, 0);

@@ -7,15 +7,14 @@
  * without (1). Reports latency p50/p95, clips per second and, with batching, the mean requests per
  * decoder batch (from /metrics). Progress goes to stderr; stdout gets a table and, last, one line of JSON.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { percentile } from '../libs/math/percentile';
 import { freePort } from '../test/support/server';
+import { startEarshot, waitReady } from './support/earshot-process';
 
 const ROOT = resolve(__dirname, '..');
 const TESTDATA = resolve(ROOT, '../shared/testdata');
-const MODELS = resolve(ROOT, '../shared/models');
 const MAX_CLIP_S = 8;
 
 interface Clip {
@@ -41,7 +40,6 @@ function option(name: string, fallback: string): string {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function shortClips(): Clip[] {
   const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as {
@@ -50,26 +48,6 @@ function shortClips(): Clip[] {
   return manifest.files
     .filter((f) => f.task === 'stt' && f.path.endsWith('.wav') && f.duration_s < MAX_CLIP_S)
     .map((f) => ({ path: f.path, language: f.language, bytes: readFileSync(join(TESTDATA, f.path)) }));
-}
-
-function startEarshot(env: Record<string, string>, port: number): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, MODELS_DIR: MODELS, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const ready = await fetch(`${url}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return;
-    await sleep(250);
-  }
-  throw new Error(`${url} not ready`);
 }
 
 /** One synchronous request; its wall time in seconds. */
