@@ -95,6 +95,39 @@ describe('OnlineSpeakers (pure)', () => {
     });
   });
 
+  it('opens a speaker for a voice far from every one so far, raw, even when the voices before it are many', () => {
+    // With two voices heard many times, the stream's mean voice lies between them, and a third voice centred on it
+    // leans toward one of them: the centred test alone would give it that label.
+    const third = voice(3, 0);
+    third[1] = 0.4; // a little of the first voice: 0.52 from it, raw
+    const speakers = new OnlineSpeakers(CLUSTERING, FREE);
+    const labels = [1, 2, 1, 2, 1, 2].map((own, i) => speakers.assign(voice(own, 0.05 * (i % 2)), 2).speaker);
+    expect([...labels, speakers.assign(third, 2).speaker, speakers.assign(third, 2).speaker].slice(4)).toEqual([
+      'SPEAKER_00',
+      'SPEAKER_01',
+      'SPEAKER_02',
+      'SPEAKER_02',
+    ]);
+  });
+
+  it('opens speakers more readily while fewer than num_speakers are heard', () => {
+    // Two voices 0.43 apart (raw cosine distance): one speaker by the free rule (under sameVoiceDistance 0.45), two
+    // when the client said there are two.
+    const a = new Float32Array([1, 0]);
+    const b = new Float32Array([0.57, Math.sqrt(1 - 0.57 ** 2)]);
+    const free = new OnlineSpeakers(CLUSTERING, FREE);
+    expect([a, b].map((v) => free.assign(v, 2).speaker)).toEqual(['SPEAKER_00', 'SPEAKER_00']);
+    const told = new OnlineSpeakers(CLUSTERING, { ...FREE, numSpeakers: 2 });
+    expect([a, b, a].map((v) => told.assign(v, 2).speaker)).toEqual(['SPEAKER_00', 'SPEAKER_01', 'SPEAKER_00']);
+  });
+
+  it('never opens a speaker for a fragment of speech: it joins the nearest', () => {
+    const speakers = new OnlineSpeakers(CLUSTERING, FREE);
+    expect(speakers.assign(voice(1, 0), 2).speaker).toBe('SPEAKER_00');
+    expect(speakers.assign(voice(2, 0), 0.5).speaker).toBe('SPEAKER_00');
+    expect(speakers.assign(voice(2, 0), 1.5).speaker).toBe('SPEAKER_01');
+  });
+
   it('gives one voice one label', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
     expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
@@ -180,6 +213,14 @@ describe('StreamHub emotion on finals (fake models: orchestration only)', () => 
     expect(final.segment.emotion).toEqual({ label: 'angry', scores: { neutral: 0.25, angry: 0.75 } });
     expect(final.emotional).toEqual({ neutral: 0.25, angry: 0.75 });
     expect(messages.some((m) => m.type === 'emotion')).toBe(false);
+  });
+
+  it("times the final by the utterance's speech, not by the decoder's guess over the padded clip", async () => {
+    // The fake decoder puts its segment over the whole clip, pre-roll and end pad included; speech is 1–3 s.
+    const final = (await streamWithEmotion(10)).find((m) => m.type === 'final') as Extract<StreamServerMessage, { type: 'final' }>;
+    expect(final.segment.start).toBeCloseTo(1, 1);
+    expect(final.segment.end).toBeCloseTo(3, 1);
+    expect(final).toMatchObject({ start: final.segment.start, end: final.segment.end });
   });
 
   it('sends the final without waiting for a slow emotion, then an emotion frame for its segment, then done', async () => {

@@ -88,6 +88,11 @@ function push(hub: StreamHub, id: number, samples: Float32Array, frame = 1600): 
   for (let at = 0; at < samples.length; at += frame) hub.push(id, samples.subarray(at, at + frame));
 }
 
+/** Seconds of the clip a final was decoded from, as the fake decoder's text gives them. */
+function clipSeconds(final: Extract<StreamServerMessage, { type: 'final' }>): number {
+  return Number(final.text.split(' ')[1]);
+}
+
 describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
   it('sends partials, then a final with absolute times, then done; and forgets the stream', async () => {
     const { hub, messages, settled } = setup();
@@ -100,9 +105,10 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     expect(types.filter((t) => t === 'final')).toHaveLength(1);
     expect(types.indexOf('partial')).toBeLessThan(types.indexOf('final'));
     const final = messages.get(1)!.find((m) => m.type === 'final') as Extract<StreamServerMessage, { type: 'final' }>;
-    // Speech from 1 s (0.3 s pre-roll) to 3 s (0.2 s end pad), to the frame.
-    expect(final.segment.start).toBeCloseTo(0.7, 1);
-    expect(final.segment.end).toBeCloseTo(3.2, 1);
+    // Speech from 1 s to 3 s, to the frame (the decoded clip has 0.3 s pre-roll and 0.2 s end pad more).
+    expect(final.segment.start).toBeCloseTo(1, 1);
+    expect(final.segment.end).toBeCloseTo(3, 1);
+    expect(clipSeconds(final)).toBeCloseTo(2.5, 1);
     expect(hub.size).toBe(0);
   });
 
@@ -133,9 +139,9 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     const finals = messages.get(1)!.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
     expect(finals).toHaveLength(1);
     // One utterance from the first onset to the end of the second burst; its text describes that whole clip.
-    expect(finals[0].segment.start).toBeCloseTo(0.2, 1);
-    expect(finals[0].segment.end).toBeCloseTo(3, 1);
-    expect(finals[0].text).toBe(`words ${(finals[0].segment.end - finals[0].segment.start).toFixed(2)}`);
+    expect(finals[0].segment.start).toBeCloseTo(0.5, 1);
+    expect(finals[0].segment.end).toBeCloseTo(2.8, 1);
+    expect(clipSeconds(finals[0])).toBeCloseTo(2.8, 1);
     // Two early decodes (one per pause), and no decode of the final itself beyond them.
     expect(decoder.calls.filter((c) => c.fallback)).toHaveLength(2);
   });
@@ -153,8 +159,8 @@ describe('StreamHub (fake VAD and decoder: orchestration only)', () => {
     expect(finals).toHaveLength(2);
     expect(finals[0].segment.end).toBeLessThan(finals[1].segment.start + 1e-6);
     // The first utterance was decoded once (early), not again for its final.
-    const firstLength = finals[0].segment.end - finals[0].segment.start;
-    expect(decoder.calls.filter((c) => c.fallback && c.seconds.some((s) => Math.abs(s - firstLength) < 0.01))).toHaveLength(1);
+    const firstClip = clipSeconds(finals[0]);
+    expect(decoder.calls.filter((c) => c.fallback && c.seconds.some((s) => Math.abs(s - firstClip) < 0.01))).toHaveLength(1);
     expect(messages.get(1)!.at(-1)!.type).toBe('done');
   });
 

@@ -94,7 +94,7 @@ describe('UtteranceTracker', () => {
     const partials = events.filter((e) => e.kind === 'partial');
     const finals = events.filter((e) => e.kind === 'final');
     expect(finals).toHaveLength(1);
-    expect(finals[0]).toMatchObject({ start: speechStart - 4800, end: speechEnd + 3200, forced: false });
+    expect(finals[0]).toMatchObject({ start: speechStart - 4800, end: speechEnd + 3200, forced: false, speech: { start: speechStart, end: speechEnd } });
     // The final comes once 500 ms of silence have passed.
     expect(finals[0].frame).toBe(frames(1) + frames(2) + Math.ceil(8000 / F) - 1);
     // First partial 0.5 s in (pre-roll included), then every 0.6 s, all before the final.
@@ -147,7 +147,9 @@ describe('UtteranceTracker', () => {
     const tracker = new UtteranceTracker();
     track(probs.slice(0, frames(25) + 1), tracker);
     expect(tracker.inUtterance).toBe(true);
-    expect(tracker.finish(frames(26) * F)).toMatchObject({ kind: 'final', start: finals[0].end });
+    // The cut utterance's speech runs to the cut; the rest's from it to the end of the audio.
+    expect(finals[0].speech).toEqual({ start: 0, end: finals[0].end });
+    expect(tracker.finish(frames(26) * F)).toMatchObject({ kind: 'final', start: finals[0].end, speech: { start: finals[0].end, end: frames(26) * F } });
   });
 
   it('never reaches back before the previous final for the pre-roll', () => {

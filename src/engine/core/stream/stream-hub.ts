@@ -281,7 +281,7 @@ export class StreamHub {
     let speaker: LiveSpeakerLabel | undefined;
     try {
       const speakers = this.speakers.get(d.session);
-      if (speakers && annotations.embedding) speaker = speakers.assign(await annotations.embedding, d.clip.length / WHISPER_SAMPLE_RATE);
+      if (speakers && annotations.embedding) speaker = speakers.assign(await annotations.embedding, speechSeconds(d));
     } catch (err) {
       this.fail(d.id, err);
       return;
@@ -349,4 +349,10 @@ function batchKey(d: DueDecode): string {
   return d.event.kind !== 'partial'
     ? JSON.stringify(['final', t.model, t.task, t.beamSize, t.temperature, t.wordTimestamps, t.initialPrompt, ...decoder])
     : JSON.stringify(['partial', t.model, t.task, t.temperature, t.initialPrompt, ...decoder]);
+}
+
+/** Seconds of speech in a final's utterance (its clip less the pre-roll and end pad). */
+function speechSeconds(d: DueDecode): number {
+  const { start, end } = d.event.kind === 'final' ? d.event.speech : d.event;
+  return (end - start) / WHISPER_SAMPLE_RATE;
 }

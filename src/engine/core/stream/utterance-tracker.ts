@@ -68,13 +68,24 @@ export const SPEAKER_TURN_END_SILENCE_SAMPLES = 250 * SAMPLES_PER_MS;
 export type EndpointEvent =
   | { kind: 'partial'; start: number; end: number }
   | { kind: 'early'; start: number; end: number }
-  | { kind: 'final'; start: number; end: number; forced: boolean };
+  | { kind: 'final'; start: number; end: number; forced: boolean; speech: SpeechBounds };
+
+/**
+ * Where the speech of a final's utterance starts and ends (its first speech frame, and where its last pause began),
+ * inside [start, end), which also hold the pre-roll and end pad.
+ */
+export interface SpeechBounds {
+  start: number;
+  end: number;
+}
 
 export class UtteranceTracker {
   /** Next frame's first sample. */
   private position = 0;
   /** Start of the open utterance (pre-roll included), -1 between utterances. */
   private start = -1;
+  /** First speech frame of the open utterance (where a forced cut resumed it). */
+  private onset = 0;
   /** Where the current pause inside the utterance began, -1 while speech goes on. */
   private silenceStart = -1;
   private nextPartial = 0;
@@ -105,6 +116,7 @@ export class UtteranceTracker {
     if (this.start < 0) {
       if (prob < o.threshold) return null;
       this.open(Math.max(this.lastEnd, at - o.preRollSamples));
+      this.onset = at;
       this.probsFrom = at;
     }
     this.probs.push(prob);
@@ -126,6 +138,7 @@ export class UtteranceTracker {
       const event = this.close(cut, true);
       // Speech goes on: the rest is the start of the next utterance.
       this.open(cut);
+      this.onset = cut;
       this.probs = rest;
       this.probsFrom = cut;
       return event;
@@ -151,7 +164,8 @@ export class UtteranceTracker {
   }
 
   private close(end: number, forced: boolean): EndpointEvent {
-    const event: EndpointEvent = { kind: 'final', start: this.start, end, forced };
+    const speechEnd = !forced && this.silenceStart >= 0 ? Math.min(this.silenceStart, end) : end;
+    const event: EndpointEvent = { kind: 'final', start: this.start, end, forced, speech: { start: Math.min(this.onset, speechEnd), end: speechEnd } };
     this.lastEnd = end;
     this.start = -1;
     this.silenceStart = -1;
