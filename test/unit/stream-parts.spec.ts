@@ -135,6 +135,16 @@ describe('UtteranceTracker', () => {
     expect(finals[0].end).toBe((frames(1) + frames(0.3) + frames(1) + frames(2)) * F + 3200);
   });
 
+  it('lets a pause run on through a one-frame blip of noise; two speech frames end it', () => {
+    const pause = (blip: number[]) => [...Array(frames(1)).fill(0.9), ...Array(frames(0.2)).fill(0.05), ...blip, ...Array(frames(1)).fill(0.05)];
+    const blipped = track(pause([0.8, 0.1])).filter((e) => e.kind === 'final');
+    const clean = track(pause([0.1, 0.1])).filter((e) => e.kind === 'final');
+    expect(blipped).toHaveLength(1);
+    expect(blipped[0]).toMatchObject({ end: clean[0].end, frame: clean[0].frame, speech: clean[0].speech });
+    const resumed = track(pause([0.8, 0.8])).filter((e) => e.kind === 'final');
+    expect(resumed[0].frame).toBeGreaterThan(clean[0].frame);
+  });
+
   it('forces a final at 25 s, cut at the quietest moment of the last 5 s, and goes on with the rest', () => {
     const probs = Array(frames(40)).fill(0.9);
     const dip = frames(22);

@@ -13,6 +13,8 @@ export interface EndpointOptions {
   preRollSamples: number;
   /** A pause this long ends the utterance. */
   endSilenceSamples: number;
+  /** Speech frames in a row that end a pause: fewer (a noise blip) leave it running. */
+  resumeFrames: number;
   /** Audio kept after the last speech frame in the final decode. */
   endPadSamples: number;
   /**
@@ -36,7 +38,9 @@ const SAMPLES_PER_MS = 16;
  *   utterances stay inside one), and keeps end-of-speech → final latency under a second with the decode;
  * - partials every 0.6 s (the first after 0.5 s): the issue's 0.5–1 s, paying one encoder pass each;
  * - forced finals at 25 s, well inside Whisper's 30 s window, cut at the quietest 0.1 s of the last 5 s;
- * - pre-roll and end pad as the offline VAD's 200 ms speech padding, a little more on onsets.
+ * - pre-roll and end pad as the offline VAD's 200 ms speech padding, a little more on onsets;
+ * - a pause goes on through a single speech frame: after the last word of jfk.wav the audience noise scored one
+ *   frame at 0.74 among 0.1–0.5, which held its final back to 1.01 s after the end of speech (0.51 s when ignored).
  */
 export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
   frameSamples: 512,
@@ -44,6 +48,7 @@ export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
   negThreshold: 0.35,
   preRollSamples: 300 * SAMPLES_PER_MS,
   endSilenceSamples: 500 * SAMPLES_PER_MS,
+  resumeFrames: 2,
   endPadSamples: 200 * SAMPLES_PER_MS,
   earlyFinalSilenceSamples: 200 * SAMPLES_PER_MS,
   firstPartialSamples: 500 * SAMPLES_PER_MS,
@@ -89,6 +94,8 @@ export class UtteranceTracker {
   /** Where the current pause inside the utterance began, -1 while speech goes on. */
   private silenceStart = -1;
   private nextPartial = 0;
+  /** Speech frames in a row up to this one. */
+  private speechRun = 0;
   /** The current pause already asked for its early final. */
   private earlySent = false;
   /** End of the last final: the next utterance's pre-roll never reaches back before it. */
@@ -120,7 +127,8 @@ export class UtteranceTracker {
       this.probsFrom = at;
     }
     this.probs.push(prob);
-    if (prob >= o.threshold) {
+    this.speechRun = prob >= o.threshold ? this.speechRun + 1 : 0;
+    if (this.speechRun >= (this.silenceStart < 0 ? 1 : o.resumeFrames)) {
       this.silenceStart = -1;
       this.earlySent = false;
     } else if (prob < o.negThreshold && this.silenceStart < 0) this.silenceStart = at;
