@@ -35,8 +35,8 @@ const MIN_NEW_VOICE_SPEECH_S = 0.8;
  * count, and lowers the bar while fewer are heard): with two utterances so far, centred vectors are opposite whatever
  * the voices, so the centred test alone opens a second speaker for any second utterance, and a turn cut in two by a
  * pause then got two labels (a DEV conversation fell from 99% to 72%). Fragments (MIN_NEW_VOICE_SPEECH_S) open none.
- * Streamed (npm run bench:stream-speakers, the 9 DEV conversations): 78.1% of the speech right with the count free,
- * 85.5% told; on 24 more RAVDESS conversations of 2 and 3 actors, 84.1% and 82.9% free, 86.1% and 87.0% told; the DEV
+ * Streamed (npm run bench:stream-speakers, the 9 DEV conversations): 77.9% of the speech right with the count free,
+ * 85.3% told; on 24 more RAVDESS conversations of 2 and 3 actors, 84.1% and 82.9% free, 86.1% and 87.0% told; the DEV
  * audiobook conversation (three readers) 95.0% free, where it was 71.0% before the clear-new-voice test. Labels
  * right on every final would score 92.5% on the 9 and 94.5% on the 24: the rest is speech without a final (a soft
  * turn Silero scores under 0.5 throughout, often the first of a stream) or outside its final's span.

@@ -230,8 +230,9 @@ export class StreamSession {
 function spanSpeech(segments: StreamSegment[], speech: SpeechBounds): void {
   const first = segments[0];
   const last = segments[segments.length - 1];
-  const start = seconds(speech.start);
-  const end = seconds(speech.end);
+  // Word timings, when asked for, stay inside their segment.
+  const start = Math.min(seconds(speech.start), first.words?.[0]?.start ?? Infinity);
+  const end = Math.max(seconds(speech.end), last.words?.at(-1)?.end ?? -Infinity);
   if (start < first.end) first.start = start;
   if (end > last.start) last.end = end;
 }
