@@ -235,9 +235,12 @@ export class BullJobQueue implements JobQueue {
     await this.redis.quit();
   }
 
-  private async toStored(job: BullEarshotJob, knownState?: string): Promise<StoredJob> {
-    const state = knownState ?? (await job.getState());
+  private async toStored(read: BullEarshotJob, knownState?: string): Promise<StoredJob> {
+    const state = knownState ?? (await read.getState());
     const status = statusOf(state);
+    // The job's fields were read before its state: a run that ended in between left them without its result (a
+    // clean-clone CI run polled a job "completed" with no result once). States only move on, so a second read has it.
+    const job = (status === 'completed' || status === 'failed') && !read.finishedOn ? ((await this.queue.getJob(read.id!)) ?? read) : read;
     return {
       id: job.id!,
       status,
