@@ -23,7 +23,7 @@ const redisUrl = process.env.REDIS_URL?.replace(/(\/\d*)?$/, '/7');
       finishedAt: null,
       attempts: 0,
       maxAttempts: 1,
-      request: { settings: { tasks: ['transcribe'] } } as StoredJob['request'],
+      request: { settings: { tasks: ['transcribe'] } },
       audioPath: '/nowhere.wav',
       idempotencyKey: null,
       submittedBy: null,
