@@ -3,8 +3,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ProcessResponse } from '../../libs/contracts/process';
-import type { StoredJob } from '../../src/server/core/jobs/job-queue';
 import { BullJobQueue } from '../../src/server/infra/jobs/bull-job-queue';
+import { queuedJob } from '../support/stored-job';
 
 /** A database of its own on that Redis, so that the service tests' queue never sees this test's job. */
 const redisUrl = process.env.REDIS_URL?.replace(/(\/\d*)?$/, '/7');
@@ -14,20 +14,7 @@ const redisUrl = process.env.REDIS_URL?.replace(/(\/\d*)?$/, '/7');
   async () => {
     const queue = new BullJobQueue(redisUrl!, 1);
     const id = randomUUID();
-    const job: StoredJob = {
-      id,
-      status: 'queued',
-      progress: 0,
-      createdAt: Date.now(),
-      startedAt: null,
-      finishedAt: null,
-      attempts: 0,
-      maxAttempts: 1,
-      request: { settings: { tasks: ['transcribe'] } },
-      audioPath: '/nowhere.wav',
-      idempotencyKey: null,
-      submittedBy: null,
-    };
+    const job = queuedJob(id, { maxAttempts: 1 });
     const result = { audio: { duration_s: 1 } } as unknown as ProcessResponse;
     // BullMQ's own queue object, to read the job's fields before it finishes.
     const bull = (queue as unknown as { queue: { getJob(id: string): Promise<unknown> } }).queue;

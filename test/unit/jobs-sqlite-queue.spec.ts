@@ -7,6 +7,7 @@ import type { ProcessResponse } from '../../libs/contracts/process';
 import { EarshotError } from '../../src/contract/errors';
 import type { JobHandler, StoredJob } from '../../src/server/core/jobs/job-queue';
 import { SqliteJobQueue } from '../../src/server/infra/jobs/sqlite-job-queue';
+import { queuedJob } from '../support/stored-job';
 
 const RESPONSE = {
   status: 'completed',
@@ -17,24 +18,6 @@ const RESPONSE = {
 } as ProcessResponse;
 let file: string;
 const queues: SqliteJobQueue[] = [];
-
-function newJob(id: string, extra: Partial<StoredJob> = {}): StoredJob {
-  return {
-    id,
-    status: 'queued',
-    progress: 0,
-    createdAt: Date.now(),
-    startedAt: null,
-    finishedAt: null,
-    attempts: 0,
-    maxAttempts: 3,
-    request: { settings: { tasks: ['transcribe'] } },
-    audioPath: `/data/audio/${id}`,
-    idempotencyKey: null,
-    submittedBy: null,
-    ...extra,
-  };
-}
 
 function open(): SqliteJobQueue {
   const q = new SqliteJobQueue(file);
@@ -67,8 +50,8 @@ test('a job runs once, reports progress, stores its result and is settled; idemp
     seen.push((await q.get(job.id))!.progress);
     return RESPONSE;
   };
-  expect((await q.add(newJob('a', { idempotencyKey: 'k' }))).created).toBe(true);
-  const again = await q.add(newJob('b', { idempotencyKey: 'k' }));
+  expect((await q.add(queuedJob('a', { idempotencyKey: 'k' }))).created).toBe(true);
+  const again = await q.add(queuedJob('b', { idempotencyKey: 'k' }));
   expect({ created: again.created, id: again.job.id }).toEqual({ created: false, id: 'a' });
   await q.startRunners(handler, 1, (j) => settled.push(j));
   await until(async () => settled.length === 1);
@@ -80,8 +63,8 @@ test('a job runs once, reports progress, stores its result and is settled; idemp
 test('bad input fails at once; a crash-like error is retried until max attempts', async () => {
   const q = open();
   const settled: string[] = [];
-  await q.add(newJob('bad'));
-  await q.add(newJob('flaky', { maxAttempts: 2 }));
+  await q.add(queuedJob('bad'));
+  await q.add(queuedJob('flaky', { maxAttempts: 2 }));
   await q.startRunners(
     async (job) => {
       throw job.id === 'bad' ? new EarshotError('unsupported_audio', 'not audio') : new Error('worker died');
@@ -102,8 +85,8 @@ test('bad input fails at once; a crash-like error is retried until max attempts'
 
 test('a job whose process died goes back to the queue, or fails once its attempts are used', async () => {
   const first = open();
-  await first.add(newJob('orphan'));
-  await first.add(newJob('spent', { maxAttempts: 1 }));
+  await first.add(queuedJob('orphan'));
+  await first.add(queuedJob('spent', { maxAttempts: 1 }));
   await first.close(0);
   // As if a process with a pid that no longer exists had claimed both and been killed.
   const db = new Database(file);
@@ -126,7 +109,7 @@ test('close puts a running job back without using an attempt; a deleted running 
   const q = open();
   let release!: () => void;
   const blocked = new Promise<void>((r) => (release = r));
-  await q.add(newJob('slow'));
+  await q.add(queuedJob('slow'));
   await q.startRunners(
     async () => (await blocked, RESPONSE),
     1,
@@ -155,7 +138,7 @@ test('close puts a running job back without using an attempt; a deleted running 
 
 test('listing pages newest first with a status filter; stats count by status', async () => {
   const q = open();
-  for (const id of ['j1', 'j2', 'j3', 'j4', 'j5']) await q.add(newJob(id, { createdAt: Date.now() - 5000 }));
+  for (const id of ['j1', 'j2', 'j3', 'j4', 'j5']) await q.add(queuedJob(id, { createdAt: Date.now() - 5000 }));
   const p1 = await q.list({ limit: 2 });
   const p2 = await q.list({ limit: 2, cursor: p1.nextCursor! });
   const p3 = await q.list({ limit: 2, cursor: p2.nextCursor! });
@@ -172,12 +155,12 @@ test('a job keeps the key that submitted it for its runner, however the runner c
   const q = open();
   const ranFor: Array<[string, string | null]> = [];
   const settled: string[] = [];
-  await q.add(newJob('first', { submittedBy: 'alice' }));
+  await q.add(queuedJob('first', { submittedBy: 'alice' }));
   await q.startRunners(
     async (job) => {
       ranFor.push([job.id, job.submittedBy]);
       // The next job is added while this one runs: it starts from this run's end, not from its own submission.
-      if (job.id === 'first') await q.add(newJob('second', { submittedBy: 'bob' }));
+      if (job.id === 'first') await q.add(queuedJob('second', { submittedBy: 'bob' }));
       return RESPONSE;
     },
     1,
@@ -205,6 +188,6 @@ test('a jobs file from before submitters were recorded gains the column; its old
   old.close();
   const q = open();
   expect(await q.get('legacy')).toMatchObject({ status: 'queued', submittedBy: null });
-  await q.add(newJob('new', { submittedBy: 'carol' }));
+  await q.add(queuedJob('new', { submittedBy: 'carol' }));
   expect((await q.get('new'))?.submittedBy).toBe('carol');
 });
