@@ -1,6 +1,5 @@
-import { agglomerativeCluster } from '../../../../libs/cluster/agglomerative';
-import { centred } from '../../../../libs/cluster/centred';
 import type { DiarizationResult, SpeakerTurn } from '../../../../libs/contracts/process';
+import { clusterVoices } from './cluster-voices';
 import type { SampleRange, SegmentationModel, SpeakerEmbedder } from './models';
 import { quietFrames } from './quiet-frames';
 import { linkLocalSpeakers } from './tracks';
@@ -307,27 +306,10 @@ export class Diarizer {
     return done.filter((p) => p.frames >= minFrames || (longest.get(p.track) === p && p.frames >= minFrames / 2));
   }
 
-  /**
-   * Speakers of the pieces. The embeddings are centred on the file's mean voice first: that removes what every piece
-   * shares (channel, room, and on DEV the sentences that every speaker says) and leaves what tells voices apart
-   * (on the DEV conversations it cut the piece error with the true count from 11% to 3%). Centring also spreads a
-   * single voice over the sphere (a monologue came out as 3–5 speakers), so clustering then goes on over the raw
-   * embeddings from that partition, on the raw scale, which is the same in every file.
-   */
+  /** Speakers of the pieces, weighted by their frames. */
   private cluster(embeddings: Float32Array[], pieces: Piece[], limits: SpeakerLimits): Int32Array {
-    const t = this.tuning;
-    const { voiceDistance, sameVoiceDistance } = this.embedder.clustering;
     const weights = pieces.map((p) => p.frames);
-    const labels = agglomerativeCluster(centred(embeddings, weights), {
-      threshold: voiceDistance,
-      numClusters: limits.numSpeakers ?? undefined,
-      minClusters: limits.minSpeakers ?? undefined,
-      maxClusters: limits.maxSpeakers ?? undefined,
-      weights,
-      minClusterShare: limits.numSpeakers ? 0 : t.minClusterShare,
-    });
-    if (limits.numSpeakers !== null) return labels;
-    return agglomerativeCluster(embeddings, { threshold: sameVoiceDistance, initialLabels: labels, minClusters: limits.minSpeakers ?? undefined });
+    return clusterVoices(embeddings, weights, limits, this.embedder.clustering, this.tuning.minClusterShare);
   }
 
   /**
