@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`[bench:stream-identification] ${c.name}…\n`);
     const names = [...c.enrolment.keys()];
-    const segments = await streamFinals(
+    const { sent: segments } = await streamFinals(
       url,
       { settings: { tasks: ['transcribe', 'diarization'], tra: { model: 'whisper-tiny', language: 'en' }, dia: { speakers: names } }, sample_rate: SR },
       parseWav(readFileSync(c.path)).samples,

@@ -16,9 +16,10 @@ export interface StreamOptions {
 
 /**
  * What a live transcription yields: partial hypotheses while speech goes on, a final segment at each utterance end,
- * and (with the emotion task) an `emotion` event for a final whose emotion was not ready within ~0.3 s of its text.
+ * (with the emotion task) an `emotion` event for a final whose emotion was not ready within ~0.3 s of its text, and
+ * (with the diarization task) a `relabel` event when the stream so far puts an earlier segment with another speaker.
  */
-export type StreamEvent = Extract<StreamServerMessage, { type: 'partial' | 'final' | 'emotion' }>;
+export type StreamEvent = Extract<StreamServerMessage, { type: 'partial' | 'final' | 'emotion' | 'relabel' }>;
 
 /** One /v1/ws session: the start frame, the audio as binary frames, `end`; the server's events until `done`. */
 export async function* openStream(
@@ -55,7 +56,7 @@ export async function* openStream(
     try {
       for await (const [data] of frames) {
         const message = JSON.parse(data.toString()) as StreamServerMessage;
-        if (message.type === 'partial' || message.type === 'final' || message.type === 'emotion') yield message;
+        if (message.type === 'partial' || message.type === 'final' || message.type === 'emotion' || message.type === 'relabel') yield message;
         else if (message.type === 'error') throw new EarshotError(message.code, message.message);
         else if (message.type === 'done') {
           done = true;

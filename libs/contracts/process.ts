@@ -248,6 +248,7 @@ export type StreamServerMessage =
   | { type: 'partial'; text: string; start: number; end: number }
   | { type: 'final'; segment: StreamSegment; start: number; end: number; text: string; words: Word[]; emotional?: Record<string, number> }
   | { type: 'emotion'; segment_id: number; emotion: EmotionScores; emotional: Record<string, number> }
+  | { type: 'relabel'; segment_id: number; speaker: string }
   | { type: 'error'; code: string; message: string }
   | { type: 'done' };
 

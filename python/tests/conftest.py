@@ -82,6 +82,8 @@ def server_url() -> Iterator[str]:
         "RATE_LIMIT_PER_MIN": "0",
         # The URL-input test serves a clip from this machine.
         "ALLOW_PRIVATE_URLS": "true",
+        # Files stream faster than real time: a whole conversation may wait unprocessed.
+        "WS_MAX_BUFFERED_S": "120",
     }
     log = open(work / "server.log", "wb")
     service = subprocess.Popen(["node", "dist/src/main.js"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

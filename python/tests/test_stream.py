@@ -1,17 +1,19 @@
 """stream() over /v1/ws with the sync client: files (WAV as is, others through ffmpeg) and PCM16 chunks in, partial
-and final events out; refusals are typed errors."""
+and final events out (relabel events with the diarization task); refusals are typed errors."""
 
+import re
+import subprocess
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SHORT, SHORT_2, SHORT_WORDS, STREAM_MAX_WER, TESTDATA, word_error_rate, words
+from conftest import REPO, SHORT, SHORT_2, SHORT_WORDS, STREAM_MAX_WER, TESTDATA, word_error_rate, words
 from wire import assert_wire
 
 import earshot
 from earshot._audio import pcm16_file
-from earshot.types import FinalEvent, PartialEvent
+from earshot.types import FinalEvent, PartialEvent, RelabelEvent
 
 EN = {"tasks": ["transcribe"], "tra": {"language": "en"}}
 
@@ -77,3 +79,21 @@ def test_a_failure_reading_the_audio_ends_the_stream_with_that_error(client: ear
 
     with pytest.raises(OSError, match="microphone went away"):
         list(client.stream(broken(), settings=EN))
+
+
+def test_with_the_diarization_task_relabel_events_move_earlier_segments(client: earshot.Earshot) -> None:
+    # The DEV conversation of four RAVDESS actors on which the TypeScript tests see relabels, built by their helper.
+    build = (
+        "const { devConversations } = require('./test/support/dev-conversations');"
+        "process.stdout.write(devConversations().find((c) => c.name === 'conv4spk_s31').path)"
+    )
+    made = subprocess.run(["npx", "ts-node", "--transpile-only", "-e", build], cwd=REPO, check=True, capture_output=True, text=True)
+    settings = {"tasks": ["transcribe", "diarization"], "tra": {"language": "en"}, "dia": {"num_speakers": 4}}
+    events = list(client.stream(made.stdout.strip(), settings=settings))
+    relabels = [e for e in events if e["type"] == "relabel"]
+    assert relabels
+    for relabel in relabels:
+        assert_wire(relabel, RelabelEvent)
+        final = next(i for i, e in enumerate(events) if e["type"] == "final" and e["segment"]["id"] == relabel["segment_id"])
+        assert final < events.index(relabel)
+        assert re.fullmatch(r"SPEAKER_\d\d", relabel["speaker"])

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EarshotClient, EarshotError, type StreamEvent } from '../../client/src';
 import { parseWav } from '../../libs/audio/wav';
 import { wordErrors } from '../../libs/text/wer';
+import { devConversations } from '../support/dev-conversations';
 import { manifest, startServer, TESTDATA, type TestServer } from '../support/server';
 
 const JFK = manifest().find((f) => f.path === 'stt/en/jfk.wav')!;
@@ -15,7 +16,8 @@ let server: TestServer;
 let client: EarshotClient;
 
 beforeAll(async () => {
-  server = await startServer();
+  // Audio is sent faster than real time, so a whole conversation may wait unprocessed.
+  server = await startServer({ WS_MAX_BUFFERED_S: '120' });
   client = new EarshotClient({ baseUrl: server.url });
 });
 
@@ -59,6 +61,22 @@ test('with the emotion task, every final gets its emotion: on the final, or in a
     expect(emotion).toBeDefined();
     expect(Object.values(emotion!.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
     if (late) expect(events.indexOf(late)).toBeGreaterThan(events.indexOf(final));
+  }
+});
+
+test('with the diarization task, relabel events move earlier segments to the speaker the stream later shows', async () => {
+  // A DEV conversation of four RAVDESS actors on which the stream relabels (test/e2e/stream-annotations.e2e.spec.ts).
+  const conversation = devConversations().find((c) => c.name === 'conv4spk_s31')!;
+  const { samples, sampleRate } = parseWav(readFileSync(conversation.path));
+  const events: StreamEvent[] = [];
+  const settings = { tasks: ['transcribe' as const, 'diarization' as const], tra: { language: 'en' }, dia: { num_speakers: 4 } };
+  for await (const event of client.stream(pcm16Frames(samples, sampleRate, 100), { settings })) events.push(event);
+  const relabels = events.filter((e): e is Extract<StreamEvent, { type: 'relabel' }> => e.type === 'relabel');
+  expect(relabels.length).toBeGreaterThan(0);
+  for (const r of relabels) {
+    const final = events.find((e): e is Extract<StreamEvent, { type: 'final' }> => e.type === 'final' && e.segment.id === r.segment_id);
+    expect(events.indexOf(final!)).toBeLessThan(events.indexOf(r));
+    expect(r.speaker).toMatch(/^SPEAKER_\d\d$/);
   }
 });
 

@@ -1,4 +1,5 @@
 import type { StreamServerMessage } from '../../libs/contracts/process';
+import type { SpeakerEmbedder } from '../../src/engine/core/diarization/models';
 import type { EmotionModel } from '../../src/engine/core/emotion/emotion-model';
 import { unit } from '../../libs/diarization/voiceprint';
 import { OnlineSpeakers } from '../../src/engine/core/stream/online-speakers';
@@ -117,6 +118,60 @@ describe('OnlineSpeakers (pure)', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
     expect(new Set([0, 0.05, 0.1, 0.02].map((n) => speakers.assign(voice(1, n), 2).speaker))).toEqual(new Set(['SPEAKER_00']));
   });
+
+  describe('relabels (revise)', () => {
+    /** Assigns each (voice, seconds) and revises after each; returns the labels as sent and as the relabels leave them. */
+    function run(speakers: OnlineSpeakers, utterances: Array<[number, number]>): { sent: string[]; now: string[]; relabels: number } {
+      const sent: string[] = [];
+      const now: string[] = [];
+      let relabels = 0;
+      for (const [own, seconds] of utterances) {
+        const label = speakers.assign(voice(own, 0.05 * (sent.length % 3)), seconds).speaker;
+        sent.push(label);
+        now.push(label);
+        for (const { utterance, speaker } of speakers.revise()) {
+          expect(utterance).toBeLessThan(now.length);
+          now[utterance] = speaker;
+          relabels++;
+        }
+      }
+      return { sent, now, relabels };
+    }
+    // Voice 2 is first heard in fragments (0.5 s: they open no speaker, so they join voice 1's), then in whole turns.
+    const fragmentsFirst: Array<[number, number]> = [
+      [1, 2],
+      [2, 0.5],
+      [2, 0.5],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+      [2, 2],
+    ];
+
+    it("moves a voice's fragments to its own label once the stream shows it", () => {
+      const { sent, now, relabels } = run(new OnlineSpeakers(CLUSTERING, FREE), fragmentsFirst);
+      expect(sent.slice(0, 3)).toEqual(['SPEAKER_00', 'SPEAKER_00', 'SPEAKER_00']);
+      expect(now).toEqual(fragmentsFirst.map(([own]) => (own === 1 ? 'SPEAKER_00' : 'SPEAKER_01')));
+      expect(relabels).toBeGreaterThan(0);
+    });
+
+    it('leaves streams of fewer than 8 utterances as sent', () => {
+      const { sent, now, relabels } = run(new OnlineSpeakers(CLUSTERING, FREE), fragmentsFirst.slice(0, 7));
+      expect(relabels).toBe(0);
+      expect(now).toEqual(sent);
+    });
+
+    it('relabels neither named speakers nor anything in mode "identify"', () => {
+      const identify = { voices: [{ id: 'id-alice', name: 'alice', embedding: Array.from(unit(voice(1, 0))) }], threshold: 0.9 };
+      const named = run(new OnlineSpeakers(CLUSTERING, { ...FREE, identify }), fragmentsFirst);
+      expect(named.now.filter((_, i) => fragmentsFirst[i][0] === 1)).toEqual(['alice', 'alice', 'alice', 'alice']);
+      // The fragments of the unenrolled voice cannot take alice's name either: they open its label.
+      expect(named.now.filter((_, i) => fragmentsFirst[i][0] === 2)).toEqual(Array(5).fill('SPEAKER_01'));
+      expect(run(new OnlineSpeakers(CLUSTERING, { ...FREE, mode: 'identify', identify }), fragmentsFirst).relabels).toBe(0);
+    });
+  });
 });
 
 /** Orchestration only: loud frames are speech, each clip decodes to one segment, emotion takes `emotionMs`. */
@@ -225,5 +280,63 @@ describe('StreamHub emotion on finals (fake models: orchestration only)', () => 
   it('refuses to open a stream whose speaker labels it cannot give', async () => {
     const hub = new StreamHub(new LoudnessVad(), decoder, () => undefined);
     await expect(hub.open(1, { ...OPTIONS, emotion: undefined, speakers: FREE })).rejects.toThrow(/not set up/);
+  });
+});
+
+describe('StreamHub speaker relabels (fake models: orchestration only)', () => {
+  it('sends a relabel frame for each earlier segment that the stream so far puts with another speaker, after the final that showed it', async () => {
+    // Loud bursts: 0.5 amplitude is voice 1, 0.3 voice 2 (the fake embedder tells them apart by amplitude). Voice 2
+    // first speaks in two 0.5 s fragments, which open no speaker and join voice 1's label.
+    const turns: Array<[number, number]> = [
+      [1, 2],
+      [2, 0.5],
+      [2, 0.5],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+      [2, 2],
+    ];
+    const parts: Float32Array[] = [new Float32Array(SR / 2)];
+    for (const [own, seconds] of turns) parts.push(new Float32Array(seconds * SR).fill(own === 1 ? 0.5 : 0.3), new Float32Array(0.6 * SR));
+    parts.push(new Float32Array(SR));
+    const samples = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (samples.set(p, at), at + p.length), 0);
+    const embedder: SpeakerEmbedder = {
+      name: 'fake',
+      clustering: CLUSTERING,
+      embed: async (audio) => [voice(audio.reduce((m, x) => Math.max(m, x), 0) > 0.4 ? 1 : 2, 0)],
+    };
+    const messages: StreamServerMessage[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const hub = new StreamHub(
+      new LoudnessVad(),
+      decoder,
+      (_, m) => {
+        messages.push(m);
+        if (m.type === 'done' || m.type === 'error') done();
+      },
+      { speakerEmbedder: async () => embedder },
+    );
+    await hub.open(1, { ...OPTIONS, emotion: undefined, speakers: FREE });
+    for (let at = 0; at < samples.length; at += 1600) hub.push(1, samples.subarray(at, at + 1600));
+    hub.end(1);
+    await finished;
+
+    const finals = messages.filter((m): m is Extract<StreamServerMessage, { type: 'final' }> => m.type === 'final');
+    expect(finals).toHaveLength(turns.length);
+    expect(finals.slice(0, 3).map((f) => f.segment.speaker)).toEqual(['SPEAKER_00', 'SPEAKER_00', 'SPEAKER_00']);
+    const speakerOf = new Map(finals.map((f) => [f.segment.id, f.segment.speaker]));
+    messages.forEach((m, i) => {
+      if (m.type !== 'relabel') return;
+      // Only segments already sent, and the final that caused it came just before (or other relabels did).
+      expect(messages.slice(0, i).some((e) => e.type === 'final' && e.segment.id === m.segment_id)).toBe(true);
+      expect(['final', 'relabel']).toContain(messages[i - 1].type);
+      speakerOf.set(m.segment_id, m.speaker);
+    });
+    expect(finals.map((f) => speakerOf.get(f.segment.id))).toEqual(turns.map(([own]) => (own === 1 ? 'SPEAKER_00' : 'SPEAKER_01')));
+    expect(messages.at(-1)).toEqual({ type: 'done' });
   });
 });

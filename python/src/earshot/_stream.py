@@ -1,8 +1,9 @@
 """Live transcription over /v1/ws: the protocol once (``StreamSession``), driven by websockets' sync or asyncio client.
 
 A session sends a start frame (settings and sample rate), the audio as binary PCM16 frames, then ``{"type":"end"}``;
-the server answers ``partial`` and ``final`` events (and ``emotion`` events for finals whose emotion came late),
-``error`` frames, and ``done`` after the last final.
+the server answers ``partial`` and ``final`` events (and ``emotion`` events for finals whose emotion came late,
+``relabel`` events for earlier segments that the stream so far gives another speaker), ``error`` frames, and
+``done`` after the last final.
 """
 
 import asyncio
@@ -43,7 +44,7 @@ class StreamSession:
         """The event a server frame carries, None for ``ready``/``done``; an ``error`` frame is raised."""
         message = json.loads(frame)
         kind = message.get("type")
-        if kind in ("partial", "final", "emotion"):
+        if kind in ("partial", "final", "emotion", "relabel"):
             return message  # type: ignore[no-any-return]
         if kind == "error":
             raise EarshotError(message.get("code", "stream_error"), message.get("message", ""))

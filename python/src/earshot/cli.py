@@ -188,7 +188,7 @@ def _stream(client: Earshot, args: argparse.Namespace) -> int:
             if show_partials:
                 sys.stderr.write("\r\033[K")
             print(event["segment"]["text"].strip(), flush=True)
-        elif show_partials:
+        elif event["type"] == "partial" and show_partials:
             sys.stderr.write(f"\r\033[K{event['text'].strip()}")
             sys.stderr.flush()
     return 0

@@ -355,4 +355,12 @@ class EmotionEvent(TypedDict):
     emotional: dict[str, float]
 
 
-StreamEvent = Union[PartialEvent, FinalEvent, EmotionEvent]
+class RelabelEvent(TypedDict):
+    """An earlier final's segment now goes with another speaker (diarization task): the label it holds from now on."""
+
+    type: Literal["relabel"]
+    segment_id: int
+    speaker: str
+
+
+StreamEvent = Union[PartialEvent, FinalEvent, EmotionEvent, RelabelEvent]

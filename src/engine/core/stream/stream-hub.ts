@@ -68,7 +68,8 @@ const MAX_PARTIALS_PER_TURN = 4;
  */
 export class StreamHub {
   private readonly sessions = new Map<number, StreamSession>();
-  private readonly speakers = new Map<StreamSession, OnlineSpeakers>();
+  /** The live speakers of each stream with the diarization task, and the segment ids of each utterance they labelled. */
+  private readonly speakers = new Map<StreamSession, { labels: OnlineSpeakers; segmentIds: number[][] }>();
   private running = false;
   /**
    * Asked between a partial decode's steps (once its utterance has shown a partial): frames that came meanwhile are
@@ -100,7 +101,7 @@ export class StreamHub {
     const endpoint = options.speakers ? { ...this.endpoint, endSilenceSamples: SPEAKER_TURN_END_SILENCE_SAMPLES } : this.endpoint;
     const session = new StreamSession(options, this.vad.newStream(), endpoint);
     this.sessions.set(id, session);
-    if (options.speakers) this.speakers.set(session, new OnlineSpeakers((await this.embedder()).clustering, options.speakers));
+    if (options.speakers) this.speakers.set(session, { labels: new OnlineSpeakers((await this.embedder()).clustering, options.speakers), segmentIds: [] });
   }
 
   push(id: number, samples: Float32Array): void {
@@ -276,12 +277,15 @@ export class StreamHub {
     return annotations;
   }
 
-  /** Sends an utterance's final: its segments with the speaker label and the emotion. */
+  /**
+   * Sends an utterance's final: its segments with the speaker label and the emotion; then a relabel frame for each
+   * earlier segment whose speaker the stream so far now puts elsewhere (worked out once the final is out).
+   */
   private async finish(d: DueDecode, { result, annotations }: DecodedUtterance): Promise<void> {
+    const speakers = this.speakers.get(d.session);
     let speaker: LiveSpeakerLabel | undefined;
     try {
-      const speakers = this.speakers.get(d.session);
-      if (speakers && annotations.embedding) speaker = speakers.assign(await annotations.embedding, speechSeconds(d));
+      if (speakers && annotations.embedding) speaker = speakers.labels.assign(await annotations.embedding, speechSeconds(d));
     } catch (err) {
       this.fail(d.id, err);
       return;
@@ -289,6 +293,13 @@ export class StreamHub {
     const segments = d.session.final(d.event, result, speaker);
     if (annotations.emotion) this.sendWithEmotion(d, segments, annotations.emotion);
     else this.send(d.id, d.session, () => segments.map((s) => finalMessage(s)));
+    if (!speakers || !speaker) return;
+    speakers.segmentIds.push(segments.map((s) => s.id));
+    this.send(d.id, d.session, () =>
+      speakers.labels
+        .revise()
+        .flatMap(({ utterance, speaker }) => speakers.segmentIds[utterance].map((id) => ({ type: 'relabel' as const, segment_id: id, speaker }))),
+    );
   }
 
   /** The finals with their emotion if it comes within EMOTION_WAIT_MS; else without, and the emotion as it comes. */

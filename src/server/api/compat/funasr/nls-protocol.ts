@@ -184,7 +184,8 @@ export class NlsTranslator {
         return frames;
       }
       case 'emotion':
-        return []; // NLS has no emotion frames (and NLS streams do not ask for emotion)
+      case 'relabel':
+        return []; // NLS has no emotion or speaker frames (and NLS streams ask for neither)
       case 'done':
         return [this.frame('TranscriptionCompleted', {})];
       case 'error':
