@@ -50,9 +50,9 @@ const RELABEL_MIN_CLUSTER_SHARE = 0.1;
  * what it has heard so far, the whole-stream clustering with more: on 34 streamed conversations (captured finals and
  * embeddings, replayed) labels from the whole-stream clustering at each final scored worse as sent than the rule's
  * (9 DEV conversations 78.1 → 78.3% free but 85.5 → 81.5% told, the audiobook 95 → 74% free), while the relabelled
- * labels at the end of the stream scored better than the rule's: DEV 84.6% free, 89.1% told; 24 more RAVDESS
- * conversations 85.8/88.5% free and 93.9/90.8% told (2/3 actors), from 84.1/82.9 and 86.1/87.0; the audiobook 95%
- * as before; about one relabel per three finals.
+ * labels at the end of the stream scored better than the rule's: DEV 86.0% free, 89.1% told; 24 more RAVDESS
+ * conversations 85.8/87.3% free and 93.9/90.8% told (2/3 actors), from 84.1/82.9 and 86.1/87.0; the audiobook 95%
+ * as before. Streamed (bench:stream-speakers): 85.8% free and 89.0% told, one relabel frame per 4–5 finals.
  *
  * An utterance opens a new speaker only when it is far from every speaker so far on both scales the offline
  * diarizer uses: centred on the stream's mean voice so far (what every utterance shares, such as the room and, on
