@@ -13,30 +13,21 @@
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseWav } from '../libs/audio/wav';
-import { diarizationErrorRate, parseRttm, type Turn } from '../libs/diarization/der';
+import { diarizationErrorRate } from '../libs/diarization/der';
 import { DEFAULT_TUNING, Diarizer } from '../src/engine/core/diarization/diarizer';
 import { MfccStatsEmbedder } from '../src/engine/core/diarization/mfcc-embedder';
 import { loadDiarizer } from '../src/engine/models/diarization-models';
 import { ModelRegistry } from '../src/engine/models/model-registry';
 import { PyannoteSegmentation } from '../src/engine/models/pyannote-segmentation';
-import { devConversations } from '../test/support/dev-conversations';
+import { type DevFile, devFiles, TESTDATA } from './support/diarization-files';
 
-const TESTDATA = resolve(__dirname, '../../shared/testdata');
 const MODELS_DIR = process.env.MODELS_DIR ?? join(__dirname, 'no-models-dir');
 
 type Embedder = 'builtin' | 'mfcc';
 type Job = { kind: 'files'; embedder: Embedder; threads: number; stepS: number } | { kind: 'long'; threads: number; stepS: number; minutes: number };
-
-interface DevFile {
-  set: 'conversations' | 'meetings';
-  name: string;
-  path: string;
-  reference: Turn[];
-  speakers: number;
-}
 
 interface FileRow {
   set: DevFile['set'];
@@ -64,24 +55,6 @@ interface LongResult {
   speakers_found: number;
   rtf: number;
   peak_rss_mb: number;
-}
-
-function devFiles(): DevFile[] {
-  const manifest = JSON.parse(readFileSync(join(TESTDATA, 'manifest.json'), 'utf8')) as {
-    files: Array<{ path: string; task: string; reference: string; num_speakers: number }>;
-  };
-  return [
-    ...devConversations().map((c) => ({ set: 'conversations' as const, name: c.name, path: c.path, reference: c.reference, speakers: c.speakers })),
-    ...manifest.files
-      .filter((f) => f.task === 'diarization')
-      .map((f) => ({
-        set: 'meetings' as const,
-        name: f.path.replace(/^diarization\/|\.wav$/g, ''),
-        path: join(TESTDATA, f.path),
-        reference: parseRttm(readFileSync(join(TESTDATA, f.reference), 'utf8')),
-        speakers: f.num_speakers,
-      })),
-  ];
 }
 
 const pct = (x: number) => Math.round(x * 1000) / 10;

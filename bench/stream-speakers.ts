@@ -2,8 +2,9 @@
  * npm run bench:stream-speakers
  *
  * Speaker labels on live streams: each DEV turn-taking conversation (test/support/dev-conversations.ts: 2–4
- * RAVDESS actors, 0.3–0.9 s between turns) is streamed over /v1/ws with the diarization task, once with the speaker
- * count free and once told it. Scored per conversation: the share of the reference speech whose final carries the
+ * RAVDESS actors, 0.3–0.9 s between turns) and each DEV meeting (testdata diarization/: real recordings, where
+ * speakers answer without a pause and overlap) is streamed over /v1/ws with the diarization task, once with the
+ * speaker count free and once told it. Scored per conversation: the share of the reference speech whose final carries the
  * label mapped to its speaker (one-to-one mapping of labels to speakers that maximises it), with the labels as the
  * finals were sent and as the stream's relabel frames left them, the relabel frames, the labels used, and the finals
  * that span two speakers (their turns were closer than the end-of-utterance pause). Audio is sent faster
@@ -17,9 +18,9 @@ import type { StreamSegment } from '../libs/contracts/process';
 import { parseWav } from '../libs/audio/wav';
 import type { Turn } from '../libs/diarization/der';
 import { createApp } from '../src/server/app';
+import { type DevFile, devFiles } from './support/diarization-files';
 import { streamFinals } from './support/stream-finals';
 import { loadConfig } from '../src/server/infra/config/app-config';
-import { devConversations } from '../test/support/dev-conversations';
 
 const SR = 16000;
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
   while (!(await fetch(`${url}/ready`)).ok) await new Promise((r) => setTimeout(r, 200));
 
   const rows: Array<{
+    set: DevFile['set'];
     name: string;
     speakers: number;
     count: 'free' | 'told';
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     finals: number;
     two_voice_finals: number;
   }> = [];
-  for (const c of devConversations()) {
+  for (const c of devFiles()) {
     const samples = parseWav(readFileSync(c.path)).samples;
     const voices = [...new Set(c.reference.map((t) => t.speaker))];
     const speech = c.reference.reduce((s, t) => s + t.end - t.start, 0);
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
       );
       const twoVoice = sent.filter((s) => c.reference.filter((t) => Math.min(s.end, t.end) - Math.max(s.start, t.start) > 0.2).length > 1).length;
       rows.push({
+        set: c.set,
         name: c.name,
         speakers: c.speakers,
         count,
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  const header = ['conversation', 'speakers', 'count', 'labels', 'speech right % (as sent)', 'after relabels', 'relabels', 'finals', 'two-voice finals'];
+  const header = ['file', 'speakers', 'count', 'labels', 'speech right % (as sent)', 'after relabels', 'relabels', 'finals', 'two-voice finals'];
   const cells = rows.map((r) => [
     r.name,
     String(r.speakers),
@@ -121,9 +124,13 @@ async function main(): Promise<void> {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   for (const line of [header, ...cells]) process.stdout.write(`${line.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
-  const mean = (count: string, key: 'right_pct' | 'relabelled_right_pct') =>
-    round(rows.filter((r) => r.count === count).reduce((s, r) => s + r[key], 0) / (rows.length / 2));
-  const means = (key: 'right_pct' | 'relabelled_right_pct') => ({ free: mean('free', key), told: mean('told', key) });
+  type Score = 'right_pct' | 'relabelled_right_pct';
+  const mean = (set: DevFile['set'], count: string, key: Score) => {
+    const of = rows.filter((r) => r.set === set && r.count === count);
+    return round(of.reduce((sum, r) => sum + r[key], 0) / of.length);
+  };
+  const means = (key: Score) =>
+    Object.fromEntries((['conversations', 'meetings'] as const).map((set) => [set, { free: mean(set, 'free', key), told: mean(set, 'told', key) }]));
   process.stdout.write(
     `${JSON.stringify({ bench: 'stream-speakers', mean_right_pct: means('right_pct'), mean_relabelled_right_pct: means('relabelled_right_pct'), rows })}\n`,
   );
