@@ -20,6 +20,22 @@ function voice(own: number, noise: number): Float32Array {
   return v;
 }
 
+/**
+ * (voice, seconds) of each utterance: voice 2 is first heard in fragments (0.5 s: they open no speaker, so they join
+ * voice 1's), then in whole turns.
+ */
+const fragmentsFirst: Array<[number, number]> = [
+  [1, 2],
+  [2, 0.5],
+  [2, 0.5],
+  [1, 2],
+  [2, 2],
+  [1, 2],
+  [2, 2],
+  [1, 2],
+  [2, 2],
+];
+
 describe('OnlineSpeakers (pure)', () => {
   it('labels voices in order of first appearance and keeps each label for its voice', () => {
     const speakers = new OnlineSpeakers(CLUSTERING, FREE);
@@ -137,18 +153,6 @@ describe('OnlineSpeakers (pure)', () => {
       }
       return { sent, now, relabels };
     }
-    // Voice 2 is first heard in fragments (0.5 s: they open no speaker, so they join voice 1's), then in whole turns.
-    const fragmentsFirst: Array<[number, number]> = [
-      [1, 2],
-      [2, 0.5],
-      [2, 0.5],
-      [1, 2],
-      [2, 2],
-      [1, 2],
-      [2, 2],
-      [1, 2],
-      [2, 2],
-    ];
 
     it("moves a voice's fragments to its own label once the stream shows it", () => {
       const { sent, now, relabels } = run(new OnlineSpeakers(CLUSTERING, FREE), fragmentsFirst);
@@ -287,17 +291,7 @@ describe('StreamHub speaker relabels (fake models: orchestration only)', () => {
   it('sends a relabel frame for each earlier segment that the stream so far puts with another speaker, after the final that showed it', async () => {
     // Loud bursts: 0.5 amplitude is voice 1, 0.3 voice 2 (the fake embedder tells them apart by amplitude). Voice 2
     // first speaks in two 0.5 s fragments, which open no speaker and join voice 1's label.
-    const turns: Array<[number, number]> = [
-      [1, 2],
-      [2, 0.5],
-      [2, 0.5],
-      [1, 2],
-      [2, 2],
-      [1, 2],
-      [2, 2],
-      [1, 2],
-      [2, 2],
-    ];
+    const turns = fragmentsFirst;
     const parts: Float32Array[] = [new Float32Array(SR / 2)];
     for (const [own, seconds] of turns) parts.push(new Float32Array(seconds * SR).fill(own === 1 ? 0.5 : 0.3), new Float32Array(0.6 * SR));
     parts.push(new Float32Array(SR));
