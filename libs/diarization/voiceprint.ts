@@ -1,4 +1,5 @@
 import { type DiarizationResult, type SpeakerTurn, UNKNOWN_SPEAKER } from '../contracts/process';
+import { bestFirstPairs } from '../math/best-first-pairs';
 
 /** The weighted mean of unit-length copies of the vectors, itself scaled to unit length (zero vector when empty). */
 export function meanVoice(embeddings: readonly Float32Array[], weights: readonly number[]): Float32Array {
@@ -56,9 +57,8 @@ export interface VoiceMatch {
 }
 
 /**
- * Greedy best-first one-to-one assignment of diarized speakers to enrolled voices: the most similar pair above
- * `threshold` first, then the next among those left, so two speakers never get the same name (with the few
- * speakers of a file, greedy and the Hungarian optimum agree whenever the best pair is clearly best).
+ * One-to-one assignment of diarized speakers to enrolled voices (bestFirstPairs): the most similar pair above
+ * `threshold` first, then the next among those left, so two speakers never get the same name.
  */
 export function matchVoices(
   speakers: ReadonlyArray<{ speaker: string; embedding: ArrayLike<number> }>,
@@ -72,17 +72,11 @@ export function matchVoices(
       if (score >= threshold) pairs.push({ speaker: s.speaker, voice, score });
     }
   }
-  pairs.sort((a, b) => b.score - a.score);
-  const matched: VoiceMatch[] = [];
-  const usedSpeakers = new Set<string>();
-  const usedVoices = new Set<string>();
-  for (const p of pairs) {
-    if (usedSpeakers.has(p.speaker) || usedVoices.has(p.voice.id)) continue;
-    usedSpeakers.add(p.speaker);
-    usedVoices.add(p.voice.id);
-    matched.push(p);
-  }
-  return matched;
+  return bestFirstPairs(
+    pairs,
+    (p) => p.speaker,
+    (p) => p.voice.id,
+  );
 }
 
 /** The result with each matched speaker renamed to its enrolled name, its `speakers` entry carrying the match. */

@@ -1,6 +1,7 @@
 import { centred } from '../../../../libs/cluster/centred';
 import { UNKNOWN_SPEAKER } from '../../../../libs/contracts/process';
 import { cosine, type EnrolledVoice, meanVoice, nearestVoice, unit } from '../../../../libs/diarization/voiceprint';
+import { bestFirstPairs } from '../../../../libs/math/best-first-pairs';
 import type { StreamOptions } from '../../../contract/engine-types';
 import { clusterVoices } from '../diarization/cluster-voices';
 import type { EmbeddingClustering } from '../diarization/models';
@@ -177,10 +178,7 @@ export class OnlineSpeakers {
    */
   revise(): Array<{ utterance: number; speaker: string }> {
     if (this.limits.mode === 'identify') return [];
-    const recent: number[] = [];
-    for (let i = this.utterances.length - 1; i >= 0 && recent.length < RELABEL_WINDOW; i--) {
-      if (!this.names[this.utterances[i].speaker]) recent.unshift(i);
-    }
+    const recent = this.utterances.flatMap((u, i) => (this.names[u.speaker] ? [] : [i])).slice(-RELABEL_WINDOW);
     if (recent.length < RELABEL_FROM_UTTERANCES) return [];
     const namedSpeakers = this.names.filter(Boolean).length;
     const unnamed = (count: number | null | undefined): number | null => (count == null ? null : Math.max(1, count - namedSpeakers));
@@ -191,21 +189,22 @@ export class OnlineSpeakers {
       this.clustering,
       RELABEL_MIN_CLUSTER_SHARE,
     );
-    const speech = new Map<string, { cluster: number; label: number; seconds: number }>();
+    // Seconds of speech of each (cluster, label now) pair; the heaviest pairs first give the clusters their labels.
+    const speech = new Map<string, { cluster: number; label: number; score: number }>();
     recent.forEach((i, j) => {
       const { shown, weight } = this.utterances[i];
       const key = `${clusters[j]}:${shown}`;
-      const pair = speech.get(key) ?? { cluster: clusters[j], label: shown, seconds: 0 };
-      pair.seconds += weight;
+      const pair = speech.get(key) ?? { cluster: clusters[j], label: shown, score: 0 };
+      pair.score += weight;
       speech.set(key, pair);
     });
-    const labelOfCluster = new Map<number, number>();
-    const taken = new Set<number>();
-    for (const { cluster, label } of [...speech.values()].sort((a, b) => b.seconds - a.seconds)) {
-      if (labelOfCluster.has(cluster) || taken.has(label)) continue;
-      labelOfCluster.set(cluster, label);
-      taken.add(label);
-    }
+    const labelOfCluster = new Map(
+      bestFirstPairs(
+        [...speech.values()],
+        (p) => p.cluster,
+        (p) => p.label,
+      ).map((p) => [p.cluster, p.label]),
+    );
     const changes: Array<{ utterance: number; speaker: string }> = [];
     recent.forEach((i, j) => {
       if (!labelOfCluster.has(clusters[j])) labelOfCluster.set(clusters[j], this.labelsUsed++);
